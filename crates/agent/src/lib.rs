@@ -1,0 +1,7 @@
+//! `agent`: the p1duo provisioning agent as a library.
+//!
+//! Config (read in two phases: raw TOML, then validated types), the adapters
+//! between the clients and the engine, the sync cycle, the scheduler, the
+//! status server and the demo.
+//!
+//! Must not know: the command line (that is `p1duo`), SQL (that is `state-store`).

@@ -1,0 +1,59 @@
+//! Support for the end-to-end tests: finding and running the real `p1duo` binary.
+//!
+//! Must not know: internals of any crate; tests go through public interfaces only.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives inside the workspace")
+}
+
+/// Path of the `p1duo` binary, built once per test process with the same
+/// profile as the tests (cargo does not build other packages' binaries for us).
+pub fn p1duo_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let target_dir = target_dir();
+        let release = profile_dir(&target_dir) == "release";
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_root())
+            .args(["build", "--quiet", "-p", "p1duo", "--bin", "p1duo"])
+            .env("CARGO_TARGET_DIR", &target_dir);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for p1duo");
+        assert!(status.success(), "cargo build -p p1duo failed");
+        let bin = target_dir
+            .join(if release { "release" } else { "debug" })
+            .join(format!("p1duo{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "p1duo binary not found at {}", bin.display());
+        bin
+    })
+}
+
+/// The cargo target directory the running test binary was built into
+/// (`<target>/<profile>/deps/it-<hash>`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent() // deps
+        .and_then(Path::parent) // profile
+        .and_then(Path::parent) // target
+        .map(Path::to_path_buf)
+        .expect("test binary lives in <target>/<profile>/deps")
+}
+
+fn profile_dir(target: &Path) -> String {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.strip_prefix(target)
+        .ok()
+        .and_then(|p| p.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_else(|| "debug".into())
+}

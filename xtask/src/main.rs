@@ -1,0 +1,82 @@
+//! `cargo xtask`: the workspace's build tasks, in Rust so they run wherever cargo does.
+//!
+//! Tasks: `ci` (fmt, clippy, tests, tidy), `tidy` (the layering and hygiene
+//! checks alone), `bench` (the benchmarks).
+
+mod tidy;
+
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let result = match task {
+        "ci" => ci(),
+        "tidy" => cargo(&["test", "--locked", "-p", "xtask", "--", "tidy::"]),
+        "bench" => bench(rest),
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: unknown task `{other}`\n");
+            print_help();
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    eprintln!(
+        "usage: cargo xtask <task>\n\n\
+         tasks:\n  \
+         ci      fmt check, clippy -D warnings, the whole test suite (tidy included)\n  \
+         tidy    only the tidy checks (layering, //! docs, unmaintained crates)\n  \
+         bench   the benchmarks"
+    );
+}
+
+fn ci() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&["test", "--locked", "--workspace"])
+}
+
+fn bench(_rest: &[String]) -> Result<(), String> {
+    println!(
+        "xtask bench: no benchmarks are registered yet; the client, engine and agent \
+         issues add them here."
+    );
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(tidy::workspace_root())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
