@@ -76,7 +76,10 @@ const SQL_CRATE: &str = "state-store";
 /// Unmaintained crates that must never enter `Cargo.lock`.
 #[cfg(test)]
 const UNMAINTAINED: &[(&str, &str)] = &[
-    ("backoff", "RUSTSEC-2025-0012; use backon or a bounded retry loop"),
+    (
+        "backoff",
+        "RUSTSEC-2025-0012; use backon or a bounded retry loop",
+    ),
     ("instant", "RUSTSEC-2024-0384; use std::time or web-time"),
 ];
 
@@ -87,13 +90,16 @@ mod checks {
     use std::collections::{BTreeMap, BTreeSet};
     use std::process::Command;
 
+    /// A resolved edge: the dependency's package id and its kinds (None = normal).
+    type Edge = (String, Vec<Option<String>>);
+
     struct Metadata {
         /// package id -> name
         names: BTreeMap<String, String>,
         /// workspace package name -> its declared dependencies (name, kind)
         declared: BTreeMap<String, Vec<(String, Option<String>)>>,
         /// package id -> (dep package id, kinds) from the resolve graph
-        graph: BTreeMap<String, Vec<(String, Vec<Option<String>>)>>,
+        graph: BTreeMap<String, Vec<Edge>>,
         /// workspace package name -> id
         members: BTreeMap<String, String>,
     }
@@ -237,7 +243,11 @@ mod checks {
     fn tidy_layering() {
         let md = metadata();
         let errors = layering_violations(&md);
-        assert!(errors.is_empty(), "layering broken:\n  {}", errors.join("\n  "));
+        assert!(
+            errors.is_empty(),
+            "layering broken:\n  {}",
+            errors.join("\n  ")
+        );
     }
 
     #[test]
@@ -264,7 +274,10 @@ mod checks {
             errors.contains("crate `mapping` depends (directly or through another crate) on the forbidden dependency `reqwest`"),
             "{errors}"
         );
-        assert!(errors.contains("crate `mapping` must not depend on `agent`"), "{errors}");
+        assert!(
+            errors.contains("crate `mapping` must not depend on `agent`"),
+            "{errors}"
+        );
     }
 
     #[test]
