@@ -298,7 +298,7 @@ impl Parser {
         start: usize,
     ) -> Result<(), ParseError> {
         match func {
-            Func::Switch if args.len() % 2 != 0 => Err(self.err_at(
+            Func::Switch if !args.len().is_multiple_of(2) => Err(self.err_at(
                 start,
                 format!(
                     "`switch` needs a value, then case/result pairs, then a default (an even number of arguments) but was given {}; write {}",

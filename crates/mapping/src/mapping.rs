@@ -27,6 +27,15 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// "an outbound", "an inbound", "a group": for messages.
+    fn with_article(self) -> &'static str {
+        match self {
+            Direction::Outbound => "an outbound",
+            Direction::Inbound => "an inbound",
+            Direction::Group => "a group",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Direction::Outbound => "outbound",
@@ -133,13 +142,8 @@ impl Mapping {
                 errors.push(plain(
                     t.name,
                     format!(
-                        "is required in a{} {} mapping: add for example {} = \"{}\"",
-                        if direction == Direction::Inbound {
-                            "n"
-                        } else {
-                            ""
-                        },
-                        direction.label(),
+                        "is required in {} mapping: add for example {} = \"{}\"",
+                        direction.with_article(),
                         t.name,
                         t.name
                     ),
@@ -352,13 +356,8 @@ fn resolve_target(
         valid.push_str(", custom.<name> (a PingOne custom attribute)");
     }
     errors.push(err(format!(
-        "is not a{} {} target attribute; the valid ones are: {valid}",
-        if direction == Direction::Inbound {
-            "n"
-        } else {
-            ""
-        },
-        direction.label()
+        "is not {} target attribute; the valid ones are: {valid}",
+        direction.with_article()
     )));
     None
 }
@@ -393,7 +392,7 @@ fn read_role(
     let Some(v) = v.filter(|v| !is_empty(v)) else {
         return Some(AdminRole::default());
     };
-    let text = match as_text(v, "attribute \"adminRole\"") {
+    let text = match as_text(v, "this attribute") {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => {
             errors.push(AttrError::new("adminRole", e.value, e.rule));

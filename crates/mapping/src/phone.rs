@@ -37,15 +37,23 @@ pub fn to_e164(input: &str, default_region: &str) -> Result<String, String> {
     // The parser is well fuzzed upstream; this guard keeps "never panics on data" a promise
     // of this crate rather than of a dependency.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
-        phonenumber::parse(Some(region), input).map(|n| {
+        // phonenumber 0.3.10 strips the *default* region's national prefix after an explicit
+        // `+country` code (`+33 1 42…` with region US loses its `1`), so a number that carries
+        // its country is parsed without one.
+        let hint = if international(input) {
+            None
+        } else {
+            Some(region)
+        };
+        phonenumber::parse(hint, input).map(|n| {
             let valid = phonenumber::is_valid(&n);
             (n.format().mode(Mode::E164).to_string(), valid)
         })
     }));
     match parsed {
         Ok(Ok((e164, true))) => Ok(e164),
-        Ok(Ok((e164, false))) => Err(format!(
-            "is not a valid phone number (read as {e164} with default region {}): write it in E.164 form such as +17345551212",
+        Ok(Ok((_, false))) => Err(format!(
+            "is not a valid phone number (no such number range; default region {}): write it in E.164 form such as +17345551212",
             default_region.trim().to_ascii_uppercase()
         )),
         Ok(Err(_)) | Err(_) => Err(format!(
@@ -53,4 +61,15 @@ pub fn to_e164(input: &str, default_region: &str) -> Result<String, String> {
             default_region.trim().to_ascii_uppercase()
         )),
     }
+}
+
+/// Whether the number names its own country (`+…`, possibly after `tel:` or spaces).
+fn international(input: &str) -> bool {
+    let t = input.trim_start();
+    let t = t
+        .strip_prefix("tel:")
+        .or_else(|| t.strip_prefix("TEL:"))
+        .unwrap_or(t)
+        .trim_start();
+    t.starts_with('+') || t.starts_with('\u{FF0B}')
 }

@@ -175,20 +175,20 @@ pub(crate) fn convert(
     region: &str,
 ) -> Result<Option<AttrValue>, AttrError> {
     let err = |value: Option<String>, rule: String| AttrError::new(target, value, rule);
-    let what = format!("attribute \"{target}\"");
+    let what = "this attribute";
     if is_empty(v) {
         return Ok(None);
     }
     match kind {
         Text(chars, max) => {
-            let s = as_text(v, &what)
+            let s = as_text(v, what)
                 .map_err(|e| err(e.value, e.rule))?
                 .unwrap_or_default();
             check_text(&s, chars, max).map_err(|rule| err(Some(quote(&s)), rule))?;
             Ok(Some(AttrValue::Text(s.into_owned())))
         }
         E164 => {
-            let s = as_text(v, &what)
+            let s = as_text(v, what)
                 .map_err(|e| err(e.value, e.rule))?
                 .unwrap_or_default();
             phone::to_e164(&s, region)
@@ -205,7 +205,7 @@ pub(crate) fn convert(
             )),
         },
         Status => {
-            let s = as_text(v, &what)
+            let s = as_text(v, what)
                 .map_err(|e| err(e.value, e.rule))?
                 .unwrap_or_default();
             let lower = s.trim().to_ascii_lowercase();
@@ -297,7 +297,7 @@ pub(crate) fn check_text(s: &str, chars: Chars, max: usize) -> Result<(), String
 }
 
 /// Control characters and the invisible format characters that hide text (zero-width, bidi).
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
