@@ -107,6 +107,26 @@ pub(crate) enum Expr {
     Call { func: Func, args: Vec<Expr> },
 }
 
+impl Expr {
+    /// Collect the source paths this expression reads.
+    pub(crate) fn paths(&self, out: &mut std::collections::BTreeSet<String>) {
+        match self {
+            Expr::Path(segs) => {
+                out.insert(segs.join("."));
+            }
+            Expr::Lit(_) | Expr::Num(_) => {}
+            Expr::Template(parts) => {
+                for p in parts {
+                    if let Part::Expr(e) = p {
+                        e.paths(out);
+                    }
+                }
+            }
+            Expr::Call { args, .. } => args.iter().for_each(|a| a.paths(out)),
+        }
+    }
+}
+
 /// A parse error: 1-based column and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {

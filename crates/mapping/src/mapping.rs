@@ -1,6 +1,6 @@
 //! `Mapping`: a compiled mapping table for one direction, its defaults, and `apply`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -238,6 +238,16 @@ impl Mapping {
     /// The raw table this mapping was compiled from.
     pub fn spec(&self) -> &MappingSpec {
         &self.spec
+    }
+
+    /// Every source path the expressions read (`name.given`, `population.name`, …), so the
+    /// caller can fetch or resolve only what is needed.
+    pub fn source_paths(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for a in &self.attrs {
+            a.expr.paths(&mut out);
+        }
+        out
     }
 
     /// The options this mapping was compiled with.

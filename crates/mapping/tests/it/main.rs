@@ -4,6 +4,7 @@
 mod compile_errors;
 mod defaults;
 mod functions;
+mod limits;
 mod props;
 mod spec;
 mod validation;
