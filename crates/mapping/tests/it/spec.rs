@@ -1,5 +1,6 @@
 //! The raw mapping table as the agent's TOML config embeds it.
 
+use expect_test::expect;
 use mapping::{AttrSpec, Direction, EmptyPolicy, Mapping, MappingSpec, When};
 use serde_json::json;
 
@@ -42,9 +43,70 @@ fn a_toml_table_compiles() {
 }
 
 #[test]
-fn unknown_policy_words_are_config_errors() {
-    let bad = toml::from_str::<MappingSpec>(r#"email = { expr = "email", empty = "wipe" }"#);
-    assert!(bad.is_err());
-    let typo = toml::from_str::<MappingSpec>(r#"email = { exp = "email" }"#);
-    assert!(typo.is_err());
+fn dotted_toml_keys_are_dotted_targets() {
+    let text = r#"
+        username = "username"
+        name.given = "firstname"
+        "name.family" = "lastname"
+        custom.duoId = { expr = "user_id", when = "on_create" }
+        [name.formatted]
+        expr = "realname"
+        empty = "clear"
+    "#;
+    let spec: MappingSpec = toml::from_str(text).unwrap();
+    let targets: Vec<&str> = spec.0.keys().map(String::as_str).collect();
+    assert_eq!(
+        targets,
+        [
+            "custom.duoId",
+            "name.family",
+            "name.formatted",
+            "name.given",
+            "username"
+        ]
+    );
+    let m = Mapping::compile(Direction::Inbound, &spec).unwrap();
+    let rec = m
+        .apply(&json!({"username": "f", "firstname": "Fay", "user_id": "DU1"}))
+        .unwrap();
+    assert_eq!(rec.text("name.given"), Some("Fay"));
+    assert_eq!(rec.text("duoId"), Some("DU1"));
+    assert_eq!(rec.get("name.formatted").unwrap().empty, EmptyPolicy::Clear);
+}
+
+#[test]
+fn a_spec_round_trips_through_serde() {
+    let spec = Mapping::default_spec(Direction::Inbound);
+    let text = toml::to_string(&spec).unwrap();
+    let back: MappingSpec = toml::from_str(&text).unwrap();
+    assert_eq!(back, spec);
+}
+
+#[test]
+fn bad_entries_name_the_target_and_the_fix() {
+    let err = |text: &str| match toml::from_str::<MappingSpec>(text) {
+        Ok(_) => "parsed\n".to_owned(),
+        Err(e) => format!("{}\n", e.message()),
+    };
+    let out = [
+        err(r#"email = { expr = "email", empty = "wipe" }"#),
+        err(r#"email = { exp = "email" }"#),
+        err(r#"email = { empty = "clear" }"#),
+        err(r#"email = { expr = "email", when = "later" }"#),
+        err(r#"email = 42"#),
+        err(r#"email = {}"#),
+        err("\"name.given\" = \"a\"\nname.given = \"b\""),
+    ]
+    .concat();
+    // `exp` is read as the nested target `email.exp`, which compiling then rejects by name.
+    expect![[r#"
+        mapping target "email": unknown variant `wipe`, expected `keep` or `clear`
+        parsed
+        mapping target "email": missing field `expr`
+        mapping target "email": unknown variant `later`, expected `always` or `on_create`
+        mapping target "email": expected an expression string or a table { expr = "...", empty = "keep"|"clear", when = "always"|"on_create" }, found `42`
+        mapping target "email": expected an expression string or a table { expr = "...", empty = "keep"|"clear", when = "always"|"on_create" }, found an empty table
+        mapping target "name.given" is given twice (once quoted, once as a dotted key or table): keep one
+    "#]]
+    .assert_eq(&out);
 }
