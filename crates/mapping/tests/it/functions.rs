@@ -177,9 +177,9 @@ fn e164_function() {
         e164('tel:+55-11-98765-4321')                              => "+5511987654321"
         e164('1 (734) 555-1212')                                   => "+17345551212"
         e164(missing)                                              => (empty)
-        e164('not a phone')                                        => error: attribute "custom.out" = "not a phone": `e164`: is not a phone number (default region US): write it in E.164 form such as +17345551212
-        e164('555')                                                => error: attribute "custom.out" = "555": `e164`: is not a valid phone number (no such number range; default region US): write it in E.164 form such as +17345551212
-        e164('+1 123 456 7890')                                    => error: attribute "custom.out" = "+1 123 456 7890": `e164`: is not a valid phone number (no such number range; default region US): write it in E.164 form such as +17345551212
+        e164('not a phone')                                        => error: attribute "custom.out" = "not a phone": `e164`: is not a phone number (read with default region US): write it in E.164 form such as +17345551212
+        e164('555')                                                => error: attribute "custom.out" = "555": `e164`: is not a valid phone number (no such number range, read with default region US): write it in E.164 form such as +17345551212
+        e164('+1 123 456 7890')                                    => error: attribute "custom.out" = "+1 123 456 7890": `e164`: is not a valid phone number (no such number range): write it in E.164 form such as +17345551212
     "#]]
     .assert_eq(&table(&[
         "e164(primaryPhone)",

@@ -187,6 +187,14 @@ proptest! {
     }
 
     #[test]
+    fn a_number_with_its_country_ignores_the_default_region(
+        number in "\\+(1|33|39|44|49|55|61|81|91) ?[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{2,4}",
+        region in proptest::sample::select(&["US", "GB", "DE", "FR", "IT", "JP", "AU", "BR", "RU", "HU"][..]),
+    ) {
+        prop_assert_eq!(to_e164(&number, region), to_e164(&number, "US"));
+    }
+
+    #[test]
     fn fingerprint_changes_exactly_when_a_mapped_value_changes(
         a in small_user(), b in small_user(), noise in any::<u32>(),
     ) {

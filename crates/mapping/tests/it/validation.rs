@@ -36,8 +36,8 @@ fn outbound_rules() {
         user "e1" rule "r1": attribute "email" = "not-an-email": must be an email address such as name@example.com
         user "e2" rule "r1": attribute "email" = "a@b": must be an email address such as name@example.com
         user "e3" rule "r1": attribute "email" = "a b@example.com": must be an email address such as name@example.com
-        user "p1" rule "r1": attribute "phones" = "call me": is not a phone number (default region US): write it in E.164 form such as +17345551212
-        user "p2" rule "r1": attribute "phones" = "555": is not a valid phone number (no such number range; default region US): write it in E.164 form such as +17345551212
+        user "p1" rule "r1": attribute "phones" = "call me": is not a phone number (read with default region US): write it in E.164 form such as +17345551212
+        user "p2" rule "r1": attribute "phones" = "555": is not a valid phone number (no such number range, read with default region US): write it in E.164 form such as +17345551212
         user "s1" rule "r1": attribute "status" = "locked out": must be one of "active", "bypass", "disabled"
         user "r1" rule "r1": attribute "realname" = ["Al","Bert"]: this attribute needs a single text value but found a list of 2; pick one element (`list.0`) or use join(", ", list)
         user "n1" rule "r1": attribute "notes" = {"k":"v"}: this attribute needs a text value but found an object; name a field inside it (`object.field`)
@@ -49,7 +49,7 @@ fn outbound_rules() {
         user "a3" rule "r1": attribute "email": is required for a Duo administrator: map `email`, or give this user userType "user"
         user "a4" rule "r1": attribute "adminRole" = ["Billing"]: this attribute needs a single text value but found a list of 1; pick one element (`list.0`) or use join(", ", list)
         user "many" rule "r1": attribute "email" = "x": must be an email address such as name@example.com
-        user "many" rule "r1": attribute "phones" = "x": is not a phone number (default region US): write it in E.164 form such as +17345551212
+        user "many" rule "r1": attribute "phones" = "x": is not a phone number (read with default region US): write it in E.164 form such as +17345551212
         user "many" rule "r1": attribute "status" = "x": must be one of "active", "bypass", "disabled"
         user "many" rule "r1": attribute "userType" = "x": must be exactly "user" or "admin"; any other value fails this user's sync
     "#]]
