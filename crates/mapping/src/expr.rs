@@ -134,8 +134,9 @@ pub(crate) struct ParseError {
     pub message: String,
 }
 
-/// Parse and check an expression. `default_region` is unused here but region literals of
-/// `e164` are checked against the phone database.
+/// Parse and check an expression: syntax, function names and arities, and literal arguments
+/// that can never work (an empty `replace` search, a negative `substring` count, an unknown
+/// `e164` region).
 pub(crate) fn parse(text: &str) -> Result<Expr, ParseError> {
     let chars: Vec<char> = text.chars().collect();
     if chars.len() > MAX_EXPR_CHARS {

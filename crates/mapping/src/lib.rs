@@ -35,6 +35,6 @@ mod target;
 pub use error::{AttrError, CompileError, CompileErrors};
 pub use mapping::{Direction, Mapping};
 pub use phone::to_e164;
-pub use record::{AdminRole, AttrValue, MappedAttr, MappedRecord, UserType};
+pub use record::{AdminRole, AttrValue, Desired, MappedAttr, MappedRecord, UserType};
 pub use spec::{AttrSpec, EmptyPolicy, MappingSpec, Options, When};
 pub use target::ADMIN_ROLES;

@@ -40,6 +40,31 @@ pub struct MappedAttr {
     pub when: When,
 }
 
+/// What to do with one target attribute, both policies applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Desired<'a> {
+    /// Write this value.
+    Set(&'a AttrValue),
+    /// Clear the target's value (empty source, `empty = "clear"`).
+    Clear,
+    /// Leave the target's value alone (empty source with `keep`, or `on_create` on an update).
+    Leave,
+}
+
+impl MappedAttr {
+    /// What this attribute asks of the target when creating (`is_create`) or updating it.
+    pub fn desired(&self, is_create: bool) -> Desired<'_> {
+        if !is_create && self.when == When::OnCreate {
+            return Desired::Leave;
+        }
+        match (&self.value, self.empty) {
+            (Some(v), _) => Desired::Set(v),
+            (None, EmptyPolicy::Clear) => Desired::Clear,
+            (None, EmptyPolicy::Keep) => Desired::Leave,
+        }
+    }
+}
+
 /// Outbound: whether the PingOne user becomes a Duo user or a Duo administrator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,7 +1,9 @@
 //! The raw mapping table as the agent's TOML config embeds it.
 
 use expect_test::expect;
-use mapping::{AttrSpec, Direction, EmptyPolicy, Mapping, MappingSpec, When};
+use mapping::{
+    AttrSpec, AttrValue, Desired, Direction, EmptyPolicy, Mapping, MappingSpec, Options, When,
+};
 use serde_json::json;
 
 #[test]
@@ -109,4 +111,66 @@ fn bad_entries_name_the_target_and_the_fix() {
         mapping target "name.given" is given twice (once quoted, once as a dotted key or table): keep one
     "#]]
     .assert_eq(&out);
+}
+
+#[test]
+fn desired_applies_both_policies() {
+    let spec: MappingSpec = toml::from_str(
+        r#"
+        username = "username"
+        email = { expr = "email", empty = "clear" }
+        realname = "name.given"
+        notes = { expr = "'created by p1duo'", when = "on_create" }
+    "#,
+    )
+    .unwrap();
+    let rec = Mapping::compile(Direction::Outbound, &spec)
+        .unwrap()
+        .apply(&json!({"username": "g"}))
+        .unwrap();
+    let on = |attr: &str, create: bool| rec.get(attr).unwrap().desired(create);
+    let notes = AttrValue::Text("created by p1duo".to_owned());
+    assert_eq!(on("email", false), Desired::Clear);
+    assert_eq!(on("realname", false), Desired::Leave);
+    assert_eq!(on("notes", true), Desired::Set(&notes));
+    assert_eq!(on("notes", false), Desired::Leave);
+}
+
+#[test]
+fn the_mapping_fingerprint_follows_the_table_policies_and_options() {
+    let base = Mapping::default_outbound();
+    let same = Mapping::compile(
+        Direction::Outbound,
+        &Mapping::default_spec(Direction::Outbound),
+    );
+    assert_eq!(base.fingerprint(), same.unwrap().fingerprint());
+    let mut keep_to_clear = Mapping::default_spec(Direction::Outbound);
+    keep_to_clear.0.insert(
+        "email".to_owned(),
+        AttrSpec::Full {
+            expr: "email".to_owned(),
+            empty: EmptyPolicy::Clear,
+            when: When::Always,
+        },
+    );
+    let changed = [
+        Mapping::compile(Direction::Outbound, &keep_to_clear).unwrap(),
+        Mapping::compile_with(
+            Direction::Outbound,
+            base.spec(),
+            &Options {
+                default_region: "GB".to_owned(),
+                ..Options::default()
+            },
+        )
+        .unwrap(),
+        Mapping::compile(
+            Direction::Outbound,
+            &MappingSpec::from_pairs([("username", "username"), ("email", "lower(email)")]),
+        )
+        .unwrap(),
+    ];
+    for m in &changed {
+        assert_ne!(m.fingerprint(), base.fingerprint(), "{:?}", m.spec());
+    }
 }
