@@ -100,14 +100,33 @@ impl fmt::Display for AttrError {
     }
 }
 
-/// Quote a text value for an error message: JSON string escaping, cut at [`QUOTE_MAX`] chars.
+/// Quote a text value for an error message: JSON-style escaping, cut at [`QUOTE_MAX`] chars.
 pub(crate) fn quote(s: &str) -> String {
-    let mut cut: String = s.chars().take(QUOTE_MAX).collect();
-    let long = cut.len() < s.len();
-    if long {
-        cut.push('…');
+    escape(&cut(s))
+}
+
+/// Quote any JSON value for an error message (text as [`quote`], others compact and cut).
+pub(crate) fn quote_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => quote(s),
+        // Invisible characters can only sit inside JSON strings, where `\uXXXX` is valid.
+        other => cut(&other.to_string())
+            .chars()
+            .map(|c| match c {
+                c if crate::target::invisible(c) => format!("\\u{:04x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect(),
     }
-    escape(&cut)
+}
+
+/// The first [`QUOTE_MAX`] characters, with `…` when something was cut.
+fn cut(s: &str) -> String {
+    let mut out: String = s.chars().take(QUOTE_MAX).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// JSON-style quoting that also escapes invisible characters, so a log line shows exactly
@@ -133,30 +152,4 @@ fn escape(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Quote any JSON value for an error message (text as [`quote`], others compact and cut).
-pub(crate) fn quote_json(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => quote(s),
-        other => {
-            // Invisible characters can only sit inside JSON strings, where `\uXXXX` is valid.
-            let s: String = other
-                .to_string()
-                .chars()
-                .map(|c| {
-                    if crate::target::invisible(c) {
-                        format!("\\u{:04x}", u32::from(c))
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
-            let mut cut: String = s.chars().take(QUOTE_MAX).collect();
-            if cut.len() < s.len() {
-                cut.push('…');
-            }
-            cut
-        }
-    }
 }

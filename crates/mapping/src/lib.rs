@@ -23,6 +23,7 @@
 //! assert_eq!(rec.text("realname"), Some("Alice Liddell"));
 //! ```
 
+mod canon;
 mod error;
 mod eval;
 mod expr;

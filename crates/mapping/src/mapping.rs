@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use crate::canon::Canon;
 use crate::error::{AttrError, CompileError, CompileErrors, quote_json};
 use crate::eval::{as_text, eval, is_empty};
 use crate::expr::{self, Expr};
@@ -245,29 +245,19 @@ impl Mapping {
     /// options). Record fingerprints cover values only, so store this beside them: when it
     /// changes, every record must be compared again.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = Sha256::new();
-        h.update(b"p1duo-mapping-table-v1\0");
-        let put = |h: &mut Sha256, s: &str| {
-            h.update((s.len() as u64).to_be_bytes());
-            h.update(s.as_bytes());
-        };
-        put(&mut h, self.direction.label());
-        put(&mut h, &self.options.default_region);
-        h.update([u8::from(self.options.allow_owner)]);
-        h.update((self.spec.0.len() as u64).to_be_bytes());
+        let mut c = Canon::new(b"p1duo-mapping-table-v1\0");
+        c.str(self.direction.label());
+        c.str(&self.options.default_region);
+        c.byte(u8::from(self.options.allow_owner));
+        c.len(self.spec.0.len());
         for (target, attr) in &self.spec.0 {
             let (empty, when) = attr.policies();
-            put(&mut h, target);
-            put(&mut h, attr.expr());
-            h.update([
-                u8::from(empty == EmptyPolicy::Clear),
-                u8::from(when == When::OnCreate),
-            ]);
+            c.str(target);
+            c.str(attr.expr());
+            c.byte(u8::from(empty == EmptyPolicy::Clear));
+            c.byte(u8::from(when == When::OnCreate));
         }
-        let digest = h.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(first)
+        c.finish()
     }
 
     /// Every source path the expressions read (`name.given`, `population.name`, …), so the
