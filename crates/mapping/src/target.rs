@@ -217,28 +217,25 @@ pub(crate) fn convert(
                 )),
             }
         }
-        Bool => match v {
-            Value::Bool(b) => Ok(Some(AttrValue::Bool(*b))),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "active" | "bypass" => Ok(Some(AttrValue::Bool(true))),
-                "false" | "disabled" | "pending deletion" => Ok(Some(AttrValue::Bool(false))),
+        Bool => {
+            if let Some(b) = read_bool(v) {
+                return Ok(Some(AttrValue::Bool(b)));
+            }
+            match v.as_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+                Some("active" | "bypass") => Ok(Some(AttrValue::Bool(true))),
+                Some("disabled" | "pending deletion") => Ok(Some(AttrValue::Bool(false))),
                 // A lockout is temporary and PingOne has its own lock: leave `enabled` alone.
-                "locked out" => Ok(None),
-                _ => Err(bool_err(target, v)),
-            },
-            _ => Err(bool_err(target, v)),
-        },
+                Some("locked out") => Ok(None),
+                _ => Err(AttrError::new(
+                    target,
+                    Some(quote_json(v)),
+                    "must be true or false, or a Duo status (active, bypass, disabled, locked out, pending deletion)",
+                )),
+            }
+        }
         // Read in `mapping.rs`: they set the record's user type and role, not an attribute.
         UserType | AdminRole => Ok(None),
     }
-}
-
-fn bool_err(target: &str, v: &Value) -> AttrError {
-    AttrError::new(
-        target,
-        Some(quote_json(v)),
-        "must be true or false, or a Duo status (active, bypass, disabled, locked out, pending deletion)",
-    )
 }
 
 fn read_bool(v: &Value) -> Option<bool> {
