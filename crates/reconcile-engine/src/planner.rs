@@ -70,6 +70,10 @@ struct Planner<'a> {
     counts: [u64; 6],
     managed: [u64; 6],
     phone_index: Option<(FxMap<&'a str, &'a str>, FxMap<&'a str, u32>)>,
+    /// Numbers some desired account wants (never deleted).
+    wanted: FxMap<&'a str, ()>,
+    /// Observed objects renamed away from their key -> the rename op.
+    renaming: FxMap<u32, u32>,
 }
 
 fn class_idx(c: Destructive) -> usize {
@@ -128,6 +132,8 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         counts: [0; 6],
         managed: [0; 6],
         phone_index: None,
+        wanted: FxMap::default(),
+        renaming: FxMap::default(),
     };
     p.run()
 }
@@ -270,6 +276,7 @@ impl<'a> Planner<'a> {
                 }
             }
             let mut prev_src: Option<(Kind, &str)> = None;
+            let mut new_keys: FxMap<u64, Vec<u32>> = FxMap::default();
             for &(di, stale) in &unlinked {
                 let dr = d.objects[di as usize];
                 let (src, key) = (d.pool.get(dr.id), d.pool.get(dr.key));
@@ -296,21 +303,13 @@ impl<'a> Planner<'a> {
                         .get(o.objects[*a as usize].id)
                         .cmp(o.pool.get(o.objects[*b as usize].id))
                 });
-                let r = match cands.as_slice() {
-                    [] => self.create(di, stale, pending.contains(&(dr.kind, src))),
-                    [oi] => self.adopt(di, *oi, stale),
-                    many => {
-                        let ids: Vec<&str> = many
-                            .iter()
-                            .map(|c| o.pool.get(o.objects[*c as usize].id))
-                            .collect();
-                        self.problem(dr.kind, src, key, ProblemCode::Ambiguous, format!(
-                            "{} target {}s match key {key:?} ({}); link one explicitly or remove the duplicates",
-                            many.len(), dr.kind.as_str(), ids.join(", ")));
-                        self.unlink_stale(dr.kind, src, key, stale);
-                        Res::Unresolved
-                    }
-                };
+                let r = self.match_or_create(
+                    di,
+                    stale,
+                    &cands,
+                    pending.contains(&(dr.kind, src)),
+                    &mut new_keys,
+                );
                 res[di as usize] = r;
             }
         }
@@ -417,7 +416,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn create(&mut self, di: u32, stale: u32, lookup_first: bool) -> Res {
+    fn create(&mut self, di: u32, stale: u32, lookup_first: bool, after: Vec<u32>) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
         if !self.pol().create {
@@ -442,8 +441,8 @@ impl<'a> Planner<'a> {
             lookup_first,
         };
         let op = self.op(dr.kind, key, Some(src), None, Some(dr.fingerprint), action);
-        let phase = if dr.kind == Kind::Group { 1 } else { 2 };
-        let c = self.push(op, phase, Some((dr.kind, true, NONE - 1 - di)), vec![]);
+        let phase = if dr.kind == Kind::Group { 2 } else { 3 };
+        let c = self.push(op, phase, Some((dr.kind, true, NONE - 1 - di)), after);
         if dr.kind.is_account()
             && let Some(num) = self.d.pool.get_opt(dr.phone)
         {
@@ -470,24 +469,94 @@ impl<'a> Planner<'a> {
         Res::Created(c)
     }
 
-    fn adopt(&mut self, di: u32, oi: u32, stale: u32) -> Res {
+    /// Choose between takeover, adoption, a problem and a create for an
+    /// unlinked desired object, given the target objects with its key.
+    fn match_or_create(
+        &mut self,
+        di: u32,
+        stale: u32,
+        cands: &[u32],
+        pending: bool,
+        new_keys: &mut FxMap<u64, Vec<u32>>,
+    ) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
-        let owner = self.owner[oi as usize];
-        let or = self.o.objects[oi as usize];
-        let tid = self.os(or.id);
-        if self.claimed[oi as usize] || (owner != NONE && self.visited[owner as usize]) {
-            let by = if owner != NONE {
-                self.ls(self.l.links[owner as usize].source)
+        let (mut orphaned, mut free, mut taken) = (Vec::new(), Vec::new(), Vec::new());
+        // Objects being renamed away free their key: create after the rename.
+        let mut leaving = Vec::new();
+        for &c in cands {
+            if let Some(&r) = self.renaming.get(&c) {
+                leaving.push(r);
+                continue;
+            }
+            let owner = self.owner[c as usize];
+            if self.claimed[c as usize] || (owner != NONE && self.visited[owner as usize]) {
+                taken.push(c);
+            } else if owner != NONE {
+                orphaned.push(c);
             } else {
-                "another desired object"
+                free.push(c);
+            }
+        }
+        let pick = match (orphaned.as_slice(), free.as_slice()) {
+            ([one], _) => Some(*one),
+            ([], [one]) => Some(*one),
+            ([], []) => None,
+            _ => {
+                let many = if orphaned.len() > 1 { &orphaned } else { &free };
+                // Objects matching an ambiguous key are kept, never deprovisioned.
+                for c in &orphaned {
+                    self.visited[self.owner[*c as usize] as usize] = true;
+                }
+                let ids: Vec<&str> = many
+                    .iter()
+                    .map(|c| self.os(self.o.objects[*c as usize].id))
+                    .collect();
+                self.problem(dr.kind, src, key, ProblemCode::Ambiguous, format!(
+                    "{} target {}s match key {key:?} ({}); link one explicitly or remove the duplicates",
+                    many.len(), dr.kind.as_str(), ids.join(", ")));
+                self.unlink_stale(dr.kind, src, key, stale);
+                return Res::Unresolved;
+            }
+        };
+        if let Some(oi) = pick {
+            return self.adopt(di, oi);
+        }
+        if let Some(&c) = taken.first() {
+            let owner = self.owner[c as usize];
+            let by = if owner != NONE {
+                format!("source {:?}", self.ls(self.l.links[owner as usize].source))
+            } else {
+                "another desired object".to_owned()
             };
             self.problem(dr.kind, src, key, ProblemCode::KeyTaken, format!(
-                "target {} {tid} has key {key:?} but is already managed for source {by:?}; change one of the keys",
-                dr.kind.as_str()));
+                "target {} {} has key {key:?} but is already managed for {by}; change one of the keys",
+                dr.kind.as_str(), self.os(self.o.objects[c as usize].id)));
             self.unlink_stale(dr.kind, src, key, stale);
             return Res::Unresolved;
         }
+        // Two desired objects with one key must not both be created.
+        let h = key_hash(dr.kind, key, self.pol().key_compare);
+        let same = new_keys.entry(h).or_default();
+        if let Some(&other) = same.iter().find(|&&o| {
+            let r = &self.d.objects[o as usize];
+            r.kind == dr.kind && key_eq(self.d.pool.get(r.key), key, self.inp.policy.key_compare)
+        }) {
+            let by = self.ds(self.d.objects[other as usize].id);
+            self.problem(dr.kind, src, key, ProblemCode::KeyTaken, format!(
+                "source {by:?} has the same key {key:?} and is created first; give each source object its own key"));
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
+        }
+        same.push(di);
+        self.create(di, stale, pending, leaving)
+    }
+
+    fn adopt(&mut self, di: u32, oi: u32) -> Res {
+        let dr = self.d.objects[di as usize];
+        let (src, key) = (self.ds(dr.id), self.ds(dr.key));
+        let owner = self.owner[oi as usize];
+        let tid = self.os(self.o.objects[oi as usize].id);
         if owner != NONE {
             // Its source object is gone: the new source object takes it over
             // instead of deleting it and creating a copy.
@@ -540,6 +609,12 @@ impl<'a> Planner<'a> {
             *users.entry(id).or_insert(0) += 1;
         }
         self.phone_index = Some((by_num, users));
+        let d = self.d;
+        for r in &d.objects {
+            if let Some(n) = d.pool.get_opt(r.phone) {
+                self.wanted.insert(n, ());
+            }
+        }
     }
 
     /// Diff a desired object against the observed object it maps to.
@@ -569,7 +644,8 @@ impl<'a> Planner<'a> {
                         to: key.to_owned(),
                     },
                 );
-                self.push(op, 3, obj, vec![]);
+                let r = self.push(op, 1, obj, vec![]);
+                self.renaming.insert(oi, r);
             } else {
                 blocked_update.push(format!("key {okey:?} → {key:?}"));
             }
@@ -708,6 +784,12 @@ impl<'a> Planner<'a> {
             .and_then(|(_, u)| u.get(pid))
             .copied()
             .unwrap_or(1);
+        // A number some desired account wants is only detached, never deleted.
+        let users = if self.wanted.contains_key(num) {
+            users + 1
+        } else {
+            users
+        };
         let op = self.op(
             kind,
             key,
@@ -720,7 +802,7 @@ impl<'a> Planner<'a> {
                 delete_phone: users <= 1,
             },
         );
-        self.push2(op, 9, obj, vec![], num.to_owned());
+        self.push2(op, 9, obj, vec![], format!("{num}\0{pid}"));
     }
 
     fn diff(&self, dr: &DRec, or: &ORec) -> Vec<AttrChange> {
@@ -789,7 +871,7 @@ impl<'a> Planner<'a> {
                             .copied()
                             .unwrap_or(1)
                             > 1;
-                        if !shared {
+                        if !shared && !self.wanted.contains_key(self.os(p.number)) {
                             self.remove_phone(
                                 or.kind,
                                 name,
@@ -964,7 +1046,7 @@ impl<'a> Planner<'a> {
                         member: member_ref.clone(),
                     },
                 );
-                self.push2(op, 7, None, deps, mname.to_owned());
+                self.push2(op, 7, None, deps, format!("{mname}\0{}", d.pool.get(r.id)));
             }
             // Removals: owned groups the account is in but should not be.
             for &gi in &have {
@@ -985,7 +1067,13 @@ impl<'a> Planner<'a> {
                         member: member_ref.clone(),
                     },
                 );
-                self.push2(op, 8, None, vec![], mname.to_owned());
+                self.push2(
+                    op,
+                    8,
+                    None,
+                    vec![],
+                    format!("{mname}\0{}", d.pool.get(r.id)),
+                );
                 self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
             }
         }
@@ -1026,7 +1114,13 @@ impl<'a> Planner<'a> {
                         member: TargetRef::Existing(o.pool.get(r.id).to_owned()),
                     },
                 );
-                let rm = self.push2(op, 8, None, vec![], mname.to_owned());
+                let rm = self.push2(
+                    op,
+                    8,
+                    None,
+                    vec![],
+                    format!("{mname}\0{}", o.pool.get(r.id)),
+                );
                 self.drafts[del as usize].deps.push(rm);
                 self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
                 self.managed[class_idx(Destructive::MembershipRemoval)] += 1;
@@ -1055,7 +1149,14 @@ impl<'a> Planner<'a> {
                     x.sort2.as_str(),
                 )
             };
-            order.sort_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+            // Full ties (identical-looking ops) fall back to the op's content.
+            order.sort_by(|a, b| {
+                key(a).cmp(&key(b)).then_with(|| {
+                    let (x, y) = (&dr[*a as usize].op, &dr[*b as usize].op);
+                    format!("{:?}{:?}", x.action, x.target)
+                        .cmp(&format!("{:?}{:?}", y.action, y.target))
+                })
+            });
         }
         let mut new_id = vec![0u32; self.drafts.len()];
         for (n, &old) in order.iter().enumerate() {
