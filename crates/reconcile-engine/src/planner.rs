@@ -74,6 +74,8 @@ struct Planner<'a> {
     wanted: FxMap<&'a str, ()>,
     /// Observed objects renamed away from their key -> the rename op.
     renaming: FxMap<u32, u32>,
+    /// Keys claimed by creates and renames of this plan (hash -> desired idx).
+    new_keys: FxMap<u64, Vec<u32>>,
 }
 
 fn class_idx(c: Destructive) -> usize {
@@ -98,6 +100,15 @@ fn key_hash(kind: Kind, key: &str, mode: KeyCompare) -> u64 {
         }
     }
     h.finish()
+}
+
+/// Indices `0..n` ordered by `key`, stable (equal keys keep input order).
+fn sorted_order<'k, K: Ord + 'k>(n: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
+    let mut v: Vec<u32> = (0..n as u32).collect();
+    if !v.is_sorted_by(|a, b| key(*a as usize) <= key(*b as usize)) {
+        v.sort_by(|a, b| key(*a as usize).cmp(&key(*b as usize)));
+    }
+    v
 }
 
 /// True when two keys name the same object on the target.
@@ -134,6 +145,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         phone_index: None,
         wanted: FxMap::default(),
         renaming: FxMap::default(),
+        new_keys: FxMap::default(),
     };
     p.run()
 }
@@ -189,127 +201,128 @@ impl<'a> Planner<'a> {
     fn run(mut self) -> Plan {
         let pol = self.pol();
         let (d, o, l) = (self.d, self.o, self.l);
-        // Index observed objects by (kind, target id) and links by (kind, source id).
-        let mut obs_by_id: FxMap<(Kind, &'a str), u32> = map_with_capacity(o.objects.len());
-        for (i, r) in o.objects.iter().enumerate() {
-            obs_by_id
-                .entry((r.kind, o.pool.get(r.id)))
-                .or_insert(i as u32);
-        }
-        let mut link_by_src: FxMap<(Kind, &'a str), u32> = map_with_capacity(l.links.len());
+        // Joins are merges over sorted orders: linear when the caller passes
+        // sorted sets (the usual case), n log n otherwise; no big hash maps.
+        let oord = sorted_order(o.objects.len(), |i| (o.objects[i].kind, o.pool.get(o.objects[i].id)));
+        let lord_t = sorted_order(l.links.len(), |i| (l.links[i].kind, l.pool.get(l.links[i].target)));
         let mut link_obs: Vec<u32> = vec![NONE; l.links.len()];
-        for (i, r) in l.links.iter().enumerate() {
-            link_by_src
-                .entry((r.kind, l.pool.get(r.source)))
-                .or_insert(i as u32);
-            if let Some(&oi) = obs_by_id.get(&(r.kind, l.pool.get(r.target)))
-                && self.owner[oi as usize] == NONE
-            {
-                self.owner[oi as usize] = i as u32;
-                link_obs[i] = oi;
+        {
+            let mut j = 0usize;
+            for &li in &lord_t {
+                let lr = &l.links[li as usize];
+                let lk = (lr.kind, l.pool.get(lr.target));
+                while j < oord.len() {
+                    let or = &o.objects[oord[j] as usize];
+                    if (or.kind, o.pool.get(or.id)) < lk {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if let Some(&oi) = oord.get(j) {
+                    let or = &o.objects[oi as usize];
+                    if (or.kind, o.pool.get(or.id)) == lk && self.owner[oi as usize] == NONE {
+                        self.owner[oi as usize] = li;
+                        link_obs[li as usize] = oi;
+                    }
+                }
             }
         }
-        drop(obs_by_id);
+        drop(lord_t);
+        drop(oord);
 
         for f in &d.failures {
-            self.problem(
-                f.kind,
-                &f.source_id,
-                &f.source_id,
-                ProblemCode::MappingFailed,
-                f.message.clone(),
-            );
+            self.problem(f.kind, &f.source_id, &f.source_id, ProblemCode::MappingFailed, f.message.clone());
         }
 
+        let dord = sorted_order(d.objects.len(), |i| (d.objects[i].kind, d.pool.get(d.objects[i].id)));
         let mut res: Vec<Res> = vec![Res::Unresolved; d.objects.len()];
         let mut unlinked: Vec<(u32, u32)> = Vec::new(); // (desired idx, stale link idx)
         if !self.inp.rule_deleted {
-            for (di, dr) in d.objects.iter().enumerate() {
+            let lord_s = sorted_order(l.links.len(), |i| (l.links[i].kind, l.pool.get(l.links[i].source)));
+            // A second link for the same source object is ignored, never deprovisioned.
+            for w in lord_s.windows(2) {
+                let (x, y) = (&l.links[w[0] as usize], &l.links[w[1] as usize]);
+                if (x.kind, l.pool.get(x.source)) == (y.kind, l.pool.get(y.source)) {
+                    self.visited[w[1] as usize] = true;
+                }
+            }
+            let mut j = 0usize;
+            let mut prev: Option<(Kind, &str)> = None;
+            for &di in &dord {
+                let dr = d.objects[di as usize];
                 if !self.managed_kind(dr.kind) {
                     continue;
                 }
-                let src = d.pool.get(dr.id);
-                match link_by_src.get(&(dr.kind, src)) {
-                    Some(&li) if self.visited[li as usize] => {
-                        self.problem(
-                            dr.kind,
-                            src,
-                            self.ds(dr.key),
-                            ProblemCode::DuplicateSource,
-                            format!("source id {src:?} appears more than once; fix the source or the mapping"),
-                        );
-                    }
-                    Some(&li) => {
-                        self.visited[li as usize] = true;
-                        let oi = link_obs[li as usize];
-                        if oi == NONE {
-                            unlinked.push((di as u32, li));
-                        } else {
-                            res[di] = self.pair(di as u32, oi, Some(li), false);
-                        }
-                    }
-                    None => unlinked.push((di as u32, NONE)),
-                }
-            }
-        }
-        drop(link_by_src);
-
-        // Unlinked desired objects, in a stable order: match by key, else create.
-        unlinked.sort_by(|a, b| {
-            let (x, y) = (&d.objects[a.0 as usize], &d.objects[b.0 as usize]);
-            (x.kind, d.pool.get(x.id), a.0).cmp(&(y.kind, d.pool.get(y.id), b.0))
-        });
-        if !unlinked.is_empty() {
-            let pending: BTreeSet<(Kind, &str)> = self
-                .inp
-                .pending
-                .iter()
-                .map(|p| (p.kind, p.source_id.as_str()))
-                .collect();
-            // Key index over all observed objects: head per hash, chained by index.
-            let mut head: FxMap<u64, u32> = map_with_capacity(o.objects.len());
-            let mut next: Vec<u32> = vec![NONE; o.objects.len()];
-            for (i, r) in o.objects.iter().enumerate() {
-                let h = key_hash(r.kind, o.pool.get(r.key), pol.key_compare);
-                if let Some(prev) = head.insert(h, i as u32) {
-                    next[i] = prev;
-                }
-            }
-            let mut prev_src: Option<(Kind, &str)> = None;
-            let mut new_keys: FxMap<u64, Vec<u32>> = FxMap::default();
-            for &(di, stale) in &unlinked {
-                let dr = d.objects[di as usize];
-                let (src, key) = (d.pool.get(dr.id), d.pool.get(dr.key));
-                if prev_src == Some((dr.kind, src)) {
-                    self.problem(dr.kind, src, key, ProblemCode::DuplicateSource,
+                let dk = (dr.kind, d.pool.get(dr.id));
+                if prev == Some(dk) {
+                    let src = dk.1;
+                    self.problem(dr.kind, src, self.ds(dr.key), ProblemCode::DuplicateSource,
                         format!("source id {src:?} appears more than once; fix the source or the mapping"));
                     continue;
                 }
-                prev_src = Some((dr.kind, src));
-                let mut cands: Vec<u32> = Vec::new();
-                let mut cur = head
-                    .get(&key_hash(dr.kind, key, pol.key_compare))
-                    .copied()
-                    .unwrap_or(NONE);
-                while cur != NONE {
-                    let r = &o.objects[cur as usize];
-                    if r.kind == dr.kind && key_eq(o.pool.get(r.key), key, pol.key_compare) {
-                        cands.push(cur);
+                prev = Some(dk);
+                while j < lord_s.len() {
+                    let lr = &l.links[lord_s[j] as usize];
+                    if (lr.kind, l.pool.get(lr.source)) < dk {
+                        j += 1;
+                    } else {
+                        break;
                     }
-                    cur = next[cur as usize];
                 }
-                cands.sort_by(|a, b| {
-                    o.pool
-                        .get(o.objects[*a as usize].id)
-                        .cmp(o.pool.get(o.objects[*b as usize].id))
+                let li = lord_s.get(j).copied().filter(|&li| {
+                    let lr = &l.links[li as usize];
+                    (lr.kind, l.pool.get(lr.source)) == dk
                 });
-                let r = self.match_or_create(
-                    di,
-                    stale,
-                    &cands,
-                    pending.contains(&(dr.kind, src)),
-                    &mut new_keys,
-                );
+                match li {
+                    Some(li) => {
+                        self.visited[li as usize] = true;
+                        let oi = link_obs[li as usize];
+                        if oi == NONE {
+                            unlinked.push((di, li));
+                        } else {
+                            res[di as usize] = self.pair(di, oi, Some(li), false);
+                        }
+                    }
+                    None => unlinked.push((di, NONE)),
+                }
+            }
+        }
+
+        // Unlinked desired objects (already in source-id order): match by key, else create.
+        if !unlinked.is_empty() {
+            let pending: BTreeSet<(Kind, &str)> =
+                self.inp.pending.iter().map(|p| (p.kind, p.source_id.as_str())).collect();
+            // One sequential pass over the observed keys, keeping only the
+            // objects whose key hash some unlinked desired object wants.
+            let mut cands_by_hash: FxMap<u64, Vec<u32>> = map_with_capacity(unlinked.len());
+            for &(di, _) in &unlinked {
+                let r = &d.objects[di as usize];
+                cands_by_hash.entry(key_hash(r.kind, d.pool.get(r.key), pol.key_compare)).or_default();
+            }
+            for (i, r) in o.objects.iter().enumerate() {
+                if let Some(v) = cands_by_hash.get_mut(&key_hash(r.kind, o.pool.get(r.key), pol.key_compare)) {
+                    v.push(i as u32);
+                }
+            }
+            for &(di, stale) in &unlinked {
+                let dr = d.objects[di as usize];
+                let (src, key) = (d.pool.get(dr.id), d.pool.get(dr.key));
+                let h = key_hash(dr.kind, key, pol.key_compare);
+                let mut cands: Vec<u32> = cands_by_hash
+                    .get(&h)
+                    .map(|v| {
+                        v.iter()
+                            .copied()
+                            .filter(|&c| {
+                                let r = &o.objects[c as usize];
+                                r.kind == dr.kind && key_eq(o.pool.get(r.key), key, pol.key_compare)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                cands.sort_by(|a, b| o.pool.get(o.objects[*a as usize].id).cmp(o.pool.get(o.objects[*b as usize].id)));
+                let r = self.match_or_create(di, stale, &cands, pending.contains(&(dr.kind, src)));
                 res[di as usize] = r;
             }
         }
@@ -358,7 +371,7 @@ impl<'a> Planner<'a> {
         }
 
         if pol.group_push && !self.inp.rule_deleted {
-            self.memberships(&res);
+            self.memberships(&res, &dord);
         }
         if !group_deletes.is_empty() {
             self.group_teardown(&group_deletes);
@@ -477,7 +490,6 @@ impl<'a> Planner<'a> {
         stale: u32,
         cands: &[u32],
         pending: bool,
-        new_keys: &mut FxMap<u64, Vec<u32>>,
     ) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
@@ -537,14 +549,14 @@ impl<'a> Planner<'a> {
         }
         // Two desired objects with one key must not both be created.
         let h = key_hash(dr.kind, key, self.pol().key_compare);
-        let same = new_keys.entry(h).or_default();
+        let same = self.new_keys.entry(h).or_default();
         if let Some(&other) = same.iter().find(|&&o| {
             let r = &self.d.objects[o as usize];
             r.kind == dr.kind && key_eq(self.d.pool.get(r.key), key, self.inp.policy.key_compare)
         }) {
             let by = self.ds(self.d.objects[other as usize].id);
             self.problem(dr.kind, src, key, ProblemCode::KeyTaken, format!(
-                "source {by:?} has the same key {key:?} and is created first; give each source object its own key"));
+                "source {by:?} takes the same key {key:?} in this plan; give each source object its own key"));
             self.unlink_stale(dr.kind, src, key, stale);
             return Res::Unresolved;
         }
@@ -646,6 +658,8 @@ impl<'a> Planner<'a> {
                 );
                 let r = self.push(op, 1, obj, vec![]);
                 self.renaming.insert(oi, r);
+                let h = key_hash(dr.kind, key, pol.key_compare);
+                self.new_keys.entry(h).or_default().push(di);
             } else {
                 blocked_update.push(format!("key {okey:?} → {key:?}"));
             }
@@ -923,7 +937,7 @@ impl<'a> Planner<'a> {
         r.kind.is_account() && (self.claimed[oi] || self.owner[oi] != NONE)
     }
 
-    fn memberships(&mut self, res: &[Res]) {
+    fn memberships(&mut self, res: &[Res], dord: &[u32]) {
         let (d, o) = (self.d, self.o);
         // Desired groups by source id; owned observed groups by target id.
         let mut group_by_src: FxMap<&'a str, u32> = FxMap::default();
@@ -945,22 +959,33 @@ impl<'a> Planner<'a> {
         // Desired memberships as (member desired idx, group desired idx), sorted.
         let mut want: Vec<(u32, u32)> = Vec::with_capacity(d.memberships.len());
         if !d.memberships.is_empty() {
-            let mut acct_by_src: FxMap<&'a str, u32> = map_with_capacity(accounts);
-            for (di, r) in d.objects.iter().enumerate() {
-                if r.kind == Kind::User {
-                    acct_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
-                }
-            }
-            for (di, r) in d.objects.iter().enumerate() {
-                if r.kind == Kind::Admin {
-                    acct_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
-                }
-            }
+            // Members are matched against users, then admins, by merging
+            // memberships sorted by member source id with the sorted desired set.
+            let kind_range = |k: Kind| {
+                let lo = dord.partition_point(|&i| d.objects[i as usize].kind < k);
+                let hi = dord.partition_point(|&i| d.objects[i as usize].kind <= k);
+                (lo, hi)
+            };
+            let ranges = [kind_range(Kind::User), kind_range(Kind::Admin)];
+            let mut ptr = [ranges[0].0, ranges[1].0];
+            let mord = sorted_order(d.memberships.len(), |i| d.pool.get(d.memberships[i].1));
+            let _ = accounts;
             let mut unknown: Vec<(&str, &str)> = Vec::new();
-            for &(g, m) in &d.memberships {
+            for &x in &mord {
+                let (g, m) = d.memberships[x as usize];
                 let (gs, ms) = (d.pool.get(g), d.pool.get(m));
-                match (group_by_src.get(gs), acct_by_src.get(ms)) {
-                    (Some(&gi), Some(&mi)) => want.push((mi, gi)),
+                let mut pos = None;
+                for (r, p) in ranges.iter().zip(ptr.iter_mut()) {
+                    while *p < r.1 && d.pool.get(d.objects[dord[*p] as usize].id) < ms {
+                        *p += 1;
+                    }
+                    if *p < r.1 && d.pool.get(d.objects[dord[*p] as usize].id) == ms {
+                        pos = Some(*p as u32);
+                        break;
+                    }
+                }
+                match (group_by_src.get(gs), pos) {
+                    (Some(&gi), Some(pos)) => want.push((pos, gi)),
                     _ => unknown.push((gs, ms)),
                 }
             }
@@ -984,17 +1009,16 @@ impl<'a> Planner<'a> {
         };
         let mut w = 0usize;
         let mut have: Vec<u32> = Vec::new();
-        for (mi, r) in d.objects.iter().enumerate() {
-            let mi = mi as u32;
-            let start = w;
-            while w < want.len() && want[w].0 < mi {
+        for (pos, &mi) in dord.iter().enumerate() {
+            let r = &d.objects[mi as usize];
+            let pos = pos as u32;
+            while w < want.len() && want[w].0 < pos {
                 w += 1;
             }
             let s = w;
-            while w < want.len() && want[w].0 == mi {
+            while w < want.len() && want[w].0 == pos {
                 w += 1;
             }
-            let _ = start;
             if !r.kind.is_account() {
                 continue;
             }

@@ -413,6 +413,7 @@ proptest! {
         let (t, j) = setup(&w, &links);
         *t.faults.lock().unwrap() = faults;
         let mut converged = false;
+        let mut last = None;
         for round in 0..8 {
             if round == 4 {
                 t.faults.lock().unwrap().clear();
@@ -420,6 +421,7 @@ proptest! {
             let p = plan_now(&m, &t, &j, &pol, false);
             if p.is_empty() {
                 converged = true;
+                last = Some(p);
                 break;
             }
             let _ = run(&p, &t, &j, 3);
@@ -438,7 +440,8 @@ proptest! {
                 prop_assert!(nums.insert(n.clone()), "duplicate phone {n} created");
             }
         }
-        let plan1 = plan_now(&m, &MemTarget::new(w.clone()), &{ let (_, j0) = setup(&w, &links); j0 }, &pol, false);
-        check_converged(&m, &plan1, &t, &j, &pol)?;
+        // Objects with a problem in the final plan are excused (e.g. a key
+        // taken by a rename that only succeeded on a later round).
+        check_converged(&m, &last.unwrap(), &t, &j, &pol)?;
     }
 }
