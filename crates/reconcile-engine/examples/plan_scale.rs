@@ -34,24 +34,66 @@ pub fn build(n: usize, rate: f64) -> World {
     let realname = schema.define("realname", EmptyPolicy::Keep, WritePolicy::Always);
     let title = schema.define("title", EmptyPolicy::Clear, WritePolicy::Always);
     let groups = (n / 100).max(1);
-    let every = if rate > 0.0 { ((1.0 / rate).round() as usize).max(1) } else { usize::MAX };
+    let every = if rate > 0.0 {
+        ((1.0 / rate).round() as usize).max(1)
+    } else {
+        usize::MAX
+    };
     let (mut d, mut o, mut l) = (DesiredSet::new(), ObservedSet::new(), LinkSet::new());
     for g in 0..groups {
-        let (sid, name, tid) = (format!("g{g:06}"), format!("Group {g}"), format!("DG{g:06}"));
+        let (sid, name, tid) = (
+            format!("g{g:06}"),
+            format!("Group {g}"),
+            format!("DG{g:06}"),
+        );
         let fp = fnv(&[]);
-        d.push(NewDesired { kind: Kind::Group, source_id: &sid, key: &name, attrs: &[], enabled: true, phone: None, fingerprint: fp })
-            .unwrap();
-        o.push(NewObserved { kind: Kind::Group, target_id: &tid, key: &name, attrs: &[], enabled: true, phones: &[], groups: &[], fingerprint: Some(fp) })
-            .unwrap();
+        d.push(NewDesired {
+            kind: Kind::Group,
+            source_id: &sid,
+            key: &name,
+            attrs: &[],
+            enabled: true,
+            phone: None,
+            fingerprint: fp,
+        })
+        .unwrap();
+        o.push(NewObserved {
+            kind: Kind::Group,
+            target_id: &tid,
+            key: &name,
+            attrs: &[],
+            enabled: true,
+            phones: &[],
+            groups: &[],
+            fingerprint: Some(fp),
+        })
+        .unwrap();
         l.push(Kind::Group, &sid, &tid, fp).unwrap();
     }
-    let (mut s_buf, mut k_buf, mut e_buf, mut r_buf, mut t_buf, mut id_buf, mut ph_buf, mut oe_buf) =
-        (String::new(), String::new(), String::new(), String::new(), String::new(), String::new(), String::new(), String::new());
+    let (mut s_buf, mut k_buf, mut e_buf, mut r_buf, mut t_buf, mut id_buf, mut ph_buf, mut oe_buf) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
     let gid: Vec<String> = (0..groups).map(|g| format!("DG{g:06}")).collect();
     let gsid: Vec<String> = (0..groups).map(|g| format!("g{g:06}")).collect();
     use std::fmt::Write as _;
     for i in 0..n {
-        for b in [&mut s_buf, &mut k_buf, &mut e_buf, &mut r_buf, &mut t_buf, &mut id_buf, &mut ph_buf, &mut oe_buf] {
+        for b in [
+            &mut s_buf,
+            &mut k_buf,
+            &mut e_buf,
+            &mut r_buf,
+            &mut t_buf,
+            &mut id_buf,
+            &mut ph_buf,
+            &mut oe_buf,
+        ] {
             b.clear();
         }
         let _ = write!(s_buf, "s{i:08}");
@@ -72,8 +114,21 @@ pub fn build(n: usize, rate: f64) -> World {
         let fp = fnv(&[&e_buf, &r_buf, &t_buf]);
         let (g1, g2) = (i % groups, (i / 7 + 1) % groups);
         if !gone {
-            let attrs = [(email, Some(ValueRef::Str(&e_buf))), (realname, Some(ValueRef::Str(&r_buf))), (title, Some(ValueRef::Str(&t_buf)))];
-            d.push(NewDesired { kind: Kind::User, source_id: &s_buf, key: &k_buf, attrs: &attrs, enabled: true, phone, fingerprint: fp }).unwrap();
+            let attrs = [
+                (email, Some(ValueRef::Str(&e_buf))),
+                (realname, Some(ValueRef::Str(&r_buf))),
+                (title, Some(ValueRef::Str(&t_buf))),
+            ];
+            d.push(NewDesired {
+                kind: Kind::User,
+                source_id: &s_buf,
+                key: &k_buf,
+                attrs: &attrs,
+                enabled: true,
+                phone,
+                fingerprint: fp,
+            })
+            .unwrap();
             d.push_membership(&gsid[g1], &s_buf).unwrap();
             if g2 != g1 {
                 d.push_membership(&gsid[g2], &s_buf).unwrap();
@@ -82,18 +137,59 @@ pub fn build(n: usize, rate: f64) -> World {
         if new {
             continue;
         }
-        let _ = write!(oe_buf, "{}", if changed { "old@example.com" } else { e_buf.as_str() });
+        let _ = write!(
+            oe_buf,
+            "{}",
+            if changed {
+                "old@example.com"
+            } else {
+                e_buf.as_str()
+            }
+        );
         let ofp = fnv(&[&oe_buf, &r_buf, &t_buf]);
-        let attrs = [(email, Some(ValueRef::Str(&oe_buf))), (realname, Some(ValueRef::Str(&r_buf))), (title, Some(ValueRef::Str(&t_buf)))];
+        let attrs = [
+            (email, Some(ValueRef::Str(&oe_buf))),
+            (realname, Some(ValueRef::Str(&r_buf))),
+            (title, Some(ValueRef::Str(&t_buf))),
+        ];
         let pid = format!("DP{i:08}");
-        let phones: Vec<PhoneRef<'_>> = phone.map(|p| PhoneRef { id: &pid, number: p, activated: true }).into_iter().collect();
-        let gs: Vec<&str> = if changed || g1 == g2 { vec![&gid[g1]] } else { vec![&gid[g1], &gid[g2]] };
-        o.push(NewObserved { kind: Kind::User, target_id: &id_buf, key: &k_buf, attrs: &attrs, enabled: true, phones: &phones, groups: &gs, fingerprint: Some(ofp) })
-            .unwrap();
+        let phones: Vec<PhoneRef<'_>> = phone
+            .map(|p| PhoneRef {
+                id: &pid,
+                number: p,
+                activated: true,
+            })
+            .into_iter()
+            .collect();
+        let gs: Vec<&str> = if changed || g1 == g2 {
+            vec![&gid[g1]]
+        } else {
+            vec![&gid[g1], &gid[g2]]
+        };
+        o.push(NewObserved {
+            kind: Kind::User,
+            target_id: &id_buf,
+            key: &k_buf,
+            attrs: &attrs,
+            enabled: true,
+            phones: &phones,
+            groups: &gs,
+            fingerprint: Some(ofp),
+        })
+        .unwrap();
         l.push(Kind::User, &s_buf, &id_buf, fp).unwrap();
     }
-    let policy = Policy { allow_destructive: true, ..Policy::default() };
-    World { schema, desired: d, observed: o, links: l, policy }
+    let policy = Policy {
+        allow_destructive: true,
+        ..Policy::default()
+    };
+    World {
+        schema,
+        desired: d,
+        observed: o,
+        links: l,
+        policy,
+    }
 }
 
 /// Plan the generated world.
@@ -108,6 +204,12 @@ pub fn run(w: &World) -> Plan {
         pending: &[],
         policy: &w.policy,
     })
+}
+
+/// CPU time of this thread (Linux), to tell planning from waiting for a core.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
 }
 
 fn main() {
@@ -127,9 +229,18 @@ fn main() {
         i += 2;
     }
     let w = build(users, rate);
+    let cpu0 = thread_cpu_ns();
     let t = Instant::now();
     let p = run(&w);
     let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| (b - a) as f64 / 1e6);
     println!("users={users} ops={} plan_ms={ms:.0}", p.ops.len());
-    eprintln!("summary: {}", serde_json::to_string(&p.summary).unwrap_or_default());
+    if let Some(cpu) = cpu {
+        // On a shared machine wall time includes waiting for a core.
+        eprintln!("plan_cpu_ms={cpu:.0}");
+    }
+    eprintln!(
+        "summary: {}",
+        serde_json::to_string(&p.summary).unwrap_or_default()
+    );
 }

@@ -203,8 +203,12 @@ impl<'a> Planner<'a> {
         let (d, o, l) = (self.d, self.o, self.l);
         // Joins are merges over sorted orders: linear when the caller passes
         // sorted sets (the usual case), n log n otherwise; no big hash maps.
-        let oord = sorted_order(o.objects.len(), |i| (o.objects[i].kind, o.pool.get(o.objects[i].id)));
-        let lord_t = sorted_order(l.links.len(), |i| (l.links[i].kind, l.pool.get(l.links[i].target)));
+        let oord = sorted_order(o.objects.len(), |i| {
+            (o.objects[i].kind, o.pool.get(o.objects[i].id))
+        });
+        let lord_t = sorted_order(l.links.len(), |i| {
+            (l.links[i].kind, l.pool.get(l.links[i].target))
+        });
         let mut link_obs: Vec<u32> = vec![NONE; l.links.len()];
         {
             let mut j = 0usize;
@@ -232,14 +236,24 @@ impl<'a> Planner<'a> {
         drop(oord);
 
         for f in &d.failures {
-            self.problem(f.kind, &f.source_id, &f.source_id, ProblemCode::MappingFailed, f.message.clone());
+            self.problem(
+                f.kind,
+                &f.source_id,
+                &f.source_id,
+                ProblemCode::MappingFailed,
+                f.message.clone(),
+            );
         }
 
-        let dord = sorted_order(d.objects.len(), |i| (d.objects[i].kind, d.pool.get(d.objects[i].id)));
+        let dord = sorted_order(d.objects.len(), |i| {
+            (d.objects[i].kind, d.pool.get(d.objects[i].id))
+        });
         let mut res: Vec<Res> = vec![Res::Unresolved; d.objects.len()];
         let mut unlinked: Vec<(u32, u32)> = Vec::new(); // (desired idx, stale link idx)
         if !self.inp.rule_deleted {
-            let lord_s = sorted_order(l.links.len(), |i| (l.links[i].kind, l.pool.get(l.links[i].source)));
+            let lord_s = sorted_order(l.links.len(), |i| {
+                (l.links[i].kind, l.pool.get(l.links[i].source))
+            });
             // A second link for the same source object is ignored, never deprovisioned.
             for w in lord_s.windows(2) {
                 let (x, y) = (&l.links[w[0] as usize], &l.links[w[1] as usize]);
@@ -291,17 +305,25 @@ impl<'a> Planner<'a> {
 
         // Unlinked desired objects (already in source-id order): match by key, else create.
         if !unlinked.is_empty() {
-            let pending: BTreeSet<(Kind, &str)> =
-                self.inp.pending.iter().map(|p| (p.kind, p.source_id.as_str())).collect();
+            let pending: BTreeSet<(Kind, &str)> = self
+                .inp
+                .pending
+                .iter()
+                .map(|p| (p.kind, p.source_id.as_str()))
+                .collect();
             // One sequential pass over the observed keys, keeping only the
             // objects whose key hash some unlinked desired object wants.
             let mut cands_by_hash: FxMap<u64, Vec<u32>> = map_with_capacity(unlinked.len());
             for &(di, _) in &unlinked {
                 let r = &d.objects[di as usize];
-                cands_by_hash.entry(key_hash(r.kind, d.pool.get(r.key), pol.key_compare)).or_default();
+                cands_by_hash
+                    .entry(key_hash(r.kind, d.pool.get(r.key), pol.key_compare))
+                    .or_default();
             }
             for (i, r) in o.objects.iter().enumerate() {
-                if let Some(v) = cands_by_hash.get_mut(&key_hash(r.kind, o.pool.get(r.key), pol.key_compare)) {
+                if let Some(v) =
+                    cands_by_hash.get_mut(&key_hash(r.kind, o.pool.get(r.key), pol.key_compare))
+                {
                     v.push(i as u32);
                 }
             }
@@ -321,7 +343,11 @@ impl<'a> Planner<'a> {
                             .collect()
                     })
                     .unwrap_or_default();
-                cands.sort_by(|a, b| o.pool.get(o.objects[*a as usize].id).cmp(o.pool.get(o.objects[*b as usize].id)));
+                cands.sort_by(|a, b| {
+                    o.pool
+                        .get(o.objects[*a as usize].id)
+                        .cmp(o.pool.get(o.objects[*b as usize].id))
+                });
                 let r = self.match_or_create(di, stale, &cands, pending.contains(&(dr.kind, src)));
                 res[di as usize] = r;
             }
@@ -484,13 +510,7 @@ impl<'a> Planner<'a> {
 
     /// Choose between takeover, adoption, a problem and a create for an
     /// unlinked desired object, given the target objects with its key.
-    fn match_or_create(
-        &mut self,
-        di: u32,
-        stale: u32,
-        cands: &[u32],
-        pending: bool,
-    ) -> Res {
+    fn match_or_create(&mut self, di: u32, stale: u32, cands: &[u32], pending: bool) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
         let (mut orphaned, mut free, mut taken) = (Vec::new(), Vec::new(), Vec::new());
@@ -995,7 +1015,8 @@ impl<'a> Planner<'a> {
                 self.problem(Kind::Group, gs, gs, ProblemCode::UnknownReference, format!(
                     "membership of source {ms:?} in group {gs:?} names an object that is not in scope; add both to the rule's scope"));
             }
-            want.sort_unstable();
+            // Nearly sorted already (merged in member order): the stable sort is adaptive.
+            want.sort();
             want.dedup();
         }
         let dref = |di: u32, res: &[Res]| -> Option<TargetRef> {

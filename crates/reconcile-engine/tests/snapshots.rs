@@ -13,22 +13,56 @@ fn s(v: &str) -> Option<Value> {
     Some(Value::Str(v.to_owned()))
 }
 
-fn user(sid: &str, key: &str, email: Option<Value>, title: Option<Value>, enabled: bool, phone: Option<&str>) -> DObj {
-    DObj { kind: Kind::User, sid: sid.into(), key: key.into(), attrs: vec![email, title, s("Eng")], enabled, phone: phone.map(Into::into) }
+fn user(
+    sid: &str,
+    key: &str,
+    email: Option<Value>,
+    title: Option<Value>,
+    enabled: bool,
+    phone: Option<&str>,
+) -> DObj {
+    DObj {
+        kind: Kind::User,
+        sid: sid.into(),
+        key: key.into(),
+        attrs: vec![email, title, s("Eng")],
+        enabled,
+        phone: phone.map(Into::into),
+    }
 }
 
 fn group(sid: &str, key: &str) -> DObj {
-    DObj { kind: Kind::Group, sid: sid.into(), key: key.into(), attrs: vec![None, None, None], enabled: true, phone: None }
+    DObj {
+        kind: Kind::Group,
+        sid: sid.into(),
+        key: key.into(),
+        attrs: vec![None, None, None],
+        enabled: true,
+        phone: None,
+    }
 }
 
-fn obj(kind: Kind, key: &str, attrs: &[(&str, &str)], enabled: bool, phones: &[&str], groups: &[&str]) -> MemObj {
+fn obj(
+    kind: Kind,
+    key: &str,
+    attrs: &[(&str, &str)],
+    enabled: bool,
+    phones: &[&str],
+    groups: &[&str],
+) -> MemObj {
     MemObj {
         kind,
         key: key.into(),
-        attrs: attrs.iter().map(|(k, v)| ((*k).to_owned(), Value::Str((*v).to_owned()))).collect(),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::Str((*v).to_owned())))
+            .collect(),
         enabled,
         phones: phones.iter().map(|p| (*p).to_owned()).collect(),
-        groups: groups.iter().map(|g| (*g).to_owned()).collect::<BTreeSet<_>>(),
+        groups: groups
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect::<BTreeSet<_>>(),
     }
 }
 
@@ -36,7 +70,14 @@ fn obj(kind: Kind, key: &str, attrs: &[(&str, &str)], enabled: bool, phones: &[&
 fn scenario() -> (DModel, MemTarget, MemJournal) {
     let model = DModel {
         objs: vec![
-            user("s-alice", "alice", s("alice@x"), s("Dev"), true, Some("+15550001")),
+            user(
+                "s-alice",
+                "alice",
+                s("alice@x"),
+                s("Dev"),
+                true,
+                Some("+15550001"),
+            ),
             user("s-bob", "bob", s("bob@new"), None, true, None),
             user("s-carol", "carol", s("carol@x"), None, true, None),
             user("s-erin", "erin", s("erin@x"), None, false, None),
@@ -44,19 +85,62 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
             group("g-sales", "Sales"),
             group("g-ops", "Operations"),
         ],
-        members: vec![("g-sales".into(), "s-alice".into()), ("g-ops".into(), "s-bob".into())],
+        members: vec![
+            ("g-sales".into(), "s-alice".into()),
+            ("g-ops".into(), "s-bob".into()),
+        ],
     };
     let mut w = World::default();
     w.phones.insert("DP1".into(), ("+15559999".into(), false));
-    w.objs.insert("DU1".into(), obj(Kind::User, "bob", &[("email", "bob@old"), ("title", "Boss")], true, &["DP1"], &["DG2"]));
-    w.objs.insert("DU2".into(), obj(Kind::User, "Carol", &[("email", "carol@x")], true, &[], &[]));
-    w.objs.insert("DU3".into(), obj(Kind::User, "dave", &[("email", "dave@x")], true, &[], &["DG2"]));
-    w.objs.insert("DU4".into(), obj(Kind::User, "erin", &[("email", "erin@x")], true, &[], &[]));
-    w.objs.insert("DU5".into(), obj(Kind::User, "frank", &[], true, &[], &[]));
-    w.objs.insert("DU6".into(), obj(Kind::User, "FRANK", &[], true, &[], &[]));
-    w.objs.insert("DU7".into(), obj(Kind::User, "zoe", &[("email", "zoe@unmanaged")], true, &[], &["DG2"]));
-    w.objs.insert("DG1".into(), obj(Kind::Group, "Ops", &[], true, &[], &[]));
-    w.objs.insert("DG2".into(), obj(Kind::Group, "Old", &[], true, &[], &[]));
+    w.objs.insert(
+        "DU1".into(),
+        obj(
+            Kind::User,
+            "bob",
+            &[("email", "bob@old"), ("title", "Boss")],
+            true,
+            &["DP1"],
+            &["DG2"],
+        ),
+    );
+    w.objs.insert(
+        "DU2".into(),
+        obj(Kind::User, "Carol", &[("email", "carol@x")], true, &[], &[]),
+    );
+    w.objs.insert(
+        "DU3".into(),
+        obj(
+            Kind::User,
+            "dave",
+            &[("email", "dave@x")],
+            true,
+            &[],
+            &["DG2"],
+        ),
+    );
+    w.objs.insert(
+        "DU4".into(),
+        obj(Kind::User, "erin", &[("email", "erin@x")], true, &[], &[]),
+    );
+    w.objs
+        .insert("DU5".into(), obj(Kind::User, "frank", &[], true, &[], &[]));
+    w.objs
+        .insert("DU6".into(), obj(Kind::User, "FRANK", &[], true, &[], &[]));
+    w.objs.insert(
+        "DU7".into(),
+        obj(
+            Kind::User,
+            "zoe",
+            &[("email", "zoe@unmanaged")],
+            true,
+            &[],
+            &["DG2"],
+        ),
+    );
+    w.objs
+        .insert("DG1".into(), obj(Kind::Group, "Ops", &[], true, &[], &[]));
+    w.objs
+        .insert("DG2".into(), obj(Kind::Group, "Old", &[], true, &[], &[]));
     let j = MemJournal::default();
     {
         let mut st = j.s.lock().unwrap();
@@ -68,14 +152,26 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
             (Kind::Group, "g-old", "DG2"),
         ];
         for (k, sid, tid) in links {
-            st.links.insert((k, sid.into()), Link { kind: k, source_id: sid.into(), target_id: tid.into(), fingerprint: 1 });
+            st.links.insert(
+                (k, sid.into()),
+                Link {
+                    kind: k,
+                    source_id: sid.into(),
+                    target_id: tid.into(),
+                    fingerprint: 1,
+                },
+            );
         }
     }
     (model, MemTarget::new(w), j)
 }
 
 fn policy() -> Policy {
-    Policy { phone_cleanup: PhoneCleanup::RemoveUnused, allow_destructive: true, ..Policy::default() }
+    Policy {
+        phone_cleanup: PhoneCleanup::RemoveUnused,
+        allow_destructive: true,
+        ..Policy::default()
+    }
 }
 
 #[test]
@@ -104,9 +200,25 @@ fn renders_every_kind_of_op() {
         ! failed user frank: 2 target users match key "frank" (DU5, DU6); link one explicitly or remove the duplicates
     "#]]
     .assert_eq(&text);
-    model.objs.push(user("s-zed", "zed", None, None, true, None));
-    let p2 = plan_now(&model, &t, &j, &Policy { create: false, update: false, ..policy() }, false);
-    let problems: Vec<String> = p2.problems.iter().map(|p| format!("{:?} {}: {}", p.code, p.name, p.message)).collect();
+    model
+        .objs
+        .push(user("s-zed", "zed", None, None, true, None));
+    let p2 = plan_now(
+        &model,
+        &t,
+        &j,
+        &Policy {
+            create: false,
+            update: false,
+            ..policy()
+        },
+        false,
+    );
+    let problems: Vec<String> = p2
+        .problems
+        .iter()
+        .map(|p| format!("{:?} {}: {}", p.code, p.name, p.message))
+        .collect();
     expect![[r#"
         UpdateNotAllowed Operations: target differs (key "Ops" → "Operations") and the rule does not allow updates; enable updates to converge
         CreateNotAllowed Sales: no target group has key "Sales" and the rule does not allow creating it; enable creation or create it by hand
@@ -121,7 +233,10 @@ fn renders_every_kind_of_op() {
 #[test]
 fn json_schema_of_a_plan() {
     let (m, t, j) = scenario();
-    let model = DModel { objs: m.objs[..2].to_vec(), members: vec![] };
+    let model = DModel {
+        objs: m.objs[..2].to_vec(),
+        members: vec![],
+    };
     let p = plan_now(&model, &t, &j, &policy(), false);
     let v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
     // Keep the snapshot short: the envelope, the summary and two ops.
@@ -214,7 +329,17 @@ fn json_schema_of_a_plan() {
 fn blocked_plan_names_the_limit_and_runs_nothing() {
     let (m, t, j) = scenario();
     let pol = Policy {
-        limits: Limits { user_delete: Limit { max_count: Some(0), max_percent: None }, user_disable: Limit { max_count: None, max_percent: Some(10) }, ..Limits::none() },
+        limits: Limits {
+            user_delete: Limit {
+                max_count: Some(0),
+                max_percent: None,
+            },
+            user_disable: Limit {
+                max_count: None,
+                max_percent: Some(10),
+            },
+            ..Limits::none()
+        },
         allow_destructive: false,
         ..policy()
     };
@@ -231,7 +356,12 @@ fn blocked_plan_names_the_limit_and_runs_nothing() {
 
     // The source suddenly returns nothing: blocked by the empty-source guard.
     let empty = DModel::default();
-    let pol = Policy { empty_source_guard: Some(2), limits: Limits::none(), allow_destructive: false, ..policy() };
+    let pol = Policy {
+        empty_source_guard: Some(2),
+        limits: Limits::none(),
+        allow_destructive: false,
+        ..policy()
+    };
     let p = plan_now(&empty, &t, &j, &pol, false);
     expect![[r#"the source returned no account while 3 accounts are linked (guard: 2); check the source and the rule's scope, or run again with allow_destructive"#]]
         .assert_eq(&p.blocked.iter().map(|b| b.reason.as_str()).collect::<Vec<_>>().join("\n"));
@@ -242,15 +372,25 @@ fn run_report_uses_pingone_words() {
     let (m, t, j) = scenario();
     // Creating groups fails: the group and its memberships fail, users do not.
     let p = plan_now(&m, &t, &j, &policy(), false);
-    let create_group = p.ops.iter().position(|o| o.kind == Kind::Group && matches!(o.action, Action::Create { .. })).unwrap();
-    let calls_before: usize = p.ops[..create_group].iter().filter(|o| !o.action.is_journal_only()).count();
+    let create_group = p
+        .ops
+        .iter()
+        .position(|o| o.kind == Kind::Group && matches!(o.action, Action::Create { .. }))
+        .unwrap();
+    let calls_before: usize = p.ops[..create_group]
+        .iter()
+        .filter(|o| !o.action.is_journal_only())
+        .count();
     let mut faults = vec![Fault::Ok; calls_before];
     faults.push(Fault::Transient);
     *t.faults.lock().unwrap() = faults;
     let r = run(&p, &t, &j, 1).unwrap();
     let mut by_status: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for o in &r.objects {
-        by_status.entry(format!("{:?}", o.status)).or_default().push(format!("{} {}", o.kind.as_str(), o.name));
+        by_status
+            .entry(format!("{:?}", o.status))
+            .or_default()
+            .push(format!("{} {}", o.kind.as_str(), o.name));
     }
     let text = format!(
         "users: {:?}\ngroups: {:?}\nretry_later: {}\n{:#?}",

@@ -160,6 +160,13 @@ pub enum Fault {
 pub struct MemTarget {
     pub world: Mutex<World>,
     pub faults: Mutex<Vec<Fault>>,
+    /// Yield inside every write (needs a tokio runtime), to overlap calls.
+    pub yield_in_calls: std::sync::atomic::AtomicBool,
+    pub in_flight: std::sync::atomic::AtomicUsize,
+    pub calls: std::sync::atomic::AtomicU64,
+    pub max_in_flight: std::sync::atomic::AtomicUsize,
+    /// Cancel this token when the n-th write starts.
+    pub cancel_at: Mutex<Option<(u64, tokio_util::sync::CancellationToken)>>,
 }
 
 fn ci(a: &str, b: &str) -> bool {
@@ -170,7 +177,7 @@ impl MemTarget {
     pub fn new(world: World) -> Self {
         MemTarget {
             world: Mutex::new(world),
-            faults: Mutex::new(Vec::new()),
+            ..MemTarget::default()
         }
     }
     pub fn snapshot(&self) -> World {
@@ -181,7 +188,21 @@ impl MemTarget {
         if f.is_empty() { Fault::Ok } else { f.remove(0) }
     }
     async fn apply<R>(&self, f: impl FnOnce(&mut World) -> TResult<R>) -> TResult<R> {
+        use std::sync::atomic::Ordering::SeqCst;
         let fault = self.next_fault();
+        let n = self.calls.fetch_add(1, SeqCst) + 1;
+        if let Some((at, tok)) = &*self.cancel_at.lock().unwrap()
+            && *at == n
+        {
+            tok.cancel();
+        }
+        if self.yield_in_calls.load(SeqCst) {
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, SeqCst);
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            self.in_flight.fetch_sub(1, SeqCst);
+        }
         if fault == Fault::Transient {
             return Err(TargetError {
                 class: ErrorClass::Transient,
