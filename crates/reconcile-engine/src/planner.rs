@@ -961,19 +961,23 @@ impl<'a> Planner<'a> {
         let (d, o) = (self.d, self.o);
         // Desired groups by source id; owned observed groups by target id.
         let mut group_by_src: FxMap<&'a str, u32> = FxMap::default();
-        let mut owned_group: FxMap<&'a str, u32> = FxMap::default();
+        let mut owned_group: Vec<u32> = vec![NONE; o.group_ids.len()];
+        let mut any_owned = false;
         let mut accounts = 0usize;
         for (di, r) in d.objects.iter().enumerate() {
             if r.kind == Kind::Group {
                 group_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
                 if let Res::Existing(oi) = res[di] {
-                    owned_group.insert(o.pool.get(o.objects[oi as usize].id), di as u32);
+                    if let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id)) {
+                        owned_group[gx as usize] = di as u32;
+                        any_owned = true;
+                    }
                 }
             } else {
                 accounts += 1;
             }
         }
-        if group_by_src.is_empty() && owned_group.is_empty() {
+        if group_by_src.is_empty() && !any_owned {
             return;
         }
         // Desired memberships as (member desired idx, group desired idx), sorted.
@@ -1048,8 +1052,9 @@ impl<'a> Planner<'a> {
             let member_ref = match res[mi as usize] {
                 Res::Existing(oi) => {
                     let or = &o.objects[oi as usize];
-                    for g in o.pool.item_strs(or.groups.0, or.groups.1) {
-                        if let Some(&gi) = owned_group.get(g) {
+                    for &gx in o.groups_of(or) {
+                        let gi = owned_group.get(gx as usize).copied().unwrap_or(NONE);
+                        if gi != NONE {
                             have.push(gi);
                         }
                     }
@@ -1127,9 +1132,11 @@ impl<'a> Planner<'a> {
     /// Remove owned members from groups about to be deleted, before the delete.
     fn group_teardown(&mut self, deletes: &[(u32, u32)]) {
         let o = self.o;
-        let mut by_tid: FxMap<&'a str, u32> = FxMap::default();
+        let mut by_gx: Vec<u32> = vec![NONE; o.group_ids.len()];
         for (i, (oi, _)) in deletes.iter().enumerate() {
-            by_tid.insert(o.pool.get(o.objects[*oi as usize].id), i as u32);
+            if let Some(gx) = o.group_index(o.pool.get(o.objects[*oi as usize].id)) {
+                by_gx[gx as usize] = i as u32;
+            }
         }
         let deleting: BTreeSet<u32> = self
             .drafts
@@ -1141,8 +1148,12 @@ impl<'a> Planner<'a> {
             if !self.owned_kept_account(oi) || deleting.contains(&(oi as u32)) {
                 continue;
             }
-            for g in o.pool.item_strs(r.groups.0, r.groups.1) {
-                let Some(&i) = by_tid.get(g) else { continue };
+            for &gx in o.groups_of(r) {
+                let i = by_gx.get(gx as usize).copied().unwrap_or(NONE);
+                if i == NONE {
+                    continue;
+                }
+                let g = o.pool.get(o.group_ids[gx as usize]);
                 let (goi, del) = deletes[i as usize];
                 let gr = &o.objects[goi as usize];
                 let gsrc = self.drafts[del as usize].op.source_id.clone();

@@ -14,7 +14,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(48)
+        .unwrap_or(128)
 }
 
 const USER_KEYS: [&str; 5] = ["alice", "Alice", "bob", "carol", "dave"];
