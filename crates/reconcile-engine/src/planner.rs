@@ -46,6 +46,9 @@ enum Res {
     Created(u32),
 }
 
+/// Phone id by number, and how many accounts hold each phone id.
+type PhoneIndex<'a> = (FxMap<&'a str, &'a str>, FxMap<&'a str, u32>);
+
 struct Draft {
     op: Op,
     phase: u8,
@@ -69,7 +72,7 @@ struct Planner<'a> {
     visited: Vec<bool>,
     counts: [u64; 6],
     managed: [u64; 6],
-    phone_index: Option<(FxMap<&'a str, &'a str>, FxMap<&'a str, u32>)>,
+    phone_index: Option<PhoneIndex<'a>>,
     /// Numbers some desired account wants (never deleted).
     wanted: FxMap<&'a str, ()>,
     /// Observed objects renamed away from their key -> the rename op.
@@ -106,7 +109,7 @@ fn key_hash(kind: Kind, key: &str, mode: KeyCompare) -> u64 {
 fn sorted_order<'k, K: Ord + 'k>(n: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
     let mut v: Vec<u32> = (0..n as u32).collect();
     if !v.is_sorted_by(|a, b| key(*a as usize) <= key(*b as usize)) {
-        v.sort_by(|a, b| key(*a as usize).cmp(&key(*b as usize)));
+        v.sort_by_key(|a| key(*a as usize));
     }
     v
 }
@@ -355,6 +358,7 @@ impl<'a> Planner<'a> {
 
         // Links whose desired object is gone (or every link, when the rule is deleted).
         let mut group_deletes: Vec<(u32, u32)> = Vec::new(); // (observed idx, delete draft)
+        #[allow(clippy::needless_range_loop)] // li indexes three parallel vectors
         for li in 0..l.links.len() {
             if self.visited[li] {
                 continue;
@@ -967,11 +971,11 @@ impl<'a> Planner<'a> {
         for (di, r) in d.objects.iter().enumerate() {
             if r.kind == Kind::Group {
                 group_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
-                if let Res::Existing(oi) = res[di] {
-                    if let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id)) {
-                        owned_group[gx as usize] = di as u32;
-                        any_owned = true;
-                    }
+                if let Res::Existing(oi) = res[di]
+                    && let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id))
+                {
+                    owned_group[gx as usize] = di as u32;
+                    any_owned = true;
                 }
             } else {
                 accounts += 1;

@@ -274,10 +274,10 @@ fn check_converged(
             }
             match (&d.attrs[i], *empty) {
                 (Some(v), _) => {
-                    prop_assert_eq!(o.attrs.get(*name), Some(v), "{} of {}", name, d.sid)
+                    prop_assert_eq!(o.attrs.get(*name), Some(v), "{} of {}", name, d.sid);
                 }
                 (None, EmptyPolicy::Clear) => {
-                    prop_assert_eq!(o.attrs.get(*name), None, "{} of {}", name, d.sid)
+                    prop_assert_eq!(o.attrs.get(*name), None, "{} of {}", name, d.sid);
                 }
                 (None, EmptyPolicy::Keep) => {}
             }
