@@ -964,13 +964,20 @@ impl<'a> Planner<'a> {
     fn memberships(&mut self, res: &[Res], dord: &[u32]) {
         let (d, o) = (self.d, self.o);
         // Desired groups by source id; owned observed groups by target id.
-        let mut group_by_src: FxMap<&'a str, u32> = FxMap::default();
+        // Membership group refs (interned while filling) -> desired group index.
+        let mut gref_to_group: Vec<u32> = vec![NONE; d.group_refs.len()];
+        let mut any_group = false;
         let mut owned_group: Vec<u32> = vec![NONE; o.group_ids.len()];
         let mut any_owned = false;
         let mut accounts = 0usize;
         for (di, r) in d.objects.iter().enumerate() {
             if r.kind == Kind::Group {
-                group_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
+                any_group = true;
+                if let Some(gx) = d.group_ref(d.pool.get(r.id))
+                    && gref_to_group[gx as usize] == NONE
+                {
+                    gref_to_group[gx as usize] = di as u32;
+                }
                 if let Res::Existing(oi) = res[di]
                     && let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id))
                 {
@@ -981,7 +988,7 @@ impl<'a> Planner<'a> {
                 accounts += 1;
             }
         }
-        if group_by_src.is_empty() && !any_owned {
+        if !any_group && !any_owned {
             return;
         }
         // Desired memberships as (member desired idx, group desired idx), sorted.
@@ -1001,7 +1008,7 @@ impl<'a> Planner<'a> {
             let mut unknown: Vec<(&str, &str)> = Vec::new();
             for &x in &mord {
                 let (g, m) = d.memberships[x as usize];
-                let (gs, ms) = (d.pool.get(g), d.pool.get(m));
+                let ms = d.pool.get(m);
                 let mut pos = None;
                 for (r, p) in ranges.iter().zip(ptr.iter_mut()) {
                     while *p < r.1 && d.pool.get(d.objects[dord[*p] as usize].id) < ms {
@@ -1012,9 +1019,10 @@ impl<'a> Planner<'a> {
                         break;
                     }
                 }
-                match (group_by_src.get(gs), pos) {
-                    (Some(&gi), Some(pos)) => want.push((pos, gi)),
-                    _ => unknown.push((gs, ms)),
+                let gi = gref_to_group.get(g as usize).copied().unwrap_or(NONE);
+                match pos {
+                    Some(pos) if gi != NONE => want.push((pos, gi)),
+                    _ => unknown.push((d.pool.get(d.group_refs[g as usize]), ms)),
                 }
             }
             unknown.sort_unstable();
