@@ -634,8 +634,8 @@ impl<'a> Planner<'a> {
             return;
         }
         let o = self.o;
-        let mut by_num: FxMap<&'a str, &'a str> = FxMap::default();
-        let mut users: FxMap<&'a str, u32> = FxMap::default();
+        let mut by_num: FxMap<&'a str, &'a str> = map_with_capacity(o.phones.len());
+        let mut users: FxMap<&'a str, u32> = map_with_capacity(o.phones.len());
         for p in &o.phones {
             let (id, num) = (o.pool.get(p.id), o.pool.get(p.number));
             let e = by_num.entry(num).or_insert(id);
