@@ -79,6 +79,8 @@ struct Planner<'a> {
     renaming: FxMap<u32, u32>,
     /// Keys claimed by creates and renames of this plan (hash -> desired idx).
     new_keys: FxMap<u64, Vec<u32>>,
+    /// Accounts linked to an existing target object (for the empty-source guard).
+    linked_accounts: u64,
 }
 
 fn class_idx(c: Destructive) -> usize {
@@ -149,6 +151,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         wanted: FxMap::default(),
         renaming: FxMap::default(),
         new_keys: FxMap::default(),
+        linked_accounts: 0,
     };
     p.run()
 }
@@ -236,6 +239,9 @@ impl<'a> Planner<'a> {
             }
         }
         drop(lord_t);
+        self.linked_accounts = (0..l.links.len())
+            .filter(|&i| l.links[i].kind.is_account() && link_obs[i] != NONE)
+            .count() as u64;
         drop(oord);
 
         for f in &d.failures {
@@ -1334,13 +1340,7 @@ impl<'a> Planner<'a> {
                 && d.objects.iter().all(|r| !r.kind.is_account())
                 && d.failures.is_empty()
             {
-                let linked = self
-                    .l
-                    .links
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, r)| r.kind.is_account() && self.owner.contains(&(*i as u32)))
-                    .count() as u64;
+                let linked = self.linked_accounts;
                 if linked >= min && linked > 0 {
                     blocked.push(Block {
                         class: None,
