@@ -57,7 +57,12 @@ fn fresh() -> (tempfile::TempDir, Store, RunId) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::open(dir.path().join("bench.db"), Options::default()).expect("open");
     let run = store
-        .start_run(&NewRun { rule: "r".into(), trigger: Trigger::Manual, started: 0, plan_hash: None })
+        .start_run(&NewRun {
+            rule: "r".into(),
+            trigger: Trigger::Manual,
+            started: 0,
+            plan_hash: None,
+        })
         .expect("run");
     (dir, store, run)
 }

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::{
     AuditEntry, FinishedIntent, IntentOutcome, Link, NewIntent, NewRun, ObjectKey, ObjectKind, Op,
-    Options, Origin, ResultBatch, RunId, StatusFilter, StatusUpdate, Store, StoreError,
-    SyncStatus, Trigger,
+    Options, Origin, ResultBatch, RunId, StatusFilter, StatusUpdate, Store, StoreError, SyncStatus,
+    Trigger,
 };
 
 const MODE: &str = "STATE_STORE_CRASH_CHILD";
@@ -40,7 +40,8 @@ fn child_entry() {
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").expect("stdout");
+    // Own line, marked: libtest may have printed "test ... " without a newline.
+    writeln!(out, "\n@@{line}").expect("stdout");
     out.flush().expect("stdout");
 }
 
@@ -153,7 +154,12 @@ fn write_batches(store: &mut Store) {
 fn spawn_child(mode: &str, db: &Path) -> (Child, BufReader<ChildStdout>) {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
-        .args(["--exact", "crash_tests::child_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_tests::child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(MODE, mode)
         .env(DB, db)
         .stdin(Stdio::piped())
@@ -173,8 +179,7 @@ fn read_until(out: &mut BufReader<ChildStdout>, prefix: &str) -> Vec<String> {
         line.clear();
         let n = out.read_line(&mut line).expect("read child stdout");
         assert!(n > 0, "child exited before printing {prefix}; saw {seen:?}");
-        let line = line.trim().to_owned();
-        if line.starts_with("COMMITTED") || line.starts_with("MID") || line == "LOCKED" {
+        if let Some(line) = line.trim().strip_prefix("@@").map(str::to_owned) {
             let done = line.starts_with(prefix);
             seen.push(line);
             if done {
@@ -196,17 +201,26 @@ fn a_kill_mid_batch_keeps_every_committed_batch_and_nothing_of_the_open_one() {
     let db = dir.path().join("state.db");
     let (child, mut out) = spawn_child("batches", &db);
     let lines = read_until(&mut out, "MID");
-    let committed: Vec<String> = (0..KILLED_BATCH).map(|b| format!("COMMITTED {b}")).collect();
+    let committed: Vec<String> = (0..KILLED_BATCH)
+        .map(|b| format!("COMMITTED {b}"))
+        .collect();
     assert_eq!(lines[..KILLED_BATCH], committed[..]);
     kill(child);
 
     // Opening for writing also proves the dead child's lock is gone.
     let store = Store::open(&db, Options::default()).expect("the database opens after a kill");
-    assert_eq!(store.integrity_check().expect("integrity_check"), Vec::<String>::new());
+    assert_eq!(
+        store.integrity_check().expect("integrity_check"),
+        Vec::<String>::new()
+    );
     for batch in 0..KILLED_BATCH {
         let links = store.links_for_rule(&rule(batch)).expect("links");
         assert_eq!(links.len(), PER_BATCH, "batch {batch} links");
-        assert!(links.iter().all(|l| l.target_id.starts_with(&format!("D{batch}-"))));
+        assert!(
+            links
+                .iter()
+                .all(|l| l.target_id.starts_with(&format!("D{batch}-")))
+        );
         let statuses = store
             .statuses(&StatusFilter {
                 rule: Some(rule(batch)),
@@ -216,7 +230,12 @@ fn a_kill_mid_batch_keeps_every_committed_batch_and_nothing_of_the_open_one() {
         assert_eq!(statuses.len(), PER_BATCH, "batch {batch} statuses");
         let run = store.recent_runs(Some(&rule(batch)), 1).expect("runs")[0].id;
         assert_eq!(store.audit_for_run(run).expect("audit").len(), PER_BATCH);
-        assert!(store.pending_intents(&rule(batch)).expect("pending").is_empty());
+        assert!(
+            store
+                .pending_intents(&rule(batch))
+                .expect("pending")
+                .is_empty()
+        );
     }
     let open = rule(KILLED_BATCH);
     assert!(store.links_for_rule(&open).expect("links").is_empty());

@@ -143,9 +143,7 @@ mod tests {
     use rusqlite::{Connection, params};
 
     use super::{SCHEMA_VERSION, migrate_to};
-    use crate::{
-        IntentId, IntentState, ObjectKey, ObjectKind, Options, Origin, Store, StoreError,
-    };
+    use crate::{IntentId, IntentState, ObjectKey, ObjectKind, Options, Origin, Store, StoreError};
 
     /// The schema as SQLite reports it, for comparing two files.
     fn schema_of(conn: &Connection) -> Vec<String> {
@@ -175,8 +173,11 @@ mod tests {
                 [],
             )
             .expect("link");
-            conn.execute("INSERT INTO kv (key, value) VALUES ('last_full_sync', '99')", [])
-                .expect("kv");
+            conn.execute(
+                "INSERT INTO kv (key, value) VALUES ('last_full_sync', '99')",
+                [],
+            )
+            .expect("kv");
         }
         if version >= 2 {
             conn.execute(
@@ -211,7 +212,11 @@ mod tests {
             }
             let store = Store::open(&path, Options::default()).expect("migrate");
             assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
-            assert_eq!(schema_of(&store.conn), fresh, "schema after migrating from {from}");
+            assert_eq!(
+                schema_of(&store.conn),
+                fresh,
+                "schema after migrating from {from}"
+            );
             assert!(store.integrity_check().expect("check").is_empty());
             if from >= 1 {
                 let link = store
@@ -220,8 +225,15 @@ mod tests {
                     .expect("the link survives");
                 assert_eq!(link.target_id, "D1");
                 assert_eq!(link.fingerprint, u64::MAX);
-                assert_eq!(link.origin, Origin::Source, "links before v3 were made by us");
-                assert_eq!(store.kv_get("last_full_sync").expect("kv").as_deref(), Some("99"));
+                assert_eq!(
+                    link.origin,
+                    Origin::Source,
+                    "links before v3 were made by us"
+                );
+                assert_eq!(
+                    store.kv_get("last_full_sync").expect("kv").as_deref(),
+                    Some("99")
+                );
             }
             if from >= 2 {
                 let pending = store.pending_intents("r").expect("pending");
@@ -253,17 +265,26 @@ mod tests {
                 .expect("version");
         }
         let err = Store::open(&path, Options::default()).expect_err("newer schema");
-        assert!(matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1));
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1)
+        );
         let text = err.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
-        assert!(text.contains(&format!("version {}", SCHEMA_VERSION + 1)), "{text}");
+        assert!(
+            text.contains(&format!("version {}", SCHEMA_VERSION + 1)),
+            "{text}"
+        );
         let err = Store::open_read_only(&path).expect_err("newer schema, read-only");
         assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
 
         let conn = Connection::open(&path).expect("reopen");
         assert_eq!(super::version(&conn).expect("version"), SCHEMA_VERSION + 1);
         let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'links'", params![], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'links'",
+                params![],
+                |r| r.get(0),
+            )
             .expect("count");
         assert_eq!(tables, 0, "no migration ran on the newer file");
     }

@@ -16,14 +16,37 @@ const RULES: [&str; 2] = ["a", "b"];
 
 #[derive(Debug, Clone)]
 enum Step {
-    UpsertLink { rule: usize, src: u8, target: u8, fp: u64 },
-    DeleteLink { rule: usize, src: u8 },
-    BeginIntent { rule: usize, src: u8 },
-    FinishIntent { pick: usize, done: bool, target: Option<u8> },
-    Status { rule: usize, src: u8, status: SyncStatus },
+    UpsertLink {
+        rule: usize,
+        src: u8,
+        target: u8,
+        fp: u64,
+    },
+    DeleteLink {
+        rule: usize,
+        src: u8,
+    },
+    BeginIntent {
+        rule: usize,
+        src: u8,
+    },
+    FinishIntent {
+        pick: usize,
+        done: bool,
+        target: Option<u8>,
+    },
+    Status {
+        rule: usize,
+        src: u8,
+        status: SyncStatus,
+    },
     /// Several results in one batch; `finish` may pick a finished intent,
     /// which must make the whole batch fail and change nothing.
-    Batch { links: Vec<(u8, u8)>, statuses: Vec<(u8, SyncStatus)>, finish: Option<usize> },
+    Batch {
+        links: Vec<(u8, u8)>,
+        statuses: Vec<(u8, SyncStatus)>,
+        finish: Option<usize>,
+    },
     Reopen,
 }
 
@@ -68,19 +91,39 @@ struct Model {
 
 impl Model {
     fn upsert(&mut self, l: Link) {
-        let first = self.links.get(&l.key()).map_or(l.first_synced, |old| old.first_synced);
-        self.links.insert(l.key(), Link { first_synced: first, ..l });
+        let first = self
+            .links
+            .get(&l.key())
+            .map_or(l.first_synced, |old| old.first_synced);
+        self.links.insert(
+            l.key(),
+            Link {
+                first_synced: first,
+                ..l
+            },
+        );
     }
 
     fn status(&mut self, s: &StatusUpdate) {
         let old = self.statuses.get(&s.key).cloned();
         let success = s.status == SyncStatus::Success;
-        self.statuses.insert(s.key.clone(), ModelStatus {
-            status: s.status,
-            attempts: if success { 0 } else { old.as_ref().map_or(0, |o| o.attempts) + 1 },
-            last_attempt: s.at,
-            last_success: if success { Some(s.at) } else { old.and_then(|o| o.last_success) },
-        });
+        self.statuses.insert(
+            s.key.clone(),
+            ModelStatus {
+                status: s.status,
+                attempts: if success {
+                    0
+                } else {
+                    old.as_ref().map_or(0, |o| o.attempts) + 1
+                },
+                last_attempt: s.at,
+                last_success: if success {
+                    Some(s.at)
+                } else {
+                    old.and_then(|o| o.last_success)
+                },
+            },
+        );
     }
 }
 
@@ -96,7 +139,11 @@ fn link(rule: usize, src: u8, target: u8, fp: u64, at: i64) -> Link {
         target_id: format!("t{target}"),
         attrs: json!({ "username": format!("s{src}"), "n": at }),
         fingerprint: fp,
-        origin: if target % 2 == 0 { Origin::Source } else { Origin::Adopted },
+        origin: if target % 2 == 0 {
+            Origin::Source
+        } else {
+            Origin::Adopted
+        },
         first_synced: at,
         last_synced: at,
     }
@@ -107,7 +154,11 @@ fn status(rule: usize, src: u8, status: SyncStatus, at: i64) -> StatusUpdate {
         key: key(rule, src),
         display_name: format!("s{src}"),
         status,
-        error: (status != SyncStatus::Success).then(|| ErrorInfo { code: "E".into(), message: "m".into(), attribute: None }),
+        error: (status != SyncStatus::Success).then(|| ErrorInfo {
+            code: "E".into(),
+            message: "m".into(),
+            attribute: None,
+        }),
         run_id: None,
         at,
     }
@@ -115,33 +166,69 @@ fn status(rule: usize, src: u8, status: SyncStatus, at: i64) -> StatusUpdate {
 
 fn outcome(done: bool, target: Option<u8>) -> IntentOutcome {
     if done {
-        IntentOutcome::Done { target_id: target.map(|t| format!("t{t}")) }
+        IntentOutcome::Done {
+            target_id: target.map(|t| format!("t{t}")),
+        }
     } else {
-        IntentOutcome::Failed { error: ErrorInfo { code: "E".into(), message: "refused".into(), attribute: None } }
+        IntentOutcome::Failed {
+            error: ErrorInfo {
+                code: "E".into(),
+                message: "refused".into(),
+                attribute: None,
+            },
+        }
     }
 }
 
 fn check(store: &Store, model: &Model) -> Result<(), TestCaseError> {
     for (i, rule) in RULES.iter().enumerate() {
         let stored = store.links_for_rule(rule).expect("links");
-        let expected: Vec<Link> = model.links.values().filter(|l| l.rule == *rule).cloned().collect();
+        let expected: Vec<Link> = model
+            .links
+            .values()
+            .filter(|l| l.rule == *rule)
+            .cloned()
+            .collect();
         prop_assert_eq!(stored, expected);
-        let pending: Vec<(IntentId, Option<String>)> = store.pending_intents(rule).expect("pending").into_iter().map(|p| (p.id, p.target_id)).collect();
-        let expected: Vec<(IntentId, Option<String>)> = model.intents.iter().filter(|(_, m)| m.rule == i && m.pending).map(|(id, m)| (*id, m.target.clone())).collect();
+        let pending: Vec<(IntentId, Option<String>)> = store
+            .pending_intents(rule)
+            .expect("pending")
+            .into_iter()
+            .map(|p| (p.id, p.target_id))
+            .collect();
+        let expected: Vec<(IntentId, Option<String>)> = model
+            .intents
+            .iter()
+            .filter(|(_, m)| m.rule == i && m.pending)
+            .map(|(id, m)| (*id, m.target.clone()))
+            .collect();
         prop_assert_eq!(pending, expected);
     }
     let stored: BTreeMap<ObjectKey, ModelStatus> = store
         .statuses(&StatusFilter::default())
         .expect("statuses")
         .into_iter()
-        .map(|s| (s.key, ModelStatus { status: s.status, attempts: s.attempts, last_attempt: s.last_attempt, last_success: s.last_success }))
+        .map(|s| {
+            (
+                s.key,
+                ModelStatus {
+                    status: s.status,
+                    attempts: s.attempts,
+                    last_attempt: s.last_attempt,
+                    last_success: s.last_success,
+                },
+            )
+        })
         .collect();
     prop_assert_eq!(&stored, &model.statuses);
     Ok(())
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
 }
 
 proptest! {
@@ -185,7 +272,8 @@ proptest! {
                         m.pending = false;
                         if done && target.is_some() { m.target = target.map(|t| format!("t{t}")); }
                     } else {
-                        prop_assert!(matches!(result, Err(StoreError::IntentNotPending { .. })));
+                        let refused = matches!(result, Err(StoreError::IntentNotPending { .. }));
+                        prop_assert!(refused, "finishing {:?} twice must be refused", id);
                     }
                 }
                 Step::Status { rule, src, status: s } => {
