@@ -21,8 +21,14 @@ pub struct Verified {
 pub fn parse_date(s: &str) -> Option<i64> {
     use time::format_description::well_known::Rfc2822;
     // `time` rejects the "-0000" zone of RFC 2822's obsolete form; it means UTC.
-    let fixed = s.trim().strip_suffix("-0000").map(|p| format!("{p}+0000"));
-    let candidate = fixed.as_deref().unwrap_or(s.trim());
+    // A date without a zone (seen in Duo's own test vectors) is taken as UTC.
+    let t = s.trim();
+    let fixed = match t.strip_suffix("-0000") {
+        Some(p) => Some(format!("{p}+0000")),
+        None if t.len() == 25 && t.as_bytes()[22] == b':' => Some(format!("{t} +0000")),
+        None => None,
+    };
+    let candidate = fixed.as_deref().unwrap_or(t);
     if let Ok(t) = time::OffsetDateTime::parse(candidate, &Rfc2822) {
         return Some(t.unix_timestamp());
     }
