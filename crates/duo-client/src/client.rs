@@ -212,8 +212,11 @@ impl DuoClient {
         &self.inner.host
     }
 
-    /// Builds and signs one attempt (a fresh `Date` each time).
-    pub(crate) fn sign_request(&self, method: &Method, path: &str, params: &Params, date: &str) -> HttpRequest {
+    /// Builds and signs the exact request a call sends, with the given
+    /// `Date` string (the client uses the current time for every attempt).
+    /// For debugging and tests; the `Authorization` value is redacted from
+    /// its `Debug` output.
+    pub fn prepare(&self, method: &Method, path: &str, params: &Params, date: &str) -> HttpRequest {
         let inner = &self.inner;
         let has_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         let empty = Params::new();
@@ -282,7 +285,7 @@ impl DuoClient {
                 if !paced.is_zero() {
                     tracing::trace!(waited_ms = paced.as_millis() as u64, "paced under the rate limit");
                 }
-                let request = self.sign_request(&method, path, params, &sign::date_now());
+                let request = self.prepare(&method, path, params, &sign::date_now());
                 let started = tokio::time::Instant::now();
                 let result = inner.transport.send(request).await;
                 let span = tracing::Span::current();
