@@ -54,7 +54,11 @@ struct Inner {
     transport: Arc<dyn Transport>,
     pacer: Pacer,
     retry: RetryPolicy,
+    dates: DateSource,
 }
+
+/// Produces the `Date` string of each attempt (default: the wall clock, UTC).
+pub type DateSource = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl std::fmt::Debug for DuoClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -171,6 +175,12 @@ impl DuoClient {
 
     /// Like [`DuoClient::new`] but over any [`Transport`] (tests).
     pub fn with_transport(config: DuoConfig, transport: Arc<dyn Transport>) -> Result<Self, DuoError> {
+        Self::with_parts(config, transport, Arc::new(sign::date_now))
+    }
+
+    /// Like [`DuoClient::with_transport`] with a custom `Date` source (e.g. to
+    /// correct a known clock offset, or to observe re-signing in tests).
+    pub fn with_parts(config: DuoConfig, transport: Arc<dyn Transport>, dates: DateSource) -> Result<Self, DuoError> {
         let host = ApiHost::parse(&config.api_host)?;
         if config.ikey.trim().is_empty() {
             return Err(DuoError::Config {
@@ -198,6 +208,7 @@ impl DuoClient {
                 transport,
                 pacer: Pacer::new(&config.rate_limits),
                 retry: config.retry,
+                dates,
             }),
         })
     }
@@ -285,7 +296,7 @@ impl DuoClient {
                 if !paced.is_zero() {
                     tracing::trace!(waited_ms = paced.as_millis() as u64, "paced under the rate limit");
                 }
-                let request = self.prepare(&method, path, params, &sign::date_now());
+                let request = self.prepare(&method, path, params, &(inner.dates)());
                 let started = tokio::time::Instant::now();
                 let result = inner.transport.send(request).await;
                 let span = tracing::Span::current();

@@ -33,7 +33,7 @@ mod types;
 mod users;
 
 pub use canon::Params;
-pub use client::{DuoClient, Idempotency, RawResponse};
+pub use client::{DateSource, DuoClient, Idempotency, RawResponse};
 pub use config::{ApiHost, DuoConfig, SignatureVersion, default_user_agent};
 pub use error::{ApiFailure, DuoError, ErrorClass, TransportFailure};
 pub use pace::{EndpointClass, RateLimits};

@@ -321,18 +321,19 @@ pub struct Page<T> {
     pub next_offset: Option<u64>,
 }
 
-/// Sets aliases: legacy `alias1`…`alias4` when four or fewer (blank slots
-/// clear old ones), the `aliases` form (`alias1=…&alias2=…`, up to 8) beyond.
+/// Sets aliases: legacy `alias1`…`alias4` when four or fewer, the `aliases`
+/// form (`alias1=…&…&alias8=…`) beyond; blank slots clear old aliases.
 fn push_aliases(p: &mut Params, aliases: &[String]) {
     if aliases.len() <= 4 {
         for slot in 0..4 {
             p.push(format!("alias{}", slot + 1), aliases.get(slot).map(String::as_str).unwrap_or(""));
         }
     } else {
-        let pairs: Vec<String> = aliases
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("alias{}={}", i + 1, crate::canon::encode(a)))
+        let pairs: Vec<String> = (0..8)
+            .map(|i| {
+                let value = aliases.get(i).map(|a| crate::canon::encode(a)).unwrap_or_default();
+                format!("alias{}={value}", i + 1)
+            })
             .collect();
         p.push("aliases", pairs.join("&"));
     }
