@@ -7,8 +7,14 @@ use duo_client::{DuoClient, DuoConfig, RateLimits};
 use duo_sim::{DuoSim, SimConfig};
 
 fn list_users(c: &mut Criterion) {
-    let n: usize = std::env::var("DUO_BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let n: usize = std::env::var("DUO_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let sim_config = SimConfig::default();
     let (ikey, skey) = (sim_config.ikey.clone(), sim_config.skey.clone());
     let sim = rt.block_on(DuoSim::start(sim_config)).expect("sim starts");

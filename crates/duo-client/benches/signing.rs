@@ -42,11 +42,15 @@ fn signing(c: &mut Criterion) {
         .with("email", "zoe.mueller+duo@example.com")
         .with("status", "active");
     group.bench_function("v5_post_create_user", |b| {
-        b.iter(|| black_box(v5.prepare(&Method::POST, "/admin/v1/users", black_box(&create), date)));
+        b.iter(|| {
+            black_box(v5.prepare(&Method::POST, "/admin/v1/users", black_box(&create), date))
+        });
     });
     let v2 = client(SignatureVersion::V2Sha512);
     group.bench_function("v2_post_form_create_user", |b| {
-        b.iter(|| black_box(v2.prepare(&Method::POST, "/admin/v1/users", black_box(&create), date)));
+        b.iter(|| {
+            black_box(v2.prepare(&Method::POST, "/admin/v1/users", black_box(&create), date))
+        });
     });
     group.finish();
 }

@@ -42,7 +42,11 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 fn x_duo(v: &Value) -> Vec<(String, String)> {
     v.get("x_duo_headers")
         .and_then(Value::as_object)
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -61,9 +65,7 @@ fn decoded_pairs(query: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let dec = |x: &str| {
-                percent_decode(&x.replace('+', " "))
-            };
+            let dec = |x: &str| percent_decode(&x.replace('+', " "));
             (dec(k), dec(v))
         })
         .collect();
@@ -94,10 +96,17 @@ fn check_signature(v: &Value) -> Result<(), String> {
         Some(5) => Canon::V5,
         other => return Err(format!("unexpected sig_version {other:?}")),
     };
-    let digest = if s(v, "hmac") == "HMAC-SHA1" { Digest512Or1::Sha1 } else { Digest512Or1::Sha512 };
+    let digest = if s(v, "hmac") == "HMAC-SHA1" {
+        Digest512Or1::Sha1
+    } else {
+        Digest512Or1::Sha512
+    };
     let params = params_of(v);
     let headers = x_duo(v);
-    let header_refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let header_refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     if let Some(expected) = v.get("x_duo_headers_sha512").and_then(Value::as_str) {
         let got = sign::x_duo_headers_hash(&header_refs);
         if got != expected {
@@ -125,15 +134,24 @@ fn check_signature(v: &Value) -> Result<(), String> {
         },
     );
     if canonical != s(v, "expected_canonical") {
-        return Err(format!("canonical\n{canonical}\n!=\n{}", s(v, "expected_canonical")));
+        return Err(format!(
+            "canonical\n{canonical}\n!=\n{}",
+            s(v, "expected_canonical")
+        ));
     }
     let sig = sign::hmac_hex(digest, s(v, "skey"), &canonical);
     if sig != s(v, "expected_signature_hex") {
-        return Err(format!("signature {sig} != {}", s(v, "expected_signature_hex")));
+        return Err(format!(
+            "signature {sig} != {}",
+            s(v, "expected_signature_hex")
+        ));
     }
     let auth = sign::authorization(s(v, "ikey"), &sig);
     if auth != s(v, "expected_authorization") {
-        return Err(format!("authorization {auth} != {}", s(v, "expected_authorization")));
+        return Err(format!(
+            "authorization {auth} != {}",
+            s(v, "expected_authorization")
+        ));
     }
     Ok(())
 }
@@ -156,17 +174,31 @@ fn check_request(v: &Value) -> Result<(), String> {
 
     let sent = &v["sent_headers"];
     if req.header("Authorization") != sent.get("Authorization").and_then(Value::as_str) {
-        return Err(format!("Authorization differs (expected canonical:\n{})", s(v, "expected_canonical")));
+        return Err(format!(
+            "Authorization differs (expected canonical:\n{})",
+            s(v, "expected_canonical")
+        ));
     }
     if req.header("Date") != Some(s(sent, "Date")) {
-        return Err(format!("Date {:?} != {}", req.header("Date"), s(sent, "Date")));
+        return Err(format!(
+            "Date {:?} != {}",
+            req.header("Date"),
+            s(sent, "Date")
+        ));
     }
     if req.header("Content-Type") != sent.get("Content-type").and_then(Value::as_str) {
-        return Err(format!("Content-Type {:?} != {:?}", req.header("Content-Type"), sent.get("Content-type")));
+        return Err(format!(
+            "Content-Type {:?} != {:?}",
+            req.header("Content-Type"),
+            sent.get("Content-type")
+        ));
     }
     // URI: same path, same decoded query pairs (the order on the wire is free).
     let base = client.base_url();
-    let uri = req.url.strip_prefix(base).ok_or("url does not start with the base url")?;
+    let uri = req
+        .url
+        .strip_prefix(base)
+        .ok_or("url does not start with the base url")?;
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
     let sent_uri = s(v, "sent_uri");
     let (sent_path, sent_query) = sent_uri.split_once('?').unwrap_or((sent_uri, ""));
@@ -174,7 +206,10 @@ fn check_request(v: &Value) -> Result<(), String> {
         return Err(format!("uri {uri} != {sent_uri}"));
     }
     // Body: JSON bodies byte for byte (the hash covers them); form bodies by pairs.
-    let body = req.body.as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
+    let body = req
+        .body
+        .as_deref()
+        .map(|b| String::from_utf8_lossy(b).into_owned());
     match (body.as_deref(), v.get("sent_body").and_then(Value::as_str)) {
         (None, None) => {}
         (Some(got), Some(want)) if signature == SignatureVersion::V5 => {
@@ -199,7 +234,10 @@ fn check_request(v: &Value) -> Result<(), String> {
             duo_client::canon::canon_params(&params)
         };
         if line != s(v, "expected_canon_params") {
-            return Err(format!("params line {line} != {}", s(v, "expected_canon_params")));
+            return Err(format!(
+                "params line {line} != {}",
+                s(v, "expected_canon_params")
+            ));
         }
     }
     // The request vectors also carry the signature pieces: check them directly.
@@ -218,8 +256,16 @@ fn with_body(v: &Value) -> Value {
     }
     if v.get("expected_canonical").is_none() {
         // Two request vectors omit the canonical; rebuild it from the pieces.
-        let params = if is_v5_post { Params::new() } else { params_of(&v) };
-        let version = if v["sig_version"] == 5 { Canon::V5 } else { Canon::V2 };
+        let params = if is_v5_post {
+            Params::new()
+        } else {
+            params_of(&v)
+        };
+        let version = if v["sig_version"] == 5 {
+            Canon::V5
+        } else {
+            Canon::V2
+        };
         let canonical = sign::canonicalize(
             version,
             &CanonInput {
@@ -259,13 +305,17 @@ fn check(v: &Value) -> Result<(), String> {
                     x_duo_headers: &[],
                 },
             );
-            (got == s(v, "expected_canonical")).then_some(()).ok_or_else(|| format!("{got} differs"))
+            (got == s(v, "expected_canonical"))
+                .then_some(())
+                .ok_or_else(|| format!("{got} differs"))
         }
         "signature" => check_signature(v),
         "request" => check_request(v),
         "constant" => {
             let got = sign::sha512_hex(s(v, "input").as_bytes());
-            (got == s(v, "sha512_hex")).then_some(()).ok_or_else(|| format!("{got} != {}", s(v, "sha512_hex")))
+            (got == s(v, "sha512_hex"))
+                .then_some(())
+                .ok_or_else(|| format!("{got} != {}", s(v, "sha512_hex")))
         }
         "date" => {
             let got = sign::format_date(v["unix_time"].as_i64().expect("unix_time"));
@@ -285,7 +335,13 @@ fn every_signing_vector_holds() {
         .iter()
         .filter_map(|v| check(v).err().map(|e| format!("{}: {e}", s(v, "id"))))
         .collect();
-    assert!(failures.is_empty(), "{} of {} vectors fail:\n{}", failures.len(), vectors.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors fail:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -305,6 +361,10 @@ fn a_changed_vector_is_caught() {
         } else {
             v[key] = Value::String(format!("{}x", s(&v, key)));
         }
-        assert!(check(&v).is_err(), "tampered vector {} still passes", s(&v, "id"));
+        assert!(
+            check(&v).is_err(),
+            "tampered vector {} still passes",
+            s(&v, "id")
+        );
     }
 }

@@ -13,11 +13,18 @@ async fn error_for(answer: Answer, call: &str) -> DuoError {
     match call {
         "get_user" => duo.get_user("DU1").await.map(|_| ()),
         "create_admin" => duo
-            .create_admin(&duo_client::NewAdmin::new("a@example.com", "A", duo_client::AdminRole::HelpDesk))
+            .create_admin(&duo_client::NewAdmin::new(
+                "a@example.com",
+                "A",
+                duo_client::AdminRole::HelpDesk,
+            ))
             .await
             .map(|_| ()),
         "list_users" => duo.list_users().await.map(|_| ()),
-        "create_user" => duo.create_user(&duo_client::NewUser::new("alice")).await.map(|_| ()),
+        "create_user" => duo
+            .create_user(&duo_client::NewUser::new("alice"))
+            .await
+            .map(|_| ()),
         "associate_phone" => duo.associate_phone("DU1", "DP1").await,
         "info_summary" => duo.info_summary().await.map(|_| ()),
         other => panic!("unknown call {other}"),
@@ -25,7 +32,13 @@ async fn error_for(answer: Answer, call: &str) -> DuoError {
     .unwrap_err()
 }
 
-async fn check(answer: Answer, call: &str, class: ErrorClass, code: Option<u32>, text: Expect) -> DuoError {
+async fn check(
+    answer: Answer,
+    call: &str,
+    class: ErrorClass,
+    code: Option<u32>,
+    text: Expect,
+) -> DuoError {
     let err = error_for(answer, call).await;
     assert_eq!(err.class(), class, "{err:?}");
     assert_eq!(err.code(), code, "{err:?}");
@@ -69,11 +82,35 @@ async fn missing_permission_403_names_the_grant() {
         expect![[r#"Duo refused POST /admin/v1/admins (HTTP 403, code 40301: Access forbidden): grant the "Grant administrators" permission to the Admin API application in the Duo Admin Panel"#]],
     )
     .await;
-    assert!(matches!(err, DuoError::Forbidden { permission: "Grant administrators", .. }));
+    assert!(matches!(
+        err,
+        DuoError::Forbidden {
+            permission: "Grant administrators",
+            ..
+        }
+    ));
     let err = error_for(fail(403, 40301, "Access forbidden", None), "create_user").await;
-    assert!(matches!(err, DuoError::Forbidden { permission: "Grant write resource", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            DuoError::Forbidden {
+                permission: "Grant write resource",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let err = error_for(fail(403, 40301, "Access forbidden", None), "info_summary").await;
-    assert!(matches!(err, DuoError::Forbidden { permission: "Grant read information", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            DuoError::Forbidden {
+                permission: "Grant read information",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +162,10 @@ async fn invalid_parameter_40002_keeps_the_detail() {
         expect![[r#"Duo rejected POST /admin/v1/users (HTTP 400, code 40002: Invalid request parameters (username)): fix the named parameter"#]],
     )
     .await;
-    assert_eq!(err.failure().unwrap().message_detail.as_deref(), Some("username"));
+    assert_eq!(
+        err.failure().unwrap().message_detail.as_deref(),
+        Some("username")
+    );
 }
 
 #[tokio::test]

@@ -20,24 +20,42 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn new(answers: impl IntoIterator<Item = Answer>) -> Arc<Self> {
-        Arc::new(Self { answers: Mutex::new(answers.into_iter().collect()), seen: Mutex::default() })
+        Arc::new(Self {
+            answers: Mutex::new(answers.into_iter().collect()),
+            seen: Mutex::default(),
+        })
     }
 
     pub fn requests(&self) -> Vec<HttpRequest> {
-        self.seen.lock().unwrap().iter().map(|(_, r)| r.clone()).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     /// Seconds between consecutive requests.
     pub fn gaps(&self) -> Vec<f64> {
         let seen = self.seen.lock().unwrap();
-        seen.windows(2).map(|w| (w[1].0 - w[0].0).as_secs_f64()).collect()
+        seen.windows(2)
+            .map(|w| (w[1].0 - w[0].0).as_secs_f64())
+            .collect()
     }
 }
 
 impl Transport for Scripted {
     fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
-        self.seen.lock().unwrap().push((tokio::time::Instant::now(), request));
-        let answer = self.answers.lock().unwrap().pop_front().expect("the script ran out of answers");
+        self.seen
+            .lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), request));
+        let answer = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("the script ran out of answers");
         Box::pin(async move { answer })
     }
 }
@@ -55,7 +73,11 @@ pub fn fail(status: u16, code: u32, message: &str, detail: Option<&str>) -> Answ
     if let Some(d) = detail {
         body["message_detail"] = d.into();
     }
-    Ok(HttpResponse { status, retry_after: None, body: serde_json::to_vec(&body).unwrap() })
+    Ok(HttpResponse {
+        status,
+        retry_after: None,
+        body: serde_json::to_vec(&body).unwrap(),
+    })
 }
 
 pub fn too_many(retry_after: Option<&str>) -> Answer {
@@ -67,11 +89,18 @@ pub fn too_many(retry_after: Option<&str>) -> Answer {
 }
 
 pub fn plain(status: u16, text: &str) -> Answer {
-    Ok(HttpResponse { status, retry_after: None, body: text.as_bytes().to_vec() })
+    Ok(HttpResponse {
+        status,
+        retry_after: None,
+        body: text.as_bytes().to_vec(),
+    })
 }
 
 pub fn no_answer(kind: TransportFailure) -> Answer {
-    Err(TransportError { kind, detail: format!("scripted: {kind}") })
+    Err(TransportError {
+        kind,
+        detail: format!("scripted: {kind}"),
+    })
 }
 
 pub fn config(retry: RetryPolicy) -> DuoConfig {
@@ -83,7 +112,13 @@ pub fn config(retry: RetryPolicy) -> DuoConfig {
 
 /// A client over `script`, retries without jitter so schedules are exact.
 pub fn client(script: &Arc<Scripted>) -> DuoClient {
-    client_with(script, RetryPolicy { jitter: std::time::Duration::ZERO, ..RetryPolicy::default() })
+    client_with(
+        script,
+        RetryPolicy {
+            jitter: std::time::Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+    )
 }
 
 pub fn client_with(script: &Arc<Scripted>, retry: RetryPolicy) -> DuoClient {

@@ -21,7 +21,11 @@ async fn users_are_listed_completely_at_page_boundaries() {
         assert_eq!(listed, ids, "every user exactly once at n = {n}");
 
         let expected_pages = n.div_ceil(300).max(1) as u64;
-        assert_eq!(sim.stats().route("GET /admin/v1/users"), expected_pages, "requests at n = {n}");
+        assert_eq!(
+            sim.stats().route("GET /admin/v1/users"),
+            expected_pages,
+            "requests at n = {n}"
+        );
 
         let pages: Vec<_> = duo.user_pages().try_collect().await.unwrap();
         let sizes: Vec<usize> = pages.iter().map(|p| p.items.len()).collect();
@@ -47,6 +51,9 @@ async fn members_and_groups_use_pages_of_500() {
     sim.reset_stats();
     let members = duo.group_members(&group.group_id).await.unwrap();
     assert_eq!(members.len(), 501);
-    assert_eq!(sim.stats().route("GET /admin/v2/groups/{group_id}/users"), 2);
+    assert_eq!(
+        sim.stats().route("GET /admin/v2/groups/{group_id}/users"),
+        2
+    );
     sim.shutdown().await;
 }

@@ -29,7 +29,10 @@ fn model_quote(s: &str) -> String {
 fn model_canon(pairs: &[(String, String)]) -> String {
     let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in pairs {
-        by_key.entry(model_quote(k)).or_default().push(model_quote(v));
+        by_key
+            .entry(model_quote(k))
+            .or_default()
+            .push(model_quote(v));
     }
     let mut out = Vec::new();
     for (k, mut vals) in by_key {
@@ -58,8 +61,12 @@ fn value() -> impl Strategy<Value = String> {
 fn param_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::collection::vec(text(), 1..=4).prop_flat_map(|pool| {
         let n = pool.len();
-        prop::collection::vec((0..n, value()), 0..=8)
-            .prop_map(move |picks| picks.into_iter().map(|(i, v)| (pool[i].clone(), v)).collect())
+        prop::collection::vec((0..n, value()), 0..=8).prop_map(move |picks| {
+            picks
+                .into_iter()
+                .map(|(i, v)| (pool[i].clone(), v))
+                .collect()
+        })
     })
 }
 
@@ -83,20 +90,33 @@ proptest! {
 }
 
 fn is_auth_failure(e: &DuoError) -> bool {
-    matches!(e, DuoError::InvalidSignature { .. } | DuoError::InvalidIntegrationKey { .. }) || e.status() == Some(401)
+    matches!(
+        e,
+        DuoError::InvalidSignature { .. } | DuoError::InvalidIntegrationKey { .. }
+    ) || e.status() == Some(401)
 }
 
 #[test]
 fn any_parameter_map_signed_by_the_client_verifies_in_duo_sim() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (sim, duo) = rt.block_on(crate::sim::start_with(SimConfig::default()));
     let group = sim.insert_group("target", &[]).unwrap();
     let post_path = format!("/admin/v1/groups/{}", group.group_id);
 
-    let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
     let outcome = runner.run(&param_pairs(), |pairs| {
         let params: Params = pairs.iter().cloned().collect();
-        for (method, path) in [(Method::GET, "/admin/v1/info/summary"), (Method::POST, post_path.as_str())] {
+        for (method, path) in [
+            (Method::GET, "/admin/v1/info/summary"),
+            (Method::POST, post_path.as_str()),
+        ] {
             let result = rt.block_on(duo.raw_call_with(
                 method.clone(),
                 path,
@@ -107,7 +127,9 @@ fn any_parameter_map_signed_by_the_client_verifies_in_duo_sim() {
             if let Err(e) = result
                 && is_auth_failure(&e)
             {
-                return Err(TestCaseError::fail(format!("{method} {path} with {pairs:?} was rejected: {e}")));
+                return Err(TestCaseError::fail(format!(
+                    "{method} {path} with {pairs:?} was rejected: {e}"
+                )));
             }
         }
         Ok(())

@@ -32,7 +32,10 @@ fn assert_clean(what: &str, text: &str, auths: &[String]) {
     assert!(!text.contains(SKEY), "{what} leaks the secret key: {text}");
     for a in auths {
         let sig = a.trim_start_matches("Basic ");
-        assert!(!text.contains(sig), "{what} leaks an Authorization value: {text}");
+        assert!(
+            !text.contains(sig),
+            "{what} leaks an Authorization value: {text}"
+        );
     }
 }
 
@@ -53,24 +56,47 @@ async fn secrets_stay_out_of_logs_debug_and_errors() {
         no_answer(TransportFailure::Timeout),
         ok(user_json("DU1", "alice")),
     ]);
-    let duo = client_with(&script, RetryPolicy { jitter: std::time::Duration::ZERO, ..RetryPolicy::default() });
+    let duo = client_with(
+        &script,
+        RetryPolicy {
+            jitter: std::time::Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+    );
     let mut errors = Vec::new();
     errors.push(duo.list_users().await.unwrap_err());
     errors.push(duo.create_user(&NewUser::new("bob")).await.unwrap_err());
     duo.get_user("DU1").await.unwrap();
 
-    let auths: Vec<String> = script.requests().iter().map(|r| r.header("Authorization").unwrap().to_owned()).collect();
+    let auths: Vec<String> = script
+        .requests()
+        .iter()
+        .map(|r| r.header("Authorization").unwrap().to_owned())
+        .collect();
     assert_eq!(auths.len(), 4);
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("duo_request") && logs.contains("attempt"), "spans are logged: {logs}");
-    assert!(logs.contains("status=429"), "the status is recorded: {logs}");
+    assert!(
+        logs.contains("duo_request") && logs.contains("attempt"),
+        "spans are logged: {logs}"
+    );
+    assert!(
+        logs.contains("status=429"),
+        "the status is recorded: {logs}"
+    );
     assert_clean("the log", &logs, &auths);
-    assert!(!logs.to_ascii_lowercase().contains("authorization"), "the log names the Authorization header: {logs}");
+    assert!(
+        !logs.to_ascii_lowercase().contains("authorization"),
+        "the log names the Authorization header: {logs}"
+    );
     for e in &errors {
         assert_clean("an error", &format!("{e} {e:?}"), &auths);
     }
     assert_clean("the client's Debug", &format!("{duo:?}"), &auths);
-    assert_clean("the config's Debug", &format!("{:?}", config(RetryPolicy::default())), &auths);
+    assert_clean(
+        "the config's Debug",
+        &format!("{:?}", config(RetryPolicy::default())),
+        &auths,
+    );
     for r in script.requests() {
         assert_clean("a request's Debug", &format!("{r:?}"), &auths);
     }
