@@ -6,7 +6,9 @@ use http::HeaderMap;
 
 use crate::config::IntegrationConfig;
 use crate::error::ApiError;
-use crate::sign::{Candidate, SigScheme, canon_params, parse_urlencoded, verify, xduo_headers_hash};
+use crate::sign::{
+    Candidate, SigScheme, canon_params, parse_urlencoded, verify, xduo_headers_hash,
+};
 
 /// A verified request: which integration and which scheme.
 #[derive(Debug, Clone)]
@@ -43,7 +45,10 @@ pub fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// Inputs to verification.
@@ -65,7 +70,10 @@ pub struct AuthInput<'a> {
 }
 
 /// Verifies `input` against the known integrations.
-pub fn authenticate(input: &AuthInput<'_>, integrations: &[IntegrationConfig]) -> Result<Verified, ApiError> {
+pub fn authenticate(
+    input: &AuthInput<'_>,
+    integrations: &[IntegrationConfig],
+) -> Result<Verified, ApiError> {
     let h = input.headers;
     let auth = h
         .get(http::header::AUTHORIZATION)
@@ -80,7 +88,9 @@ pub fn authenticate(input: &AuthInput<'_>, integrations: &[IntegrationConfig]) -
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(ApiError::missing_credentials)?;
-    let (ikey, sig) = decoded.split_once(':').ok_or_else(ApiError::missing_credentials)?;
+    let (ikey, sig) = decoded
+        .split_once(':')
+        .ok_or_else(ApiError::missing_credentials)?;
     let (idx, integ) = integrations
         .iter()
         .enumerate()
@@ -94,17 +104,28 @@ pub fn authenticate(input: &AuthInput<'_>, integrations: &[IntegrationConfig]) -
         .get("x-duo-date")
         .or_else(|| h.get(http::header::DATE))
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError { detail: Some("missing Date or X-Duo-Date header".into()), ..ApiError::bad_signature() })?;
-    let when = parse_date(date)
-        .ok_or_else(|| ApiError { detail: Some("unreadable Date header".into()), ..ApiError::bad_signature() })?;
+        .ok_or_else(|| ApiError {
+            detail: Some("missing Date or X-Duo-Date header".into()),
+            ..ApiError::bad_signature()
+        })?;
+    let when = parse_date(date).ok_or_else(|| ApiError {
+        detail: Some("unreadable Date header".into()),
+        ..ApiError::bad_signature()
+    })?;
     let skew = (input.now - when).unsigned_abs();
     if skew > input.skew_tolerance {
         return Err(ApiError {
-            detail: Some(format!("request date is {skew} s from server time (tolerance {} s)", input.skew_tolerance)),
+            detail: Some(format!(
+                "request date is {skew} s from server time (tolerance {} s)",
+                input.skew_tolerance
+            )),
             ..ApiError::bad_signature()
         });
     }
-    let host_header = h.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let host_header = h
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let mut hosts = vec![host_header.to_ascii_lowercase()];
     if let Some((bare, port)) = host_header.rsplit_once(':')
         && port.bytes().all(|b| b.is_ascii_digit())
@@ -122,7 +143,12 @@ pub fn authenticate(input: &AuthInput<'_>, integrations: &[IntegrationConfig]) -
     let xduo: Vec<(String, String)> = h
         .iter()
         .filter(|(k, _)| k.as_str().starts_with("x-duo-"))
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut xduo_hashes = vec![xduo_headers_hash(&xduo)];
     if !xduo.is_empty() {
@@ -139,5 +165,8 @@ pub fn authenticate(input: &AuthInput<'_>, integrations: &[IntegrationConfig]) -
         xduo_hashes: &xduo_hashes,
     };
     let scheme = verify(integ.skey.as_bytes(), sig, &cand).ok_or_else(ApiError::bad_signature)?;
-    Ok(Verified { integration: idx, scheme })
+    Ok(Verified {
+        integration: idx,
+        scheme,
+    })
 }

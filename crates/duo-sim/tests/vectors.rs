@@ -46,7 +46,17 @@ fn the_file_has_47_vectors_of_every_kind() {
     let v = vectors();
     assert_eq!(v.len(), 47);
     let kinds: std::collections::BTreeSet<&str> = v.iter().map(|x| s(x, "kind")).collect();
-    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["canon_params", "canonical", "constant", "date", "request", "signature"]);
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "canon_params",
+            "canonical",
+            "constant",
+            "date",
+            "request",
+            "signature"
+        ]
+    );
 }
 
 #[test]
@@ -57,7 +67,12 @@ fn canon_params_vectors() {
             if v["kind"] == "request" {
                 continue; // request params are raw dicts; covered over HTTP below
             }
-            assert_eq!(sign::canon_params(&pairs(&v["params"])), expected, "{}", s(&v, "id"));
+            assert_eq!(
+                sign::canon_params(&pairs(&v["params"])),
+                expected,
+                "{}",
+                s(&v, "id")
+            );
             n += 1;
         }
     }
@@ -96,12 +111,19 @@ fn canonical_strings_and_signatures() {
         assert_eq!(canon, s(&v, "expected_canonical"), "{id}");
         if let Some(sig) = v["expected_signature_hex"].as_str() {
             let skey = s(&v, "skey").as_bytes();
-            let got = if v["hmac"] == "HMAC-SHA1" { sign::hmac_sha1_hex(skey, &canon) } else { sign::hmac_sha512_hex(skey, &canon) };
+            let got = if v["hmac"] == "HMAC-SHA1" {
+                sign::hmac_sha1_hex(skey, &canon)
+            } else {
+                sign::hmac_sha512_hex(skey, &canon)
+            };
             assert_eq!(got, sig, "{id}");
         }
         n += 1;
     }
-    let expected = vectors().iter().filter(|v| v["kind"] == "canonical" || v["kind"] == "signature").count();
+    let expected = vectors()
+        .iter()
+        .filter(|v| v["kind"] == "canonical" || v["kind"] == "signature")
+        .count();
     assert_eq!(n, expected);
 }
 
@@ -112,7 +134,12 @@ fn constants_and_date() {
             "constant" => {
                 let input = v["input"].as_str().unwrap();
                 let expected = v["sha512_hex"].as_str().unwrap();
-                assert_eq!(sign::sha512_hex(input.as_bytes()), expected, "{}", s(&v, "id"));
+                assert_eq!(
+                    sign::sha512_hex(input.as_bytes()),
+                    expected,
+                    "{}",
+                    s(&v, "id")
+                );
             }
             "date" => {
                 let d = v["expected_date_header"].as_str().unwrap();
@@ -131,10 +158,17 @@ fn raw_for(v: &Value) -> (String, String, Vec<(String, String)>, Vec<u8>) {
         for (k, x) in v["sent_headers"].as_object().unwrap() {
             headers.push((k.clone(), x.as_str().unwrap().to_owned()));
         }
-        let body = v["sent_body"].as_str().unwrap_or_default().as_bytes().to_vec();
+        let body = v["sent_body"]
+            .as_str()
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec();
         return (method, s(v, "sent_uri").to_owned(), headers, body);
     }
-    headers.push(("Authorization".into(), s(v, "expected_authorization").into()));
+    headers.push((
+        "Authorization".into(),
+        s(v, "expected_authorization").into(),
+    ));
     let xduo = v["x_duo_headers"].as_object().cloned().unwrap_or_default();
     if !xduo.keys().any(|k| k.eq_ignore_ascii_case("x-duo-date")) {
         headers.push(("Date".into(), s(v, "date").into()));
@@ -147,11 +181,18 @@ fn raw_for(v: &Value) -> (String, String, Vec<(String, String)>, Vec<u8>) {
         .map(|(k, x)| format!("{}={}", sign::duo_quote(k), sign::duo_quote(x)))
         .collect::<Vec<_>>()
         .join("&");
-    let uri = if query.is_empty() { s(v, "path").to_owned() } else { format!("{}?{query}", s(v, "path")) };
+    let uri = if query.is_empty() {
+        s(v, "path").to_owned()
+    } else {
+        format!("{}?{query}", s(v, "path"))
+    };
     let body = s(v, "body").as_bytes().to_vec();
     if v["sig_version"] == 2 && !query.is_empty() && method.eq_ignore_ascii_case("post") {
         // v2 POST: parameters travel as a form body.
-        headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+        headers.push((
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
         return (method, s(v, "path").to_owned(), headers, query.into_bytes());
     }
     if !body.is_empty() {
@@ -191,26 +232,48 @@ async fn every_signed_vector_is_accepted_over_http_and_rejected_when_tampered() 
         let id = s(v, "id");
         let (method, uri, headers, body) = raw_for(v);
         let host = s(v, "host");
-        let (status, resp) = common::raw_request(sim.addr(), &common::build_raw(&method, &uri, host, &headers, &body)).await;
+        let (status, resp) = common::raw_request(
+            sim.addr(),
+            &common::build_raw(&method, &uri, host, &headers, &body),
+        )
+        .await;
         assert_ne!(status, 401, "{id}: {resp}");
         assert!(status == 200 || status == 404, "{id}: {status} {resp}");
         // With a port on the Host header (the official clients sign the bare host).
         let with_port = format!("{host}:{}", sim.addr().port());
-        let (status, resp) = common::raw_request(sim.addr(), &common::build_raw(&method, &uri, &with_port, &headers, &body)).await;
+        let (status, resp) = common::raw_request(
+            sim.addr(),
+            &common::build_raw(&method, &uri, &with_port, &headers, &body),
+        )
+        .await;
         assert_ne!(status, 401, "{id} with port: {resp}");
         // Tampered: another host, or one more body byte, or a changed path.
-        let (status, resp) =
-            common::raw_request(sim.addr(), &common::build_raw(&method, &uri, "evil.example.com", &headers, &body)).await;
-        assert_eq!((status, resp["code"].as_u64()), (401, Some(40103)), "{id} tampered host");
+        let (status, resp) = common::raw_request(
+            sim.addr(),
+            &common::build_raw(&method, &uri, "evil.example.com", &headers, &body),
+        )
+        .await;
+        assert_eq!(
+            (status, resp["code"].as_u64()),
+            (401, Some(40103)),
+            "{id} tampered host"
+        );
         let tampered_uri = uri.replacen('/', "/x", 1);
-        let (status, _) = common::raw_request(sim.addr(), &common::build_raw(&method, &tampered_uri, host, &headers, &body)).await;
+        let (status, _) = common::raw_request(
+            sim.addr(),
+            &common::build_raw(&method, &tampered_uri, host, &headers, &body),
+        )
+        .await;
         assert_eq!(status, 401, "{id} tampered path");
         checked += 1;
     }
     assert_eq!(checked, signed.len());
     assert!(checked >= 26, "only {checked} signed vectors");
     // The scheme detection picks SHA-1 for the SHA-1 vector.
-    let v = all.iter().find(|v| v["id"] == "sign_v2_hmac_sha1_unicode").unwrap();
+    let v = all
+        .iter()
+        .find(|v| v["id"] == "sign_v2_hmac_sha1_unicode")
+        .unwrap();
     let line = sign::canon_params(&pairs(&v["params"]));
     let hosts = [s(v, "host").to_owned()];
     let xh = [sign::xduo_headers_hash(&[])];
@@ -224,6 +287,13 @@ async fn every_signed_vector_is_accepted_over_http_and_rejected_when_tampered() 
         body: b"",
         xduo_hashes: &xh,
     };
-    assert_eq!(sign::verify(s(v, "skey").as_bytes(), s(v, "expected_signature_hex"), &cand), Some(SigScheme::V2Sha1));
+    assert_eq!(
+        sign::verify(
+            s(v, "skey").as_bytes(),
+            s(v, "expected_signature_hex"),
+            &cand
+        ),
+        Some(SigScheme::V2Sha1)
+    );
     sim.shutdown().await;
 }

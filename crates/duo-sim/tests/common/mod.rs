@@ -28,7 +28,10 @@ pub fn quote(s: &str) -> String {
 pub fn canon(params: &[(&str, &str)]) -> String {
     let mut v: Vec<(String, String)> = params.iter().map(|(k, x)| (quote(k), quote(x))).collect();
     v.sort();
-    v.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join("&")
+    v.iter()
+        .map(|(k, x)| format!("{k}={x}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub fn sha512_hex(b: &[u8]) -> String {
@@ -80,7 +83,10 @@ impl Caller {
     }
 
     pub fn with(&self, sig: Sig) -> Self {
-        Caller { sig, ..self.clone() }
+        Caller {
+            sig,
+            ..self.clone()
+        }
     }
 
     /// Sends a signed call; returns status and JSON body (Null when not JSON).
@@ -91,10 +97,19 @@ impl Caller {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
-    pub async fn send(&self, method: &str, path: &str, params: &[(&str, &str)]) -> reqwest::Result<reqwest::Response> {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> reqwest::Result<reqwest::Response> {
         let date = self.date.clone().unwrap_or_else(now_date);
         let has_body = matches!(method, "POST" | "PUT" | "PATCH");
-        let wire: String = params.iter().map(|(k, v)| format!("{}={}", quote(k), quote(v))).collect::<Vec<_>>().join("&");
+        let wire: String = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", quote(k), quote(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let (canon_str, body, ctype, url) = match self.sig {
             Sig::V5 => {
                 if has_body {
@@ -103,19 +118,57 @@ impl Caller {
                         obj.insert((*k).into(), Value::String((*v).into()));
                     }
                     let body = serde_json::to_vec(&obj).unwrap();
-                    let c = [&date, method, &self.host, path, "", &sha512_hex(&body), &sha512_hex(b"")].join("\n");
-                    (c, body, Some("application/json"), format!("{}{}", self.base, path))
+                    let c = [
+                        &date,
+                        method,
+                        &self.host,
+                        path,
+                        "",
+                        &sha512_hex(&body),
+                        &sha512_hex(b""),
+                    ]
+                    .join("\n");
+                    (
+                        c,
+                        body,
+                        Some("application/json"),
+                        format!("{}{}", self.base, path),
+                    )
                 } else {
-                    let c = [&date, method, &self.host, path, &canon(params), &sha512_hex(b""), &sha512_hex(b"")].join("\n");
-                    (c, Vec::new(), None, format!("{}{}?{}", self.base, path, wire))
+                    let c = [
+                        &date,
+                        method,
+                        &self.host,
+                        path,
+                        &canon(params),
+                        &sha512_hex(b""),
+                        &sha512_hex(b""),
+                    ]
+                    .join("\n");
+                    (
+                        c,
+                        Vec::new(),
+                        None,
+                        format!("{}{}?{}", self.base, path, wire),
+                    )
                 }
             }
             Sig::V2Sha512 | Sig::V2Sha1 => {
                 let c = [&date, method, &self.host, path, &canon(params)].join("\n");
                 if has_body {
-                    (c, wire.into_bytes(), Some("application/x-www-form-urlencoded"), format!("{}{}", self.base, path))
+                    (
+                        c,
+                        wire.into_bytes(),
+                        Some("application/x-www-form-urlencoded"),
+                        format!("{}{}", self.base, path),
+                    )
                 } else {
-                    (c, Vec::new(), None, format!("{}{}?{}", self.base, path, wire))
+                    (
+                        c,
+                        Vec::new(),
+                        None,
+                        format!("{}{}?{}", self.base, path, wire),
+                    )
                 }
             }
         };
@@ -153,7 +206,9 @@ impl Caller {
         let mut pages = 0;
         loop {
             let (limit_s, offset_s) = (limit.to_string(), offset.to_string());
-            let (status, body) = self.call("GET", path, &[("limit", &limit_s), ("offset", &offset_s)]).await;
+            let (status, body) = self
+                .call("GET", path, &[("limit", &limit_s), ("offset", &offset_s)])
+                .await;
             assert_eq!(status, 200, "{body}");
             pages += 1;
             items.extend(body["response"].as_array().unwrap().iter().cloned());
@@ -173,13 +228,23 @@ pub async fn raw_request(addr: std::net::SocketAddr, req: &[u8]) -> (u16, Value)
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf);
-    let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 /// Builds a raw request with `Connection: close`.
-pub fn build_raw(method: &str, uri: &str, host: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+pub fn build_raw(
+    method: &str,
+    uri: &str,
+    host: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = format!("{method} {uri} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
