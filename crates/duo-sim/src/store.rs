@@ -26,7 +26,9 @@ pub const ADMIN_ROLES: &[&str] = &[
 ];
 const SETTABLE_STATUS: &[&str] = &["active", "bypass", "disabled"];
 
-/// An ordered table: id → object, plus insertion order for offset paging.
+/// An ordered table: id → object, plus insertion order for offset paging. Removal leaves a
+/// tombstone in `order` (compacted once they are half of it), so deletes are O(1) amortised and
+/// a page is a slice when there are none.
 struct Table<T> {
     map: HashMap<String, T>,
     order: Vec<String>,
@@ -48,20 +50,30 @@ impl<T> Table<T> {
     }
     fn remove(&mut self, id: &str) -> Option<T> {
         let v = self.map.remove(id)?;
-        if let Some(i) = self.order.iter().position(|x| x == id) {
-            self.order.remove(i);
+        if self.order.len() > 2 * self.map.len() + 16 {
+            let map = &self.map;
+            self.order.retain(|x| map.contains_key(x));
         }
         Some(v)
+    }
+    fn len(&self) -> usize {
+        self.map.len()
     }
     fn iter(&self) -> impl Iterator<Item = &T> {
         self.order.iter().filter_map(|id| self.map.get(id))
     }
-    fn page(&self, limit: usize, offset: usize) -> impl Iterator<Item = &T> {
-        self.order
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .filter_map(|id| self.map.get(id))
+    fn page(&self, limit: usize, offset: usize) -> Box<dyn Iterator<Item = &T> + '_> {
+        if self.order.len() == self.map.len() {
+            let start = offset.min(self.order.len());
+            Box::new(
+                self.order[start..]
+                    .iter()
+                    .take(limit)
+                    .filter_map(|id| self.map.get(id)),
+            )
+        } else {
+            Box::new(self.iter().skip(offset).take(limit))
+        }
     }
 }
 
@@ -382,7 +394,7 @@ impl Store {
             .page(limit, offset)
             .map(|u| self.user_json(u))
             .collect();
-        let meta = page_metadata(self.users.order.len(), limit, offset, items.len());
+        let meta = page_metadata(self.users.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -534,7 +546,7 @@ impl Store {
             .page(limit, offset)
             .map(|g| self.group_json(g, true))
             .collect();
-        let meta = page_metadata(self.groups.order.len(), limit, offset, items.len());
+        let meta = page_metadata(self.groups.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -832,7 +844,7 @@ impl Store {
             .page(limit, offset)
             .map(|ph| self.phone_json(ph, true))
             .collect();
-        let meta = page_metadata(self.phones.order.len(), limit, offset, items.len());
+        let meta = page_metadata(self.phones.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -953,7 +965,7 @@ impl Store {
             .page(limit, offset)
             .map(Self::admin_json)
             .collect();
-        let meta = page_metadata(self.admins.order.len(), limit, offset, items.len());
+        let meta = page_metadata(self.admins.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -970,10 +982,10 @@ impl Store {
 
     pub(crate) fn summary(&self) -> Value {
         json!({
-            "admin_count": self.admins.order.len(),
+            "admin_count": self.admins.len(),
             "integration_count": self.integration_count,
             "telephony_credits_remaining": self.telephony_credits,
-            "user_count": self.users.order.len(),
+            "user_count": self.users.len(),
             "user_pending_deletion_count": 0,
         })
     }
@@ -1006,5 +1018,62 @@ impl Store {
             memberships,
             phone_associations,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(page: &Page) -> Vec<String> {
+        page.0
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn paging_stays_in_creation_order_across_deletes() {
+        let mut st = Store::new(UsernameCase::Insensitive, 9);
+        let ids: Vec<String> = (0..100)
+            .map(|i| {
+                st.create_user(&Params::from_pairs([("username", format!("u{i:03}"))]))
+                    .unwrap()
+                    .user_id
+                    .clone()
+            })
+            .collect();
+        for id in ids.iter().step_by(2) {
+            st.delete_user(id);
+        }
+        let p = Params::from_pairs([("limit", "10"), ("offset", "45")]);
+        let page = st.list_users(&p).unwrap();
+        assert_eq!(names(&page), ["u091", "u093", "u095", "u097", "u099"]);
+        assert_eq!(page.1["total_objects"], 50);
+        assert!(page.1.get("next_offset").is_none());
+        assert_eq!(page.1["prev_offset"], 35);
+        // A deleted username is free again, and a new user goes last.
+        st.create_user(&Params::from_pairs([("username", "U000")]))
+            .unwrap();
+        let page = st
+            .list_users(&Params::from_pairs([("limit", "1"), ("offset", "50")]))
+            .unwrap();
+        assert_eq!(names(&page), ["U000"]);
+    }
+
+    #[test]
+    fn ids_are_deterministic_per_seed_and_unique() {
+        let gen_ids = |seed| {
+            let mut g = IdGen { seed, counter: 0 };
+            (0..1000).map(|_| g.next("DU")).collect::<Vec<_>>()
+        };
+        let a = gen_ids(1);
+        assert_eq!(a, gen_ids(1));
+        assert_ne!(a, gen_ids(2));
+        assert!(a.iter().all(|id| id.len() == 20 && id.starts_with("DU")));
+        assert_eq!(
+            a.iter().collect::<std::collections::HashSet<_>>().len(),
+            1000
+        );
     }
 }
