@@ -170,3 +170,113 @@ pub fn authenticate(
         scheme,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Permission;
+    use crate::sign::{SignedParts, canonical, hmac_sha512_hex, sha512_hex};
+
+    #[test]
+    fn dates_in_every_client_format() {
+        let t = 1_354_900_680;
+        for d in [
+            "Fri, 07 Dec 2012 17:18:00 -0000",
+            "Fri, 07 Dec 2012 17:18:00 +0000",
+            "Fri, 07 Dec 2012 12:18:00 -0500",
+            "Fri, 07 Dec 2012 17:18:00 GMT",
+            "Fri, 07 Dec 2012 17:18:00",
+        ] {
+            assert_eq!(parse_date(d), Some(t), "{d}");
+        }
+        assert_eq!(parse_date("yesterday"), None);
+    }
+
+    fn signed(
+        host_header: &str,
+        signed_host: &str,
+        date_headers: &[(&'static str, &str)],
+        signed_date: &str,
+    ) -> Result<Verified, ApiError> {
+        let integ = IntegrationConfig {
+            ikey: "DIK".into(),
+            skey: "sk".into(),
+            admin_api: true,
+            permissions: Permission::provisioning(),
+        };
+        let empty = sha512_hex(b"");
+        let canon = canonical(
+            5,
+            &SignedParts {
+                date: signed_date,
+                method: "GET",
+                host: signed_host,
+                path: "/admin/v1/users",
+                params_line: "",
+                body: b"",
+                xduo_hash: &empty,
+            },
+        );
+        let sig = hmac_sha512_hex(b"sk", &canon);
+        let mut h = HeaderMap::new();
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("DIK:{sig}"));
+        h.insert("authorization", format!("Basic {auth}").parse().unwrap());
+        h.insert("host", host_header.parse().unwrap());
+        for (k, v) in date_headers {
+            h.insert(*k, v.parse().unwrap());
+        }
+        let now = parse_date(signed_date).unwrap();
+        authenticate(
+            &AuthInput {
+                method: "GET",
+                path: "/admin/v1/users",
+                query: "",
+                headers: &h,
+                body: b"",
+                now,
+                skew_tolerance: 300,
+            },
+            &[integ],
+        )
+    }
+
+    #[test]
+    fn host_with_or_without_port_and_ipv6() {
+        let d = "Fri, 07 Dec 2012 17:18:00 -0000";
+        assert!(signed("127.0.0.1:8443", "127.0.0.1", &[("date", d)], d).is_ok());
+        assert!(signed("127.0.0.1:8443", "127.0.0.1:8443", &[("date", d)], d).is_ok());
+        assert!(
+            signed(
+                "API-X.duosecurity.com",
+                "api-x.DUOSECURITY.com",
+                &[("date", d)],
+                d
+            )
+            .is_ok()
+        );
+        assert!(signed("[::1]:8443", "[::1]", &[("date", d)], d).is_ok());
+        assert_eq!(
+            signed("127.0.0.1:8443", "localhost", &[("date", d)], d)
+                .unwrap_err()
+                .code,
+            40103
+        );
+    }
+
+    #[test]
+    fn x_duo_date_wins_over_date() {
+        let d = "Fri, 07 Dec 2012 17:18:00 -0000";
+        let other = "Fri, 07 Dec 2012 17:18:01 -0000";
+        // Signed with X-Duo-Date's value while Date differs. The x-duo-date header is sent, so
+        // the v5 candidate without x-duo headers is the one that matches.
+        assert!(signed("h", "h", &[("x-duo-date", d), ("date", other)], d).is_ok());
+        assert_eq!(
+            signed("h", "h", &[("x-duo-date", other), ("date", d)], d)
+                .unwrap_err()
+                .code,
+            40103
+        );
+        let missing = signed("h", "h", &[], d).unwrap_err();
+        assert_eq!((missing.status, missing.code), (401, 40103));
+    }
+}
