@@ -600,3 +600,22 @@ async fn a_dropped_create_is_reported_as_unknown_and_can_be_looked_up() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_serves_many_tasks_at_once() {
+    let (sim, duo) = start().await;
+    let ids = sim.insert_users("conc", 40).unwrap();
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let duo = duo.clone();
+            let id = id.clone();
+            tokio::spawn(async move { duo.get_user(&id).await.map(|u| u.user_id == id) })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap());
+    }
+    assert_eq!(sim.stats().route("GET /admin/v1/users/{user_id}"), 40);
+    sim.shutdown().await;
+}
