@@ -176,7 +176,7 @@ fn rate_limit_wait_comes_from_the_header_or_the_body() {
             assert!(
                 d > Duration::from_secs(100) && d <= Duration::from_secs(120),
                 "{d:?}"
-            )
+            );
         }
         other => panic!("{other:?}"),
     }
