@@ -2,6 +2,7 @@
 //! paging, filters (property tests), error mapping, retry schedules and secret hygiene.
 
 mod errors;
+mod faults;
 mod filters;
 mod mock;
 mod paging;
