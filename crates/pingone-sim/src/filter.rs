@@ -271,13 +271,10 @@ impl Parser {
         let mut group = None;
         let mut kind = None;
         loop {
-            let attr = match self.next() {
-                Some(Tok::Word(w)) => w,
-                _ => {
-                    return err(
-                        "memberOfGroups[...] takes id eq \"...\" and optionally type eq \"DIRECT\"",
-                    );
-                }
+            let Some(Tok::Word(attr)) = self.next() else {
+                return err(
+                    "memberOfGroups[...] takes id eq \"...\" and optionally type eq \"DIRECT\"",
+                );
             };
             if self.op()? != Op::Eq {
                 return err("memberOfGroups[...] supports only eq");
@@ -294,7 +291,7 @@ impl Parser {
                         _ => {
                             return err(format!("membership type {v:?} is not DIRECT or INDIRECT"));
                         }
-                    })
+                    });
                 }
                 _ => return err(format!("memberOfGroups[...] cannot filter on {attr:?}")),
             }

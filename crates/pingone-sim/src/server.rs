@@ -59,6 +59,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .fallback(|| async {
             SimError::new(404, "NOT_FOUND", "The requested resource was not found.")
         })
+        .method_not_allowed_fallback(|| async {
+            SimError::new(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "The method is not allowed on this resource.",
+            )
+        })
         .layer(from_fn_with_state(shared.clone(), traffic));
     let app = if shared.cfg.control {
         app.merge(control::routes())

@@ -46,6 +46,9 @@ fn pattern(target: &str, allowed: &str, what: &str) -> Detail {
         .inner("allowedPattern", allowed)
 }
 
+/// A character rule: the check, the allowed pattern to report, and what is wrong.
+type Rule<'a> = (&'a dyn Fn(&str) -> bool, &'a str, &'a str);
+
 /// Checks a string attribute if present: type, length and an optional character rule.
 fn check_str(
     out: &mut Vec<Detail>,
@@ -53,7 +56,7 @@ fn check_str(
     key: &str,
     target: &str,
     (min, max): (usize, usize),
-    rule: Option<(&dyn Fn(&str) -> bool, &str, &str)>,
+    rule: Option<Rule<'_>>,
 ) {
     match obj.get(key) {
         None | Some(Value::Null) => {}
@@ -295,10 +298,10 @@ pub(crate) fn group(attrs: &Map<String, Value>, name: Option<&Value>) -> Vec<Det
     let mut out = Vec::new();
     match name {
         None | Some(Value::Null) => {
-            out.push(Detail::new("REQUIRED_VALUE", "name", "name is required"))
+            out.push(Detail::new("REQUIRED_VALUE", "name", "name is required"));
         }
         Some(Value::String(s)) if s.trim().is_empty() => {
-            out.push(Detail::new("EMPTY_VALUE", "name", "name must not be empty"))
+            out.push(Detail::new("EMPTY_VALUE", "name", "name must not be empty"));
         }
         Some(Value::String(s)) if s.chars().count() > 256 => out.push(range("name", 1, 256)),
         Some(Value::String(_)) => {}

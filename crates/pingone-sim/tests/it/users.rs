@@ -248,4 +248,34 @@ async fn group_names_are_unique_and_put_keeps_the_population() {
         201,
         "the old name is free again"
     );
+    let patch = api
+        .call(
+            Method::PATCH,
+            &format!("/groups/{gid}"),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (patch.status, patch.body["code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+}
+
+#[tokio::test]
+async fn the_same_seed_generates_the_same_directory() {
+    let cfg = SimConfig {
+        seed_users: 40,
+        seed_groups: 5,
+        seed: 11,
+        ..SimConfig::default()
+    };
+    let a = pingone_sim::PingOneSim::start(cfg.clone()).await.unwrap();
+    let b = pingone_sim::PingOneSim::start(cfg.clone()).await.unwrap();
+    let c = pingone_sim::PingOneSim::start(SimConfig { seed: 12, ..cfg })
+        .await
+        .unwrap();
+    assert_eq!(a.state(), b.state());
+    assert_ne!(a.state().users[0].id, c.state().users[0].id);
+    assert_eq!(a.state().users.len(), 40);
+    assert!(!a.state().memberships.is_empty());
 }
