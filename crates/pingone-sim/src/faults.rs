@@ -139,6 +139,24 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_json_shape_parses_and_unknown_fields_are_refused() {
+        let f: Faults = serde_json::from_str(
+            r#"{"seed":1,"server_error_rate":0.1,"too_many_requests_rate":0.05,"burst_length":3,
+                "retry_after_rate":0.5,"drop_before_rate":0.01,"drop_after_rate":0.01,"latency_ms":[0,20]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (f.seed, f.burst_length, f.latency_ms),
+            (1, 3, Some([0, 20]))
+        );
+        assert_eq!(
+            serde_json::from_str::<Faults>("{}").unwrap(),
+            Faults::default()
+        );
+        assert!(serde_json::from_str::<Faults>(r#"{"server_error":0.1}"#).is_err());
+    }
+
+    #[test]
     fn bursts_have_the_configured_length() {
         let f = Faults {
             seed: 3,
