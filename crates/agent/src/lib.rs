@@ -5,3 +5,8 @@
 //! status server and the demo.
 //!
 //! Must not know: the command line (that is `p1duo`), SQL (that is `state-store`).
+
+pub mod config;
+pub mod mapping_spec;
+
+pub use config::{Config, ConfigError};
