@@ -6,7 +6,13 @@
 //!
 //! Must not know: the command line (that is `p1duo`), SQL (that is `state-store`).
 
+pub mod commands;
 pub mod config;
+pub mod demo;
+mod error;
 pub mod mapping_spec;
+pub mod metrics;
+pub mod run;
 
 pub use config::{Config, ConfigError};
+pub use error::{AgentError, Outcome};
