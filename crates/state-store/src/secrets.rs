@@ -1,0 +1,99 @@
+//! A guard against storing secrets by mistake: JSON values given to the store
+//! (link attributes, intent summaries, audit before/after) are refused when any
+//! object key, at any depth, is named like a secret. The API has no secret
+//! parameter; this catches a mapping that copies one into attributes.
+
+use crate::error::{Result, StoreError};
+
+/// Names refused outright, compared lower-case without `_`, `-` or `.`.
+const SECRET_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "secretkey",
+    "skey",
+    "clientsecret",
+    "token",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "bearertoken",
+    "apikey",
+    "privatekey",
+    "authorization",
+];
+
+/// True when a field of this name must never be stored.
+pub fn is_secret_field(name: &str) -> bool {
+    let norm: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    SECRET_NAMES.contains(&norm.as_str()) || norm.ends_with("secret") || norm.ends_with("password")
+}
+
+/// Fails with [`StoreError::SecretField`] when `value` holds a secret-named key.
+pub(crate) fn check(
+    record: &'static str,
+    object: impl FnOnce() -> String,
+    value: &serde_json::Value,
+) -> Result<()> {
+    match find(value) {
+        None => Ok(()),
+        Some(field) => Err(StoreError::SecretField {
+            record,
+            object: object(),
+            field: field.to_owned(),
+        }),
+    }
+}
+
+fn find(value: &serde_json::Value) -> Option<&str> {
+    match value {
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if is_secret_field(k) {
+                Some(k.as_str())
+            } else {
+                find(v)
+            }
+        }),
+        serde_json::Value::Array(items) => items.iter().find_map(find),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_field;
+
+    #[test]
+    fn secret_names_are_caught_in_any_spelling() {
+        for name in [
+            "password",
+            "Password",
+            "client_secret",
+            "skey",
+            "API-Key",
+            "accessToken",
+            "newPassword",
+        ] {
+            assert!(is_secret_field(name), "{name} should count as a secret");
+        }
+    }
+
+    #[test]
+    fn ordinary_attributes_pass() {
+        // Duo users carry `tokens` (hardware tokens) and phones `sms_passcodes_sent`.
+        for name in [
+            "username",
+            "email",
+            "tokens",
+            "sms_passcodes_sent",
+            "ikey",
+            "passwordLastChanged",
+        ] {
+            assert!(!is_secret_field(name), "{name} is not a secret");
+        }
+    }
+}
