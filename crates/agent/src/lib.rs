@@ -13,6 +13,9 @@ mod error;
 pub mod mapping_spec;
 pub mod metrics;
 pub mod run;
+pub mod server;
+pub mod state;
+pub mod status;
 
 pub use config::{Config, ConfigError};
 pub use error::{AgentError, Outcome};
