@@ -13,6 +13,7 @@ mod error;
 pub mod mapping_spec;
 pub mod metrics;
 pub mod run;
+pub mod scheduler;
 pub mod server;
 pub mod state;
 pub mod status;

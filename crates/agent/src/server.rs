@@ -34,7 +34,10 @@ impl ChangeEvent {
             .map(|a| {
                 a.iter()
                     .filter_map(|r| {
-                        Some((r.get("type")?.as_str()?.to_owned(), r.get("id")?.as_str()?.to_owned()))
+                        Some((
+                            r.get("type")?.as_str()?.to_owned(),
+                            r.get("id")?.as_str()?.to_owned(),
+                        ))
                     })
                     .collect()
             })
@@ -56,7 +59,10 @@ pub struct Shared {
 impl Shared {
     /// The current configuration.
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -76,18 +82,26 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if s.ready.load(Ordering::Acquire) {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: the first cycle of every rule has not finished\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the first cycle of every rule has not finished\n",
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
     if let Ok(report) = StatusReport::read(&s.config(), Some(&s.db)).await {
         for (rule, status, n) in report.per_status() {
-            s.metrics.objects(&rule, &status, i64::try_from(n).unwrap_or(i64::MAX));
+            s.metrics
+                .objects(&rule, &status, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.encode(),
     )
         .into_response()

@@ -49,7 +49,9 @@ impl StateDb {
 
     /// Wrap an already open store (tests use an in-memory one).
     pub fn from_store(store: Store) -> StateDb {
-        StateDb { inner: Arc::new(Mutex::new(store)) }
+        StateDb {
+            inner: Arc::new(Mutex::new(store)),
+        }
     }
 
     /// Run `f` on the store on the blocking pool.

@@ -1,9 +1,9 @@
 //! What `p1duo status`, `/status` and the metrics show: each rule's last runs,
 //! its objects per status, and every object not in step with its last error.
 
+use crate::AgentError;
 use crate::config::Config;
 use crate::state::StateDb;
-use crate::AgentError;
 use serde::Serialize;
 use state_store::{ObjectStatus, Run, StatusFilter, SyncStatus};
 use std::fmt::Write as _;
@@ -33,8 +33,11 @@ pub struct RuleStatus {
 impl StatusReport {
     /// Read the report from the state database (`None`: no database yet).
     pub async fn read(config: &Config, db: Option<&StateDb>) -> Result<StatusReport, AgentError> {
-        let mut names: Vec<(String, bool, bool)> =
-            config.rules.iter().map(|r| (r.name.clone(), true, r.enabled)).collect();
+        let mut names: Vec<(String, bool, bool)> = config
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), true, r.enabled))
+            .collect();
         let Some(db) = db else {
             let rules = names
                 .into_iter()
@@ -75,7 +78,14 @@ impl StatusReport {
                     Ok((runs, counts, s.statuses(&filter)?))
                 })
                 .await?;
-            rules.push(RuleStatus { name, configured, enabled, runs, counts, not_in_step });
+            rules.push(RuleStatus {
+                name,
+                configured,
+                enabled,
+                runs,
+                counts,
+                not_in_step,
+            });
         }
         Ok(StatusReport { rules })
     }
@@ -109,16 +119,31 @@ impl StatusReport {
                     fmt_counts(run)
                 );
             }
-            let mut counts: Vec<String> = r.counts.iter().map(|(k, st, c)| format!("{k} {st}: {c}")).collect();
+            let mut counts: Vec<String> = r
+                .counts
+                .iter()
+                .map(|(k, st, c)| format!("{k} {st}: {c}"))
+                .collect();
             counts.sort();
             if !counts.is_empty() {
                 let _ = writeln!(s, "  objects: {}", counts.join(", "));
             }
             for o in &r.not_in_step {
                 let err = o.last_error.as_ref().map_or(String::new(), |e| {
-                    format!(" — {}{}: {}", e.code, e.attribute.as_ref().map_or(String::new(), |a| format!(" [{a}]")), e.message)
+                    format!(
+                        " — {}{}: {}",
+                        e.code,
+                        e.attribute
+                            .as_ref()
+                            .map_or(String::new(), |a| format!(" [{a}]")),
+                        e.message
+                    )
                 });
-                let _ = writeln!(s, "  {} {} {}: {}{err}", o.key.kind, o.display_name, o.key.source_id, o.status);
+                let _ = writeln!(
+                    s,
+                    "  {} {} {}: {}{err}",
+                    o.key.kind, o.display_name, o.key.source_id, o.status
+                );
             }
         }
         s
@@ -152,7 +177,10 @@ impl StatusReport {
             } else {
                 s.push_str("<table><tr><th>kind</th><th>name</th><th>source id</th><th>status</th><th>last error</th><th>attempts</th></tr>");
                 for o in &r.not_in_step {
-                    let err = o.last_error.as_ref().map_or(String::new(), |e| format!("{}: {}", e.code, e.message));
+                    let err = o
+                        .last_error
+                        .as_ref()
+                        .map_or(String::new(), |e| format!("{}: {}", e.code, e.message));
                     let _ = write!(
                         s,
                         "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -177,7 +205,12 @@ impl StatusReport {
         let mut out = Vec::new();
         for r in &self.rules {
             for st in SyncStatus::ALL {
-                let n: u64 = r.counts.iter().filter(|(_, s, _)| s == st.as_str()).map(|(_, _, c)| c).sum();
+                let n: u64 = r
+                    .counts
+                    .iter()
+                    .filter(|(_, s, _)| s == st.as_str())
+                    .map(|(_, _, c)| c)
+                    .sum();
                 out.push((r.name.clone(), st.as_str().to_owned(), n));
             }
         }
@@ -186,20 +219,35 @@ impl StatusReport {
 }
 
 fn fmt_counts(run: &Run) -> String {
-    let mut parts: Vec<String> = run.counts.by_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let mut parts: Vec<String> = run
+        .counts
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     parts.extend(run.counts.by_op.iter().map(|(k, v)| format!("{k} {v}")));
-    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 /// Unix milliseconds as RFC 3339 (UTC).
 pub fn fmt_time(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ms.to_string())
 }
 
 /// Escape text for HTML.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
