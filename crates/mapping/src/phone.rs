@@ -1,0 +1,56 @@
+//! Phone numbers to E.164, through the `phonenumber` crate (libphonenumber's metadata).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::str::FromStr;
+
+use phonenumber::{Mode, country};
+
+/// Longest input handed to the phone parser; no real number with its formatting comes close,
+/// and it keeps a huge attribute from costing regex time.
+const MAX_PHONE_INPUT: usize = 64;
+
+/// The region for an ISO 3166 alpha-2 code (case-insensitive), if the phone database knows it.
+pub(crate) fn region(code: &str) -> Option<country::Id> {
+    let code = code.trim();
+    if code.len() != 2 {
+        return None;
+    }
+    country::Id::from_str(&code.to_ascii_uppercase()).ok()
+}
+
+/// Normalize `input` to E.164 (`+` and digits), reading numbers without a `+country` prefix as
+/// numbers of `default_region`. Extensions are dropped (Duo keeps them in a separate field).
+///
+/// Errors are rule texts for an [`crate::AttrError`]. Idempotent: a result fed back gives itself.
+pub fn to_e164(input: &str, default_region: &str) -> Result<String, String> {
+    let Some(region) = region(default_region) else {
+        return Err(format!(
+            "unknown phone region {}: use a two-letter ISO 3166 code such as \"US\"",
+            crate::error::quote(default_region)
+        ));
+    };
+    if input.chars().count() > MAX_PHONE_INPUT {
+        return Err(format!(
+            "is not a phone number: longer than {MAX_PHONE_INPUT} characters"
+        ));
+    }
+    // The parser is well fuzzed upstream; this guard keeps "never panics on data" a promise
+    // of this crate rather than of a dependency.
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        phonenumber::parse(Some(region), input).map(|n| {
+            let valid = phonenumber::is_valid(&n);
+            (n.format().mode(Mode::E164).to_string(), valid)
+        })
+    }));
+    match parsed {
+        Ok(Ok((e164, true))) => Ok(e164),
+        Ok(Ok((e164, false))) => Err(format!(
+            "is not a valid phone number (read as {e164} with default region {}): write it in E.164 form such as +17345551212",
+            default_region.trim().to_ascii_uppercase()
+        )),
+        Ok(Err(_)) | Err(_) => Err(format!(
+            "is not a phone number (default region {}): write it in E.164 form such as +17345551212",
+            default_region.trim().to_ascii_uppercase()
+        )),
+    }
+}

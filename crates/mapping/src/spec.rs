@@ -1,0 +1,103 @@
+//! The raw, serde-readable form of a mapping (what the agent's TOML config embeds) and the
+//! compile options.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A raw mapping table: `target = "expression"` or
+/// `target = { expr = "...", empty = "keep"|"clear", when = "always"|"on_create" }`.
+///
+/// Compile it with [`crate::Mapping::compile`]; targets are kept in name order so errors
+/// and records are deterministic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MappingSpec(pub BTreeMap<String, AttrSpec>);
+
+impl MappingSpec {
+    /// Build a spec from `(target, expression)` pairs with the default policies.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(t, e)| (t.to_owned(), AttrSpec::Expr(e.to_owned())))
+                .collect(),
+        )
+    }
+}
+
+/// One entry of a [`MappingSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttrSpec {
+    /// Just the expression; `empty = keep`, `when = always`.
+    Expr(String),
+    /// The expression with its policies.
+    Full {
+        /// The expression.
+        expr: String,
+        /// What an empty value does to the target.
+        #[serde(default)]
+        empty: EmptyPolicy,
+        /// When the attribute is written.
+        #[serde(default)]
+        when: When,
+    },
+}
+
+impl AttrSpec {
+    /// The expression text.
+    pub fn expr(&self) -> &str {
+        match self {
+            AttrSpec::Expr(e) | AttrSpec::Full { expr: e, .. } => e,
+        }
+    }
+    pub(crate) fn policies(&self) -> (EmptyPolicy, When) {
+        match self {
+            AttrSpec::Expr(_) => (EmptyPolicy::default(), When::default()),
+            AttrSpec::Full { empty, when, .. } => (*empty, *when),
+        }
+    }
+}
+
+/// What an empty source value (missing, null, blank text, empty list) does to the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmptyPolicy {
+    /// Leave the target's value as it is (PingOne's own connection: "can't be cleared").
+    #[default]
+    Keep,
+    /// Clear the target's value.
+    Clear,
+}
+
+/// When a mapped attribute is written to the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    /// On create and on every update.
+    #[default]
+    Always,
+    /// Only when the target object is created.
+    OnCreate,
+}
+
+/// Options that apply to a whole mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// ISO 3166 region used for phone numbers written without a `+country` prefix
+    /// (the `phones` target and `e164(value)` without a region). Default `US`, as Duo does.
+    pub default_region: String,
+    /// Accept `Owner` as a mapped `adminRole`. Off by default: Owner can only be given on purpose.
+    pub allow_owner: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            default_region: "US".to_owned(),
+            allow_owner: false,
+        }
+    }
+}

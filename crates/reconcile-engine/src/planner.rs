@@ -1,0 +1,1199 @@
+//! The pure planner: desired, observed, links, pending intents and a policy
+//! in; a deterministic `Plan` out. No IO, no async, no panics on data.
+
+use std::collections::BTreeSet;
+use std::hash::Hasher;
+
+use crate::fx::{Fx, FxMap, map_with_capacity};
+use crate::model::{
+    DRec, DesiredSet, EmptyPolicy, Kind, LinkSet, ORec, ObservedSet, PendingIntent, S, Schema,
+    WritePolicy,
+};
+use crate::plan::{
+    Action, AttrChange, Block, Op, PLAN_SCHEMA_VERSION, Plan, Problem, ProblemCode, Summary,
+    TargetRef,
+};
+use crate::policy::{Destructive, KeyCompare, PhoneCleanup, Policy, RemoveAction};
+
+/// Everything the planner looks at, for one rule.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// Rule name (shown in the plan and hashed).
+    pub rule: &'a str,
+    /// The rule was deleted: nothing is desired any more.
+    pub rule_deleted: bool,
+    /// Managed attributes and their policies.
+    pub schema: &'a Schema,
+    /// What the source says should exist.
+    pub desired: &'a DesiredSet,
+    /// What the target has.
+    pub observed: &'a ObservedSet,
+    /// The rule's links.
+    pub links: &'a LinkSet,
+    /// Creates whose outcome is unknown (from the journal).
+    pub pending: &'a [PendingIntent],
+    /// The rule's policy.
+    pub policy: &'a Policy,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// How a desired object maps to the target after planning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Res {
+    Unresolved,
+    Existing(u32),
+    Created(u32),
+}
+
+struct Draft {
+    op: Op,
+    phase: u8,
+    /// Ops on the same object run one after the other, in plan order.
+    obj: Option<(Kind, bool, u32)>,
+    deps: Vec<u32>,
+    sort2: String,
+}
+
+struct Planner<'a> {
+    inp: Inputs<'a>,
+    d: &'a DesiredSet,
+    o: &'a ObservedSet,
+    l: &'a LinkSet,
+    drafts: Vec<Draft>,
+    problems: Vec<Problem>,
+    /// Observed index -> link index owning it (NONE: unowned).
+    owner: Vec<u32>,
+    /// Observed objects adopted by a desired object this plan.
+    claimed: Vec<bool>,
+    visited: Vec<bool>,
+    counts: [u64; 6],
+    managed: [u64; 6],
+    phone_index: Option<(FxMap<&'a str, &'a str>, FxMap<&'a str, u32>)>,
+}
+
+fn class_idx(c: Destructive) -> usize {
+    Destructive::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+fn key_hash(kind: Kind, key: &str, mode: KeyCompare) -> u64 {
+    let mut h = Fx::default();
+    h.write_u8(kind as u8);
+    match mode {
+        KeyCompare::Exact => h.write(key.as_bytes()),
+        KeyCompare::CaseInsensitive => {
+            if key.is_ascii() {
+                for b in key.bytes() {
+                    h.write_u32(u32::from(b.to_ascii_lowercase()));
+                }
+            } else {
+                for c in key.chars().flat_map(char::to_lowercase) {
+                    h.write_u32(c as u32);
+                }
+            }
+        }
+    }
+    h.finish()
+}
+
+/// True when two keys name the same object on the target.
+pub fn key_eq(a: &str, b: &str, mode: KeyCompare) -> bool {
+    match mode {
+        KeyCompare::Exact => a == b,
+        KeyCompare::CaseInsensitive => {
+            if a.is_ascii() && b.is_ascii() {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a.chars()
+                    .flat_map(char::to_lowercase)
+                    .eq(b.chars().flat_map(char::to_lowercase))
+            }
+        }
+    }
+}
+
+/// Plan one rule. Pure and deterministic: the same inputs give the same
+/// plan, byte for byte. Never panics on data; bad records become problems.
+pub fn plan(inputs: &Inputs<'_>) -> Plan {
+    let p = Planner {
+        inp: *inputs,
+        d: inputs.desired,
+        o: inputs.observed,
+        l: inputs.links,
+        drafts: Vec::new(),
+        problems: Vec::new(),
+        owner: vec![NONE; inputs.observed.objects.len()],
+        claimed: vec![false; inputs.observed.objects.len()],
+        visited: vec![false; inputs.links.links.len()],
+        counts: [0; 6],
+        managed: [0; 6],
+        phone_index: None,
+    };
+    p.run()
+}
+
+impl<'a> Planner<'a> {
+    fn pol(&self) -> &'a Policy {
+        self.inp.policy
+    }
+    fn ds(&self, s: S) -> &'a str {
+        self.d.pool.get(s)
+    }
+    fn os(&self, s: S) -> &'a str {
+        self.o.pool.get(s)
+    }
+    fn ls(&self, s: S) -> &'a str {
+        self.l.pool.get(s)
+    }
+    fn managed_kind(&self, k: Kind) -> bool {
+        k.is_account() || self.pol().group_push
+    }
+
+    fn push(&mut self, op: Op, phase: u8, obj: Option<(Kind, bool, u32)>, deps: Vec<u32>) -> u32 {
+        self.push2(op, phase, obj, deps, String::new())
+    }
+    fn push2(
+        &mut self,
+        op: Op,
+        phase: u8,
+        obj: Option<(Kind, bool, u32)>,
+        deps: Vec<u32>,
+        sort2: String,
+    ) -> u32 {
+        let id = u32::try_from(self.drafts.len()).unwrap_or(NONE);
+        self.drafts.push(Draft {
+            op,
+            phase,
+            obj,
+            deps,
+            sort2,
+        });
+        id
+    }
+    fn problem(&mut self, kind: Kind, source_id: &str, name: &str, code: ProblemCode, msg: String) {
+        self.problems.push(Problem {
+            kind,
+            source_id: source_id.to_owned(),
+            name: name.to_owned(),
+            code,
+            message: msg,
+        });
+    }
+
+    fn run(mut self) -> Plan {
+        let pol = self.pol();
+        let (d, o, l) = (self.d, self.o, self.l);
+        // Index observed objects by (kind, target id) and links by (kind, source id).
+        let mut obs_by_id: FxMap<(Kind, &'a str), u32> = map_with_capacity(o.objects.len());
+        for (i, r) in o.objects.iter().enumerate() {
+            obs_by_id
+                .entry((r.kind, o.pool.get(r.id)))
+                .or_insert(i as u32);
+        }
+        let mut link_by_src: FxMap<(Kind, &'a str), u32> = map_with_capacity(l.links.len());
+        let mut link_obs: Vec<u32> = vec![NONE; l.links.len()];
+        for (i, r) in l.links.iter().enumerate() {
+            link_by_src
+                .entry((r.kind, l.pool.get(r.source)))
+                .or_insert(i as u32);
+            if let Some(&oi) = obs_by_id.get(&(r.kind, l.pool.get(r.target)))
+                && self.owner[oi as usize] == NONE
+            {
+                self.owner[oi as usize] = i as u32;
+                link_obs[i] = oi;
+            }
+        }
+        drop(obs_by_id);
+
+        for f in &d.failures {
+            self.problem(
+                f.kind,
+                &f.source_id,
+                &f.source_id,
+                ProblemCode::MappingFailed,
+                f.message.clone(),
+            );
+        }
+
+        let mut res: Vec<Res> = vec![Res::Unresolved; d.objects.len()];
+        let mut unlinked: Vec<(u32, u32)> = Vec::new(); // (desired idx, stale link idx)
+        if !self.inp.rule_deleted {
+            for (di, dr) in d.objects.iter().enumerate() {
+                if !self.managed_kind(dr.kind) {
+                    continue;
+                }
+                let src = d.pool.get(dr.id);
+                match link_by_src.get(&(dr.kind, src)) {
+                    Some(&li) if self.visited[li as usize] => {
+                        self.problem(
+                            dr.kind,
+                            src,
+                            self.ds(dr.key),
+                            ProblemCode::DuplicateSource,
+                            format!("source id {src:?} appears more than once; fix the source or the mapping"),
+                        );
+                    }
+                    Some(&li) => {
+                        self.visited[li as usize] = true;
+                        let oi = link_obs[li as usize];
+                        if oi == NONE {
+                            unlinked.push((di as u32, li));
+                        } else {
+                            res[di] = self.pair(di as u32, oi, Some(li), false);
+                        }
+                    }
+                    None => unlinked.push((di as u32, NONE)),
+                }
+            }
+        }
+        drop(link_by_src);
+
+        // Unlinked desired objects, in a stable order: match by key, else create.
+        unlinked.sort_by(|a, b| {
+            let (x, y) = (&d.objects[a.0 as usize], &d.objects[b.0 as usize]);
+            (x.kind, d.pool.get(x.id), a.0).cmp(&(y.kind, d.pool.get(y.id), b.0))
+        });
+        if !unlinked.is_empty() {
+            let pending: BTreeSet<(Kind, &str)> = self
+                .inp
+                .pending
+                .iter()
+                .map(|p| (p.kind, p.source_id.as_str()))
+                .collect();
+            // Key index over all observed objects: head per hash, chained by index.
+            let mut head: FxMap<u64, u32> = map_with_capacity(o.objects.len());
+            let mut next: Vec<u32> = vec![NONE; o.objects.len()];
+            for (i, r) in o.objects.iter().enumerate() {
+                let h = key_hash(r.kind, o.pool.get(r.key), pol.key_compare);
+                if let Some(prev) = head.insert(h, i as u32) {
+                    next[i] = prev;
+                }
+            }
+            let mut prev_src: Option<(Kind, &str)> = None;
+            for &(di, stale) in &unlinked {
+                let dr = d.objects[di as usize];
+                let (src, key) = (d.pool.get(dr.id), d.pool.get(dr.key));
+                if prev_src == Some((dr.kind, src)) {
+                    self.problem(dr.kind, src, key, ProblemCode::DuplicateSource,
+                        format!("source id {src:?} appears more than once; fix the source or the mapping"));
+                    continue;
+                }
+                prev_src = Some((dr.kind, src));
+                let mut cands: Vec<u32> = Vec::new();
+                let mut cur = head
+                    .get(&key_hash(dr.kind, key, pol.key_compare))
+                    .copied()
+                    .unwrap_or(NONE);
+                while cur != NONE {
+                    let r = &o.objects[cur as usize];
+                    if r.kind == dr.kind && key_eq(o.pool.get(r.key), key, pol.key_compare) {
+                        cands.push(cur);
+                    }
+                    cur = next[cur as usize];
+                }
+                cands.sort_by(|a, b| {
+                    o.pool
+                        .get(o.objects[*a as usize].id)
+                        .cmp(o.pool.get(o.objects[*b as usize].id))
+                });
+                let r = match cands.as_slice() {
+                    [] => self.create(di, stale, pending.contains(&(dr.kind, src))),
+                    [oi] => self.adopt(di, *oi, stale),
+                    many => {
+                        let ids: Vec<&str> = many
+                            .iter()
+                            .map(|c| o.pool.get(o.objects[*c as usize].id))
+                            .collect();
+                        self.problem(dr.kind, src, key, ProblemCode::Ambiguous, format!(
+                            "{} target {}s match key {key:?} ({}); link one explicitly or remove the duplicates",
+                            many.len(), dr.kind.as_str(), ids.join(", ")));
+                        self.unlink_stale(dr.kind, src, key, stale);
+                        Res::Unresolved
+                    }
+                };
+                res[di as usize] = r;
+            }
+        }
+
+        // Links whose desired object is gone (or every link, when the rule is deleted).
+        let mut group_deletes: Vec<(u32, u32)> = Vec::new(); // (observed idx, delete draft)
+        for li in 0..l.links.len() {
+            if self.visited[li] {
+                continue;
+            }
+            let lr = l.links[li];
+            if !self.managed_kind(lr.kind) {
+                continue;
+            }
+            let oi = link_obs[li];
+            let (src, tid) = (l.pool.get(lr.source), l.pool.get(lr.target));
+            if oi == NONE {
+                let op = self.op(
+                    lr.kind,
+                    tid,
+                    Some(src),
+                    Some(TargetRef::Existing(tid.to_owned())),
+                    None,
+                    Action::Unlink,
+                );
+                self.push(op, 13, Some((lr.kind, false, li as u32)), vec![]);
+                continue;
+            }
+            if self.inp.rule_deleted && !pol.deprovision_on_rule_deletion {
+                let name = self.os(o.objects[oi as usize].key);
+                let op = self.op(
+                    lr.kind,
+                    name,
+                    Some(src),
+                    Some(TargetRef::Existing(tid.to_owned())),
+                    None,
+                    Action::Unlink,
+                );
+                self.push(op, 13, Some((lr.kind, true, oi)), vec![]);
+                continue;
+            }
+            if !pol.deprovision {
+                continue;
+            }
+            self.deprovision(oi, src, &mut group_deletes);
+        }
+
+        if pol.group_push && !self.inp.rule_deleted {
+            self.memberships(&res);
+        }
+        if !group_deletes.is_empty() {
+            self.group_teardown(&group_deletes);
+        }
+
+        // Managed counts for percentage limits.
+        for (oi, r) in o.objects.iter().enumerate() {
+            if self.owner[oi] != NONE || self.claimed[oi] {
+                let cls: &[Destructive] = match r.kind {
+                    Kind::User => &[Destructive::UserDelete, Destructive::UserDisable],
+                    Kind::Admin => &[Destructive::AdminDelete, Destructive::AdminDisable],
+                    Kind::Group => &[Destructive::GroupDelete],
+                };
+                for c in cls {
+                    self.managed[class_idx(*c)] += 1;
+                }
+            }
+        }
+        self.finish(d)
+    }
+
+    fn op(
+        &self,
+        kind: Kind,
+        name: &str,
+        src: Option<&str>,
+        target: Option<TargetRef>,
+        fp: Option<u64>,
+        action: Action,
+    ) -> Op {
+        Op {
+            id: 0,
+            kind,
+            name: name.to_owned(),
+            source_id: src.map(str::to_owned),
+            target,
+            fingerprint: fp,
+            action,
+            deps: Vec::new(),
+        }
+    }
+
+    fn unlink_stale(&mut self, kind: Kind, src: &str, name: &str, stale: u32) {
+        if stale != NONE {
+            let tid = self.ls(self.l.links[stale as usize].target);
+            let op = self.op(
+                kind,
+                name,
+                Some(src),
+                Some(TargetRef::Existing(tid.to_owned())),
+                None,
+                Action::Unlink,
+            );
+            self.push(op, 13, Some((kind, false, stale)), vec![]);
+        }
+    }
+
+    fn create(&mut self, di: u32, stale: u32, lookup_first: bool) -> Res {
+        let dr = self.d.objects[di as usize];
+        let (src, key) = (self.ds(dr.id), self.ds(dr.key));
+        if !self.pol().create {
+            self.problem(dr.kind, src, key, ProblemCode::CreateNotAllowed,
+                format!("no target {} has key {key:?} and the rule does not allow creating it; enable creation or create it by hand", dr.kind.as_str()));
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
+        }
+        let mut attrs = Vec::new();
+        for s in self.d.pool.slots(dr.attrs.0, dr.attrs.1) {
+            if let Some(v) = self.d.pool.val(s) {
+                attrs.push(AttrChange {
+                    attr: self.inp.schema.name(s.attr).to_owned(),
+                    before: None,
+                    after: Some(v.to_value()),
+                });
+            }
+        }
+        let action = Action::Create {
+            attrs,
+            enabled: dr.enabled || !dr.kind.is_account(),
+            lookup_first,
+        };
+        let op = self.op(dr.kind, key, Some(src), None, Some(dr.fingerprint), action);
+        let phase = if dr.kind == Kind::Group { 1 } else { 2 };
+        let c = self.push(op, phase, Some((dr.kind, true, NONE - 1 - di)), vec![]);
+        if dr.kind.is_account()
+            && let Some(num) = self.d.pool.get_opt(dr.phone)
+        {
+            let phone_id = self.phone_lookup(num);
+            let op = self.op(
+                dr.kind,
+                key,
+                Some(src),
+                Some(TargetRef::Created(c)),
+                Some(dr.fingerprint),
+                Action::AddPhone {
+                    number: num.to_owned(),
+                    phone_id,
+                },
+            );
+            self.push2(
+                op,
+                6,
+                Some((dr.kind, true, NONE - 1 - di)),
+                vec![],
+                num.to_owned(),
+            );
+        }
+        Res::Created(c)
+    }
+
+    fn adopt(&mut self, di: u32, oi: u32, stale: u32) -> Res {
+        let dr = self.d.objects[di as usize];
+        let (src, key) = (self.ds(dr.id), self.ds(dr.key));
+        let owner = self.owner[oi as usize];
+        let or = self.o.objects[oi as usize];
+        let tid = self.os(or.id);
+        if self.claimed[oi as usize] || (owner != NONE && self.visited[owner as usize]) {
+            let by = if owner != NONE {
+                self.ls(self.l.links[owner as usize].source)
+            } else {
+                "another desired object"
+            };
+            self.problem(dr.kind, src, key, ProblemCode::KeyTaken, format!(
+                "target {} {tid} has key {key:?} but is already managed for source {by:?}; change one of the keys",
+                dr.kind.as_str()));
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
+        }
+        if owner != NONE {
+            // Its source object is gone: the new source object takes it over
+            // instead of deleting it and creating a copy.
+            self.visited[owner as usize] = true;
+            let old = self.ls(self.l.links[owner as usize].source);
+            let op = self.op(
+                dr.kind,
+                key,
+                Some(old),
+                Some(TargetRef::Existing(tid.to_owned())),
+                None,
+                Action::Unlink,
+            );
+            self.push(op, 0, Some((dr.kind, true, oi)), vec![]);
+        }
+        self.claimed[oi as usize] = true;
+        let op = self.op(
+            dr.kind,
+            key,
+            Some(src),
+            Some(TargetRef::Existing(tid.to_owned())),
+            Some(dr.fingerprint),
+            Action::Adopt,
+        );
+        self.push(op, 0, Some((dr.kind, true, oi)), vec![]);
+        self.pair(di, oi, None, true)
+    }
+
+    fn phone_lookup(&mut self, number: &str) -> Option<String> {
+        self.phone_maps();
+        self.phone_index
+            .as_ref()
+            .and_then(|(by_num, _)| by_num.get(number))
+            .map(|s| (*s).to_owned())
+    }
+
+    fn phone_maps(&mut self) {
+        if self.phone_index.is_some() {
+            return;
+        }
+        let o = self.o;
+        let mut by_num: FxMap<&'a str, &'a str> = FxMap::default();
+        let mut users: FxMap<&'a str, u32> = FxMap::default();
+        for p in &o.phones {
+            let (id, num) = (o.pool.get(p.id), o.pool.get(p.number));
+            let e = by_num.entry(num).or_insert(id);
+            if id < *e {
+                *e = id;
+            }
+            *users.entry(id).or_insert(0) += 1;
+        }
+        self.phone_index = Some((by_num, users));
+    }
+
+    /// Diff a desired object against the observed object it maps to.
+    fn pair(&mut self, di: u32, oi: u32, link: Option<u32>, adopted: bool) -> Res {
+        let pol = self.pol();
+        let dr: DRec = self.d.objects[di as usize];
+        let or: ORec = self.o.objects[oi as usize];
+        let (src, key) = (self.ds(dr.id), self.ds(dr.key));
+        let tid = self.os(or.id);
+        let obj = Some((dr.kind, true, oi));
+        let tref = || Some(TargetRef::Existing(tid.to_owned()));
+        let fp = Some(dr.fingerprint);
+        let before = self.drafts.len();
+        let mut blocked_update: Vec<String> = Vec::new();
+
+        let okey = self.os(or.key);
+        if !key_eq(key, okey, pol.key_compare) {
+            if pol.update {
+                let op = self.op(
+                    dr.kind,
+                    key,
+                    Some(src),
+                    tref(),
+                    fp,
+                    Action::Rename {
+                        from: okey.to_owned(),
+                        to: key.to_owned(),
+                    },
+                );
+                self.push(op, 3, obj, vec![]);
+            } else {
+                blocked_update.push(format!("key {okey:?} → {key:?}"));
+            }
+        }
+        if or.fingerprint != Some(dr.fingerprint) {
+            let changes = self.diff(&dr, &or);
+            if !changes.is_empty() {
+                if pol.update {
+                    let op = self.op(
+                        dr.kind,
+                        key,
+                        Some(src),
+                        tref(),
+                        fp,
+                        Action::Update { changes },
+                    );
+                    self.push(op, 4, obj, vec![]);
+                } else {
+                    blocked_update.extend(changes.iter().map(|c| c.attr.clone()));
+                }
+            }
+        }
+        if dr.kind.is_account() {
+            if dr.enabled && !or.enabled {
+                if pol.update {
+                    let op = self.op(dr.kind, key, Some(src), tref(), fp, Action::Enable);
+                    self.push(op, 5, obj, vec![]);
+                } else {
+                    blocked_update.push("enable".to_owned());
+                }
+            } else if !dr.enabled && or.enabled {
+                if pol.update && pol.disable {
+                    let op = self.op(dr.kind, key, Some(src), tref(), fp, Action::Disable);
+                    self.push(op, 10, obj, vec![]);
+                    let c = if dr.kind == Kind::Admin {
+                        Destructive::AdminDisable
+                    } else {
+                        Destructive::UserDisable
+                    };
+                    self.counts[class_idx(c)] += 1;
+                } else {
+                    blocked_update.push("disable".to_owned());
+                }
+            }
+            self.phones(&dr, &or, obj, &mut blocked_update);
+        }
+        if !blocked_update.is_empty() {
+            self.problem(dr.kind, src, key, ProblemCode::UpdateNotAllowed, format!(
+                "target differs ({}) and the rule does not allow updates; enable updates to converge",
+                blocked_update.join(", ")));
+        }
+        if !adopted
+            && self.drafts.len() == before
+            && let Some(li) = link
+            && self.l.links[li as usize].fingerprint != dr.fingerprint
+        {
+            let op = self.op(dr.kind, key, Some(src), tref(), fp, Action::Relink);
+            self.push(op, 13, obj, vec![]);
+        }
+        Res::Existing(oi)
+    }
+
+    fn phones(
+        &mut self,
+        dr: &DRec,
+        or: &ORec,
+        obj: Option<(Kind, bool, u32)>,
+        blocked: &mut Vec<String>,
+    ) {
+        let pol = self.pol();
+        let want = self.d.pool.get_opt(dr.phone);
+        let (src, key, tid) = (self.ds(dr.id), self.ds(dr.key), self.os(or.id));
+        let have = self.o.phones_of(or);
+        if let Some(num) = want
+            && !have.iter().any(|p| self.o.pool.get(p.number) == num)
+        {
+            if pol.update {
+                let phone_id = self.phone_lookup(num);
+                let op = self.op(
+                    dr.kind,
+                    key,
+                    Some(src),
+                    Some(TargetRef::Existing(tid.to_owned())),
+                    Some(dr.fingerprint),
+                    Action::AddPhone {
+                        number: num.to_owned(),
+                        phone_id,
+                    },
+                );
+                self.push2(op, 6, obj, vec![], num.to_owned());
+            } else {
+                blocked.push(format!("phone {num}"));
+            }
+        }
+        if pol.phone_cleanup == PhoneCleanup::Keep || !pol.update {
+            return;
+        }
+        for p in have {
+            let num = self.o.pool.get(p.number);
+            if Some(num) == want
+                || (p.activated
+                    && pol.phone_cleanup != PhoneCleanup::RemoveUnusedIncludingActivated)
+            {
+                continue;
+            }
+            self.remove_phone(
+                dr.kind,
+                key,
+                Some(src),
+                tid,
+                p.id,
+                num,
+                obj,
+                Some(dr.fingerprint),
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn remove_phone(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        src: Option<&str>,
+        tid: &str,
+        pid: S,
+        num: &str,
+        obj: Option<(Kind, bool, u32)>,
+        fp: Option<u64>,
+    ) {
+        self.phone_maps();
+        let pid = self.os(pid);
+        let users = self
+            .phone_index
+            .as_ref()
+            .and_then(|(_, u)| u.get(pid))
+            .copied()
+            .unwrap_or(1);
+        let op = self.op(
+            kind,
+            key,
+            src,
+            Some(TargetRef::Existing(tid.to_owned())),
+            fp,
+            Action::RemovePhone {
+                number: num.to_owned(),
+                phone_id: pid.to_owned(),
+                delete_phone: users <= 1,
+            },
+        );
+        self.push2(op, 9, obj, vec![], num.to_owned());
+    }
+
+    fn diff(&self, dr: &DRec, or: &ORec) -> Vec<AttrChange> {
+        let (dp, op) = (&self.d.pool, &self.o.pool);
+        let ds = dp.slots(dr.attrs.0, dr.attrs.1);
+        let os = op.slots(or.attrs.0, or.attrs.1);
+        let mut out = Vec::new();
+        let mut j = 0;
+        for s in ds {
+            while j < os.len() && os[j].attr < s.attr {
+                j += 1;
+            }
+            let have = (j < os.len() && os[j].attr == s.attr)
+                .then(|| op.val(&os[j]))
+                .flatten();
+            let Some(def) = self.inp.schema.def(s.attr) else {
+                continue;
+            };
+            if def.when == WritePolicy::OnCreate {
+                continue;
+            }
+            let want = dp.val(s);
+            let change = match (want, have) {
+                (None, None) => false,
+                (None, Some(_)) => def.empty == EmptyPolicy::Clear,
+                (Some(_), None) => true,
+                (Some(w), Some(h)) => !w.same(h),
+            };
+            if change {
+                out.push(AttrChange {
+                    attr: def.name.clone(),
+                    before: have.map(|v| v.to_value()),
+                    after: want.map(|v| v.to_value()),
+                });
+            }
+        }
+        out
+    }
+
+    fn deprovision(&mut self, oi: u32, src: &str, group_deletes: &mut Vec<(u32, u32)>) {
+        let pol = self.pol();
+        let or = self.o.objects[oi as usize];
+        let (tid, name) = (self.os(or.id), self.os(or.key));
+        let obj = Some((or.kind, true, oi));
+        let tref = || Some(TargetRef::Existing(tid.to_owned()));
+        let remove = if or.kind.is_account() {
+            pol.remove_action
+        } else {
+            RemoveAction::Delete
+        };
+        match remove {
+            RemoveAction::Delete => {
+                if or.kind.is_account() && pol.phone_cleanup != PhoneCleanup::Keep {
+                    for p in self.o.phones_of(&or) {
+                        if p.activated
+                            && pol.phone_cleanup != PhoneCleanup::RemoveUnusedIncludingActivated
+                        {
+                            continue;
+                        }
+                        self.phone_maps();
+                        let pid = self.os(p.id);
+                        let shared = self
+                            .phone_index
+                            .as_ref()
+                            .and_then(|(_, u)| u.get(pid))
+                            .copied()
+                            .unwrap_or(1)
+                            > 1;
+                        if !shared {
+                            self.remove_phone(
+                                or.kind,
+                                name,
+                                Some(src),
+                                tid,
+                                p.id,
+                                self.os(p.number),
+                                obj,
+                                None,
+                            );
+                        }
+                    }
+                }
+                let op = self.op(or.kind, name, Some(src), tref(), None, Action::Delete);
+                let phase = if or.kind == Kind::Group { 12 } else { 11 };
+                let id = self.push(op, phase, obj, vec![]);
+                let c = match or.kind {
+                    Kind::User => Destructive::UserDelete,
+                    Kind::Admin => Destructive::AdminDelete,
+                    Kind::Group => Destructive::GroupDelete,
+                };
+                self.counts[class_idx(c)] += 1;
+                if or.kind == Kind::Group {
+                    group_deletes.push((oi, id));
+                }
+            }
+            RemoveAction::Disable => {
+                if or.enabled {
+                    let op = self.op(or.kind, name, Some(src), tref(), None, Action::Disable);
+                    self.push(op, 10, obj, vec![]);
+                    let c = if or.kind == Kind::Admin {
+                        Destructive::AdminDisable
+                    } else {
+                        Destructive::UserDisable
+                    };
+                    self.counts[class_idx(c)] += 1;
+                }
+                if self.inp.rule_deleted {
+                    let op = self.op(or.kind, name, Some(src), tref(), None, Action::Unlink);
+                    self.push(op, 13, obj, vec![]);
+                }
+            }
+        }
+    }
+
+    /// Member ref of an observed account that the rule owns and keeps.
+    fn owned_kept_account(&self, oi: usize) -> bool {
+        let r = &self.o.objects[oi];
+        r.kind.is_account() && (self.claimed[oi] || self.owner[oi] != NONE)
+    }
+
+    fn memberships(&mut self, res: &[Res]) {
+        let (d, o) = (self.d, self.o);
+        // Desired groups by source id; owned observed groups by target id.
+        let mut group_by_src: FxMap<&'a str, u32> = FxMap::default();
+        let mut owned_group: FxMap<&'a str, u32> = FxMap::default();
+        let mut accounts = 0usize;
+        for (di, r) in d.objects.iter().enumerate() {
+            if r.kind == Kind::Group {
+                group_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
+                if let Res::Existing(oi) = res[di] {
+                    owned_group.insert(o.pool.get(o.objects[oi as usize].id), di as u32);
+                }
+            } else {
+                accounts += 1;
+            }
+        }
+        if group_by_src.is_empty() && owned_group.is_empty() {
+            return;
+        }
+        // Desired memberships as (member desired idx, group desired idx), sorted.
+        let mut want: Vec<(u32, u32)> = Vec::with_capacity(d.memberships.len());
+        if !d.memberships.is_empty() {
+            let mut acct_by_src: FxMap<&'a str, u32> = map_with_capacity(accounts);
+            for (di, r) in d.objects.iter().enumerate() {
+                if r.kind == Kind::User {
+                    acct_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
+                }
+            }
+            for (di, r) in d.objects.iter().enumerate() {
+                if r.kind == Kind::Admin {
+                    acct_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
+                }
+            }
+            let mut unknown: Vec<(&str, &str)> = Vec::new();
+            for &(g, m) in &d.memberships {
+                let (gs, ms) = (d.pool.get(g), d.pool.get(m));
+                match (group_by_src.get(gs), acct_by_src.get(ms)) {
+                    (Some(&gi), Some(&mi)) => want.push((mi, gi)),
+                    _ => unknown.push((gs, ms)),
+                }
+            }
+            unknown.sort_unstable();
+            unknown.dedup();
+            for (gs, ms) in unknown {
+                self.problem(Kind::Group, gs, gs, ProblemCode::UnknownReference, format!(
+                    "membership of source {ms:?} in group {gs:?} names an object that is not in scope; add both to the rule's scope"));
+            }
+            want.sort_unstable();
+            want.dedup();
+        }
+        let dref = |di: u32, res: &[Res]| -> Option<TargetRef> {
+            match res[di as usize] {
+                Res::Existing(oi) => Some(TargetRef::Existing(
+                    o.pool.get(o.objects[oi as usize].id).to_owned(),
+                )),
+                Res::Created(c) => Some(TargetRef::Created(c)),
+                Res::Unresolved => None,
+            }
+        };
+        let mut w = 0usize;
+        let mut have: Vec<u32> = Vec::new();
+        for (mi, r) in d.objects.iter().enumerate() {
+            let mi = mi as u32;
+            let start = w;
+            while w < want.len() && want[w].0 < mi {
+                w += 1;
+            }
+            let s = w;
+            while w < want.len() && want[w].0 == mi {
+                w += 1;
+            }
+            let _ = start;
+            if !r.kind.is_account() {
+                continue;
+            }
+            let wanted = &want[s..w];
+            have.clear();
+            let member_ref = match res[mi as usize] {
+                Res::Existing(oi) => {
+                    let or = &o.objects[oi as usize];
+                    for g in o.pool.item_strs(or.groups.0, or.groups.1) {
+                        if let Some(&gi) = owned_group.get(g) {
+                            have.push(gi);
+                        }
+                    }
+                    have.sort_unstable();
+                    have.dedup();
+                    self.managed[class_idx(Destructive::MembershipRemoval)] += have.len() as u64;
+                    TargetRef::Existing(o.pool.get(or.id).to_owned())
+                }
+                Res::Created(c) => TargetRef::Created(c),
+                Res::Unresolved => continue,
+            };
+            if wanted.is_empty() && have.is_empty() {
+                continue;
+            }
+            let (mkind, mname) = (r.kind, d.pool.get(r.key));
+            // Adds: wanted groups the account is not in.
+            for &(_, gi) in wanted {
+                if have.binary_search(&gi).is_ok() {
+                    continue;
+                }
+                let Some(gref) = dref(gi, res) else { continue };
+                let gr = &d.objects[gi as usize];
+                let mut deps = Vec::new();
+                if let Res::Created(c) = res[gi as usize] {
+                    deps.push(c);
+                }
+                if let Res::Created(c) = res[mi as usize] {
+                    deps.push(c);
+                }
+                let op = self.op(
+                    Kind::Group,
+                    d.pool.get(gr.key),
+                    Some(d.pool.get(gr.id)),
+                    Some(gref),
+                    None,
+                    Action::AddMember {
+                        member_kind: mkind,
+                        member_name: mname.to_owned(),
+                        member: member_ref.clone(),
+                    },
+                );
+                self.push2(op, 7, None, deps, mname.to_owned());
+            }
+            // Removals: owned groups the account is in but should not be.
+            for &gi in &have {
+                if wanted.iter().any(|x| x.1 == gi) {
+                    continue;
+                }
+                let Some(gref) = dref(gi, res) else { continue };
+                let gr = &d.objects[gi as usize];
+                let op = self.op(
+                    Kind::Group,
+                    d.pool.get(gr.key),
+                    Some(d.pool.get(gr.id)),
+                    Some(gref),
+                    None,
+                    Action::RemoveMember {
+                        member_kind: mkind,
+                        member_name: mname.to_owned(),
+                        member: member_ref.clone(),
+                    },
+                );
+                self.push2(op, 8, None, vec![], mname.to_owned());
+                self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
+            }
+        }
+    }
+
+    /// Remove owned members from groups about to be deleted, before the delete.
+    fn group_teardown(&mut self, deletes: &[(u32, u32)]) {
+        let o = self.o;
+        let mut by_tid: FxMap<&'a str, u32> = FxMap::default();
+        for (i, (oi, _)) in deletes.iter().enumerate() {
+            by_tid.insert(o.pool.get(o.objects[*oi as usize].id), i as u32);
+        }
+        let deleting: BTreeSet<u32> = self
+            .drafts
+            .iter()
+            .filter(|dr| matches!(dr.op.action, Action::Delete) && dr.op.kind.is_account())
+            .filter_map(|dr| dr.obj.map(|x| x.2))
+            .collect();
+        for (oi, r) in o.objects.iter().enumerate() {
+            if !self.owned_kept_account(oi) || deleting.contains(&(oi as u32)) {
+                continue;
+            }
+            for g in o.pool.item_strs(r.groups.0, r.groups.1) {
+                let Some(&i) = by_tid.get(g) else { continue };
+                let (goi, del) = deletes[i as usize];
+                let gr = &o.objects[goi as usize];
+                let gsrc = self.drafts[del as usize].op.source_id.clone();
+                let mname = o.pool.get(r.key);
+                let op = self.op(
+                    Kind::Group,
+                    o.pool.get(gr.key),
+                    gsrc.as_deref(),
+                    Some(TargetRef::Existing(g.to_owned())),
+                    None,
+                    Action::RemoveMember {
+                        member_kind: r.kind,
+                        member_name: mname.to_owned(),
+                        member: TargetRef::Existing(o.pool.get(r.id).to_owned()),
+                    },
+                );
+                let rm = self.push2(op, 8, None, vec![], mname.to_owned());
+                self.drafts[del as usize].deps.push(rm);
+                self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
+                self.managed[class_idx(Destructive::MembershipRemoval)] += 1;
+            }
+        }
+    }
+
+    fn finish(mut self, d: &DesiredSet) -> Plan {
+        let pol = self.pol();
+        // Deterministic order: phase, kind, name, source id, target, detail.
+        let mut order: Vec<u32> = (0..self.drafts.len() as u32).collect();
+        {
+            let dr = &self.drafts;
+            let key = |i: &u32| {
+                let x = &dr[*i as usize];
+                let t = match &x.op.target {
+                    Some(TargetRef::Existing(s)) => s.as_str(),
+                    _ => "",
+                };
+                (
+                    x.phase,
+                    x.op.kind,
+                    x.op.name.as_str(),
+                    x.op.source_id.as_deref().unwrap_or(""),
+                    t,
+                    x.sort2.as_str(),
+                )
+            };
+            order.sort_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+        }
+        let mut new_id = vec![0u32; self.drafts.len()];
+        for (n, &old) in order.iter().enumerate() {
+            new_id[old as usize] = n as u32;
+        }
+        let remap = |r: &mut TargetRef| {
+            if let TargetRef::Created(c) = r {
+                *c = new_id.get(*c as usize).copied().unwrap_or(*c);
+            }
+        };
+        let mut drafts: Vec<Option<Draft>> = std::mem::take(&mut self.drafts)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut ops: Vec<Op> = Vec::with_capacity(drafts.len());
+        let mut last: FxMap<(Kind, bool, u32), u32> = FxMap::default();
+        for (n, &old) in order.iter().enumerate() {
+            let Some(mut x) = drafts[old as usize].take() else {
+                continue;
+            };
+            let mut deps: Vec<u32> = x.deps.iter().map(|o| new_id[*o as usize]).collect();
+            // Refs to created objects are deps too.
+            let mut refs: Vec<&mut TargetRef> = Vec::new();
+            if let Some(t) = x.op.target.as_mut() {
+                refs.push(t);
+            }
+            if let Action::AddMember { member, .. } | Action::RemoveMember { member, .. } =
+                &mut x.op.action
+            {
+                refs.push(member);
+            }
+            for r in refs {
+                remap(r);
+                if let TargetRef::Created(c) = r {
+                    deps.push(*c);
+                }
+            }
+            if let Some(obj) = x.obj
+                && let Some(prev) = last.insert(obj, n as u32)
+            {
+                deps.push(prev);
+            }
+            deps.retain(|&x| (x as usize) < n);
+            deps.sort_unstable();
+            deps.dedup();
+            x.op.id = n as u32;
+            x.op.deps = deps;
+            ops.push(x.op);
+        }
+
+        let mut summary = Summary::default();
+        for op in &ops {
+            let c = match op.action {
+                Action::Create { .. } => &mut summary.create,
+                Action::Adopt => &mut summary.adopt,
+                Action::Rename { .. } => &mut summary.rename,
+                Action::Update { .. } => &mut summary.update,
+                Action::Enable => &mut summary.enable,
+                Action::Disable => &mut summary.disable,
+                Action::Delete => &mut summary.delete,
+                Action::AddPhone { .. } => &mut summary.add_phone,
+                Action::RemovePhone { .. } => &mut summary.remove_phone,
+                Action::AddMember { .. } => &mut summary.add_member,
+                Action::RemoveMember { .. } => &mut summary.remove_member,
+                Action::Relink | Action::Unlink => &mut summary.link,
+            };
+            *c += 1;
+        }
+        self.problems.sort();
+        self.problems.dedup();
+        summary.problems = self.problems.len() as u64;
+
+        let mut blocked = Vec::new();
+        if !pol.allow_destructive {
+            for (i, class) in Destructive::ALL.iter().enumerate() {
+                let (count, managed) = (self.counts[i], self.managed[i]);
+                if count == 0 {
+                    continue;
+                }
+                let lim = pol.limits.get(*class);
+                let mut why = Vec::new();
+                if let Some(m) = lim.max_count
+                    && count > m
+                {
+                    why.push(format!("more than {m}"));
+                }
+                if let Some(pct) = lim.max_percent
+                    && u128::from(count) * 100 > u128::from(pct) * u128::from(managed)
+                {
+                    why.push(format!("more than {pct}% of {managed} managed"));
+                }
+                if !why.is_empty() {
+                    blocked.push(Block {
+                        class: Some(*class),
+                        count,
+                        managed,
+                        reason: format!(
+                            "{count} {} exceed the limit ({}); review the plan and run again with allow_destructive to proceed",
+                            class.describe(),
+                            why.join(", ")
+                        ),
+                    });
+                }
+            }
+            if let Some(min) = pol.empty_source_guard
+                && !self.inp.rule_deleted
+                && d.objects.iter().all(|r| !r.kind.is_account())
+                && d.failures.is_empty()
+            {
+                let linked = self
+                    .l
+                    .links
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| r.kind.is_account() && self.owner.contains(&(*i as u32)))
+                    .count() as u64;
+                if linked >= min && linked > 0 {
+                    blocked.push(Block {
+                        class: None,
+                        count: linked,
+                        managed: linked,
+                        reason: format!(
+                            "the source returned no account while {linked} accounts are linked (guard: {min}); check the source and the rule's scope, or run again with allow_destructive"
+                        ),
+                    });
+                }
+            }
+        }
+        let mut plan = Plan {
+            version: PLAN_SCHEMA_VERSION,
+            rule: self.inp.rule.to_owned(),
+            hash: String::new(),
+            blocked,
+            summary,
+            ops,
+            problems: self.problems,
+        };
+        plan.hash = plan.compute_hash();
+        plan
+    }
+}
