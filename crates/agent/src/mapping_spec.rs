@@ -1,68 +1,54 @@
-//! The `[rules.mapping]` tables: checked when the config is loaded, compiled
-//! by the `mapping` crate when a rule runs.
+//! The `[rules.mapping]` tables: read as `mapping`'s serde spec and compiled
+//! when the config is loaded, so a bad expression is a config error (exit 2).
 
 use crate::config::Direction;
+use mapping::{Mapping, MappingSpec};
 
-/// Duo attributes an outbound mapping may set.
-pub const OUTBOUND_TARGETS: &[&str] = &[
-    "username",
-    "email",
-    "realname",
-    "firstname",
-    "lastname",
-    "notes",
-    "alias1",
-    "alias2",
-    "alias3",
-    "alias4",
-    "phones",
-    "enabled",
-    "status",
-    "userType",
-    "adminRole",
-];
-
-/// Report every problem of one rule's mapping through `problem(key, message)`.
-pub fn check(
+/// Compile one rule's mapping (the direction's default when the table is
+/// absent); problems are reported through `problem(key, message)`.
+pub fn compile(
     direction: Direction,
-    mapping: &[(String, toml::Value)],
+    table: Option<&toml::Table>,
     key: &str,
     problem: &mut dyn FnMut(String, String),
-) {
-    for (target, value) in mapping {
-        let k = format!("{key}.{}", quote_key(target));
-        if direction == Direction::Outbound && !OUTBOUND_TARGETS.contains(&target.as_str()) {
-            problem(
-                k.clone(),
-                format!(
-                    "{target:?} is not a Duo user attribute; expected one of {}",
-                    OUTBOUND_TARGETS.join(", ")
-                ),
-            );
-            continue;
-        }
-        match value {
-            toml::Value::String(s) if s.trim().is_empty() => {
-                problem(k, "expected an expression over the source user such as \"email\", got an empty string".into());
+) -> Option<Mapping> {
+    let md = match direction {
+        Direction::Outbound => mapping::Direction::Outbound,
+        Direction::Inbound => mapping::Direction::Inbound,
+    };
+    let spec = match table {
+        None => Mapping::default_spec(md),
+        Some(t) => match toml::Value::Table(t.clone()).try_into::<MappingSpec>() {
+            Ok(s) => s,
+            Err(_) => {
+                // Find the entry that is not an expression or { expr, empty, when }.
+                for (k, v) in t {
+                    if toml::Value::try_into::<mapping::AttrSpec>(v.clone()).is_err() {
+                        problem(
+                            format!("{key}.{}", quote_key(k)),
+                            "expected an expression string such as \"email\", or { expr = \"...\", empty = \"keep\"|\"clear\", when = \"always\"|\"on_create\" }".into(),
+                        );
+                    }
+                }
+                return None;
             }
-            toml::Value::String(_) | toml::Value::Table(_) => {}
-            other => problem(
-                k,
-                format!(
-                    "expected an expression string such as \"email\", got a {}",
-                    other.type_str()
-                ),
-            ),
+        },
+    };
+    match Mapping::compile(md, &spec) {
+        Ok(m) => Some(m),
+        Err(errors) => {
+            for e in errors.0 {
+                let mut msg = e.message.clone();
+                if let (Some(expr), Some(col)) = (&e.expr, e.column) {
+                    msg = format!("{msg} (in {expr:?} at column {col})");
+                }
+                problem(format!("{key}.{}", quote_key(&e.target)), msg);
+            }
+            None
         }
     }
 }
 
 fn quote_key(k: &str) -> String {
-    if k.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_owned()
-    } else {
-        format!("{k:?}")
-    }
+    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') { k.to_owned() } else { format!("{k:?}") }
 }

@@ -151,8 +151,8 @@ pub struct Rule {
     pub actions: Actions,
     /// Outbound: PingOne groups pushed to Duo with their in-scope members.
     pub push_groups: Vec<String>,
-    /// The mapping as written, `target attribute = expression`.
-    pub mapping: Vec<(String, toml::Value)>,
+    /// The compiled `[rules.mapping]` (the direction's default when absent).
+    pub mapping: mapping::Mapping,
     /// Inbound: the population new PingOne users land in.
     pub target_population: Option<String>,
     pub safety: Safety,
@@ -295,9 +295,7 @@ impl Config {
         self.rules.iter().any(|r| {
             r.enabled
                 && r.direction == Direction::Outbound
-                && r.mapping
-                    .iter()
-                    .any(|(k, _)| k == "userType" || k == "adminRole")
+                && r.mapping.spec().0.contains_key("userType")
         })
     }
 }

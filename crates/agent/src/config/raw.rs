@@ -5,7 +5,6 @@
 //! limits) stay `toml::Value` so validation can explain what is expected.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -78,7 +77,7 @@ pub struct RawRule {
     #[serde(default)]
     pub actions: RawActions,
     pub groups: Option<RawGroups>,
-    pub mapping: Option<BTreeMap<String, toml::Value>>,
+    pub mapping: Option<toml::Table>,
     pub target: Option<RawTarget>,
     #[serde(default)]
     pub safety: RawSafety,

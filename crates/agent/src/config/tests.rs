@@ -42,7 +42,7 @@ fn the_example_validates_with_every_key_typed() {
     assert_eq!(out.push_groups, ["Engineering", "Sales"]);
     assert!(out.actions.deprovision);
     assert_eq!(out.actions.remove_action, RemoveAction::Disable);
-    assert_eq!(out.mapping.len(), 5);
+    assert_eq!(out.mapping.spec().0.len(), 5);
     let inb = &c.rules[1];
     assert_eq!(inb.direction, Direction::Inbound);
     assert_eq!(inb.target_population.as_deref(), Some("Contractors"));
@@ -135,7 +135,12 @@ fn each_mistake_names_the_file_the_key_and_what_is_expected() {
         (
             "realname = \"name.given\"",
             "realnme = \"name.given\"",
-            "rules[0].mapping.realnme: \"realnme\" is not a Duo user attribute",
+            "rules[0].mapping.realnme: is not a outbound target attribute",
+        ),
+        (
+            "email = \"email\"",
+            "email = \"lower(email\"",
+            "rules[0].mapping.email: ",
         ),
         (
             "max_deletes = 50",

@@ -568,13 +568,13 @@ fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             ds.max_disable_percent,
         ),
     };
-    let mapping: Vec<(String, toml::Value)> = r.mapping.unwrap_or_default().into_iter().collect();
-    crate::mapping_spec::check(
+    let mapping = crate::mapping_spec::compile(
         direction,
-        &mapping,
+        r.mapping.as_ref(),
         &format!("{key}.mapping"),
         &mut |k, m| c.problem(k, m),
-    );
+    )
+    .unwrap_or_else(mapping::Mapping::default_outbound);
     Rule {
         name: r.name,
         direction,
