@@ -4,3 +4,190 @@
 //! that pass against it mean something against the real service.
 //!
 //! Must not know: any crate of ours (it checks the client independently).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sim = duo_sim::DuoSim::start(duo_sim::SimConfig::default()).await?;
+//! let user = sim.insert_user("alice", &[("email", "alice@example.com")]).unwrap();
+//! assert_eq!(sim.state().users[0].user_id, user.user_id);
+//! println!("{}", sim.base_url());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod config;
+mod conn;
+mod error;
+mod faults;
+mod model;
+mod params;
+mod ratelimit;
+mod routes;
+mod server;
+pub mod sign;
+mod stats;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use auth::parse_date;
+pub use config::{IntegrationConfig, Permission, SimConfig, UsernameCase};
+pub use error::ApiError;
+pub use faults::Faults;
+pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
+pub use params::Params;
+pub use stats::Stats;
+pub use store::{ADMIN_ROLES, ONE_TO_MANY_LIMIT};
+
+use server::{Shared, lock};
+
+/// A running simulator. Dropping it stops the server (use [`DuoSim::shutdown`] to wait for it).
+pub struct DuoSim {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for DuoSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuoSim").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl DuoSim {
+    /// Binds `config.listen` (default `127.0.0.1:0`) and serves in a background task.
+    pub async fn start(config: SimConfig) -> std::io::Result<DuoSim> {
+        let listen = config.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = conn::KillableListener(tokio::net::TcpListener::bind(listen).await?);
+        let addr = conn::local_addr(&listener)?;
+        let shared = Arc::new(Shared::new(&config));
+        let app = server::router(shared.clone(), config.control)
+            .into_make_service_with_connect_info::<conn::ConnHandle>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "duo-sim server stopped with an error");
+            }
+        });
+        Ok(DuoSim { addr, shared, stop: Some(stop), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A snapshot of everything stored.
+    pub fn state(&self) -> SimState {
+        lock(&self.shared.store).snapshot()
+    }
+
+    /// Request counters.
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Zeroes the counters.
+    pub fn reset_stats(&self) {
+        *lock(&self.shared.stats) = Stats::default();
+    }
+
+    /// Replaces the fault settings (and restarts the fault stream from their seed).
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults::FaultEngine::new(faults);
+    }
+
+    /// Runs an Admin API call directly (no signature, faults, limits or stats) and returns Duo's
+    /// success envelope. `method` and `path` are as on the wire, e.g. `("POST", "/admin/v1/users")`.
+    pub fn call(&self, method: &str, path: &str, params: &[(&str, &str)]) -> Result<serde_json::Value, ApiError> {
+        let route = routes::match_route(method, path).ok_or_else(ApiError::not_found)?;
+        server::dispatch(&mut lock(&self.shared.store), route, &Params::from_pairs(params.iter().copied()))
+    }
+
+    /// Creates a user with `username` and other create fields (`realname`, `email`, `aliases`, ...).
+    pub fn insert_user(&self, username: &str, fields: &[(&str, &str)]) -> Result<User, ApiError> {
+        let mut p = Params::from_pairs(fields.iter().copied());
+        p.0.push(("username".into(), username.into()));
+        lock(&self.shared.store).create_user(&p).cloned()
+    }
+
+    /// Creates `n` users `{prefix}{i:06}` quickly (for scale tests); returns their ids.
+    pub fn insert_users(&self, prefix: &str, n: usize) -> Result<Vec<String>, ApiError> {
+        let mut st = lock(&self.shared.store);
+        (0..n)
+            .map(|i| {
+                let name = format!("{prefix}{i:06}");
+                let p = Params::from_pairs([
+                    ("username", name.clone()),
+                    ("realname", format!("User {i}")),
+                    ("email", format!("{name}@example.com")),
+                ]);
+                st.create_user(&p).map(|u| u.user_id.clone())
+            })
+            .collect()
+    }
+
+    /// Creates a group.
+    pub fn insert_group(&self, name: &str, fields: &[(&str, &str)]) -> Result<Group, ApiError> {
+        let mut p = Params::from_pairs(fields.iter().copied());
+        p.0.push(("name".into(), name.into()));
+        lock(&self.shared.store).create_group(&p).cloned()
+    }
+
+    /// Creates a phone (`number` may be empty for a tablet).
+    pub fn insert_phone(&self, number: &str, fields: &[(&str, &str)]) -> Result<Phone, ApiError> {
+        let mut p = Params::from_pairs(fields.iter().copied());
+        p.0.push(("number".into(), number.into()));
+        lock(&self.shared.store).create_phone(&p).cloned()
+    }
+
+    /// Creates an administrator (role `Owner` when `role` is `None`, as Duo does).
+    pub fn insert_admin(&self, name: &str, email: &str, role: Option<&str>) -> Result<Admin, ApiError> {
+        let mut p = Params::from_pairs([("name", name), ("email", email)]);
+        if let Some(r) = role {
+            p.0.push(("role".into(), r.into()));
+        }
+        lock(&self.shared.store).create_admin(&p).cloned()
+    }
+
+    /// Adds a user to a group.
+    pub fn add_member(&self, user_id: &str, group_id: &str) -> Result<(), ApiError> {
+        lock(&self.shared.store).add_user_group(user_id, &Params::from_pairs([("group_id", group_id)]))
+    }
+
+    /// Associates a phone with a user.
+    pub fn associate_phone(&self, user_id: &str, phone_id: &str) -> Result<(), ApiError> {
+        lock(&self.shared.store).add_user_phone(user_id, &Params::from_pairs([("phone_id", phone_id)]))
+    }
+
+    /// Stops accepting, lets open requests finish (at most 5 s), and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task).await.is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for DuoSim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Simulator settings: credentials, per-integration permissions, rate limits, case rules, skew.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::Faults;
+
+/// An Admin API permission flag, as named on Duo's integration object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// `adminapi_admins`: "Grant administrators" (all `/admins` endpoints).
+    AdminapiAdmins,
+    /// `adminapi_info`: "Grant read information" (`/info/summary`).
+    AdminapiInfo,
+    /// `adminapi_integrations`.
+    AdminapiIntegrations,
+    /// `adminapi_read_log`.
+    AdminapiReadLog,
+    /// `adminapi_read_resource`: reads of users, groups, phones.
+    AdminapiReadResource,
+    /// `adminapi_settings`.
+    AdminapiSettings,
+    /// `adminapi_write_resource`: writes of users, groups, phones, memberships.
+    AdminapiWriteResource,
+}
+
+impl Permission {
+    /// The flag name Duo uses.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Permission::AdminapiAdmins => "adminapi_admins",
+            Permission::AdminapiInfo => "adminapi_info",
+            Permission::AdminapiIntegrations => "adminapi_integrations",
+            Permission::AdminapiReadLog => "adminapi_read_log",
+            Permission::AdminapiReadResource => "adminapi_read_resource",
+            Permission::AdminapiSettings => "adminapi_settings",
+            Permission::AdminapiWriteResource => "adminapi_write_resource",
+        }
+    }
+
+    /// The grants a provisioning connector needs: admins, info, read and write resource.
+    pub fn provisioning() -> BTreeSet<Permission> {
+        [
+            Permission::AdminapiAdmins,
+            Permission::AdminapiInfo,
+            Permission::AdminapiReadResource,
+            Permission::AdminapiWriteResource,
+        ]
+        .into_iter()
+        .collect()
+    }
+}
+
+/// Another application's keys the simulator knows (to test 40102 and 403 paths).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct IntegrationConfig {
+    /// Integration key.
+    pub ikey: String,
+    /// Secret key.
+    pub skey: String,
+    /// False for keys of a non-Admin-API application: requests get 401 / 40102.
+    pub admin_api: bool,
+    /// Granted permissions.
+    pub permissions: BTreeSet<Permission>,
+}
+
+impl std::fmt::Debug for IntegrationConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationConfig")
+            .field("ikey", &self.ikey)
+            .field("skey", &"<redacted>")
+            .field("admin_api", &self.admin_api)
+            .field("permissions", &self.permissions)
+            .finish()
+    }
+}
+
+/// How usernames and aliases compare for uniqueness and `?username=` lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsernameCase {
+    /// "Alice" and "alice" are the same user (the default: the stricter choice, Duo does not say).
+    #[default]
+    Insensitive,
+    /// Usernames compare byte for byte.
+    Sensitive,
+}
+
+/// Everything the simulator can be told at start.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// Address to bind; `None` binds `127.0.0.1:0`.
+    pub listen: Option<SocketAddr>,
+    /// The main Admin API integration key.
+    pub ikey: String,
+    /// Its secret key.
+    pub skey: String,
+    /// Permissions of the main integration.
+    pub permissions: BTreeSet<Permission>,
+    /// More integrations (other keys, other grants, other application types).
+    pub extra_integrations: Vec<IntegrationConfig>,
+    /// Enforce Duo's published per-minute rate limits.
+    pub rate_limit: bool,
+    /// Time compression: limits apply per `60 s / scale` (1.0 = Duo's real figures).
+    pub rate_limit_scale: f64,
+    /// Users created at start (`user00001`, ...).
+    pub seed_users: usize,
+    /// Seed for generated ids and seeded data.
+    pub seed: u64,
+    /// Serve `/__sim/*` control endpoints.
+    pub control: bool,
+    /// Accepted distance between the request date and the simulator clock, in seconds.
+    pub skew_tolerance_secs: u64,
+    /// Username/alias comparison.
+    pub username_case: UsernameCase,
+    /// Faults active from the start.
+    pub faults: Faults,
+    /// Shown by `/admin/v1/info/summary`.
+    pub telephony_credits: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: None,
+            ikey: "DIXXXXXXXXXXXXXXXXXX".into(),
+            skey: "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef".into(),
+            permissions: Permission::provisioning(),
+            extra_integrations: Vec::new(),
+            rate_limit: false,
+            rate_limit_scale: 1.0,
+            seed_users: 0,
+            seed: 1,
+            control: false,
+            skew_tolerance_secs: 300,
+            username_case: UsernameCase::Insensitive,
+            faults: Faults::default(),
+            telephony_credits: 1000,
+        }
+    }
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("listen", &self.listen)
+            .field("ikey", &self.ikey)
+            .field("skey", &"<redacted>")
+            .field("permissions", &self.permissions)
+            .field("extra_integrations", &self.extra_integrations)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_scale", &self.rate_limit_scale)
+            .field("seed_users", &self.seed_users)
+            .field("seed", &self.seed)
+            .field("control", &self.control)
+            .field("skew_tolerance_secs", &self.skew_tolerance_secs)
+            .field("username_case", &self.username_case)
+            .field("faults", &self.faults)
+            .finish()
+    }
+}
+
+impl SimConfig {
+    /// All integrations: the main one first.
+    pub(crate) fn integrations(&self) -> Vec<IntegrationConfig> {
+        let mut v = vec![IntegrationConfig {
+            ikey: self.ikey.clone(),
+            skey: self.skey.clone(),
+            admin_api: true,
+            permissions: self.permissions.clone(),
+        }];
+        v.extend(self.extra_integrations.iter().cloned());
+        v
+    }
+}

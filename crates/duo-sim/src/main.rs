@@ -1,0 +1,119 @@
+//! The `duo-sim` binary: a standalone Duo Admin API simulator for manual runs, the demo and the
+//! official-client test. Prints `listening on http://ADDR:PORT` first, serves until SIGINT/SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use clap::{Parser, ValueEnum};
+use duo_sim::{DuoSim, SimConfig, UsernameCase};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RateLimit {
+    /// Duo's published per-minute limits.
+    Duo,
+    /// No rate limiting.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Case {
+    Insensitive,
+    Sensitive,
+}
+
+/// In-memory Duo Admin API simulator.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Integration key the simulator accepts.
+    #[arg(long, env = "DUO_SIM_IKEY")]
+    ikey: String,
+    /// Secret key the simulator accepts.
+    #[arg(long, env = "DUO_SIM_SKEY", hide_env_values = true)]
+    skey: String,
+    /// Serve the /__sim/* control endpoints.
+    #[arg(long)]
+    control: bool,
+    /// Rate limiting.
+    #[arg(long, value_enum, default_value = "off")]
+    rate_limit: RateLimit,
+    /// Time compression for rate limits: limits apply per 60 s / K.
+    #[arg(long, default_value_t = 1.0)]
+    rate_limit_scale: f64,
+    /// Users to create at start.
+    #[arg(long, default_value_t = 0)]
+    seed_users: usize,
+    /// Seed for ids.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Allowed clock skew of the request date, seconds.
+    #[arg(long, default_value_t = 300)]
+    skew_tolerance: u64,
+    /// Username comparison.
+    #[arg(long, value_enum, default_value = "insensitive")]
+    username_case: Case,
+    /// Fault settings as JSON (same format as PUT /__sim/faults).
+    #[arg(long)]
+    faults: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let faults = match &args.faults {
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("--faults: {e}")))?,
+        None => Default::default(),
+    };
+    let cfg = SimConfig {
+        listen: Some(args.listen),
+        ikey: args.ikey,
+        skey: args.skey,
+        control: args.control,
+        rate_limit: matches!(args.rate_limit, RateLimit::Duo),
+        rate_limit_scale: args.rate_limit_scale,
+        seed_users: args.seed_users,
+        seed: args.seed,
+        skew_tolerance_secs: args.skew_tolerance,
+        username_case: match args.username_case {
+            Case::Insensitive => UsernameCase::Insensitive,
+            Case::Sensitive => UsernameCase::Sensitive,
+        },
+        faults,
+        ..SimConfig::default()
+    };
+    let sim = DuoSim::start(cfg).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", sim.base_url())?;
+        out.flush()?;
+    }
+    wait_for_signal().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,312 @@
+//! The HTTP side: one pipeline for every Admin API request (faults, credentials, permission, rate
+//! limit, handler, stats) and the `/__sim/*` control routes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde_json::{Value, json};
+
+use crate::auth::{AuthInput, authenticate, is_form};
+use crate::config::{IntegrationConfig, SimConfig};
+use crate::conn::ConnHandle;
+use crate::error::ApiError;
+use crate::faults::{FaultAction, FaultEngine, Faults};
+use crate::params::Params;
+use crate::ratelimit::RateLimiter;
+use crate::routes::{Route, match_route};
+use crate::sign::parse_urlencoded;
+use crate::stats::Stats;
+use crate::store::Store;
+
+/// State shared by all requests.
+pub(crate) struct Shared {
+    pub(crate) integrations: Vec<IntegrationConfig>,
+    pub(crate) skew_tolerance: u64,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) stats: Mutex<Stats>,
+    pub(crate) faults: Mutex<FaultEngine>,
+    pub(crate) limiter: Option<Mutex<RateLimiter>>,
+}
+
+impl Shared {
+    pub(crate) fn new(cfg: &SimConfig) -> Self {
+        let integrations = cfg.integrations();
+        let mut store = Store::new(cfg.username_case, cfg.seed);
+        store.integration_count = integrations.len();
+        store.telephony_credits = cfg.telephony_credits;
+        for i in 1..=cfg.seed_users {
+            let p = Params::from_pairs([
+                ("username", format!("user{i:05}")),
+                ("realname", format!("Seed User {i}")),
+                ("firstname", "Seed".to_owned()),
+                ("lastname", format!("User {i}")),
+                ("email", format!("user{i:05}@example.com")),
+            ]);
+            store.create_user(&p).expect("seed usernames are unique");
+        }
+        Shared {
+            integrations,
+            skew_tolerance: cfg.skew_tolerance_secs,
+            store: Mutex::new(store),
+            stats: Mutex::new(Stats::default()),
+            faults: Mutex::new(FaultEngine::new(cfg.faults.clone())),
+            limiter: cfg.rate_limit.then(|| Mutex::new(RateLimiter::new(cfg.rate_limit_scale))),
+        }
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicked request must not wedge the simulator).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn router(shared: Arc<Shared>, control: bool) -> Router {
+    let mut r = Router::new();
+    if control {
+        r = r
+            .route("/__sim/stats", get(control_stats))
+            .route("/__sim/stats/reset", post(control_reset))
+            .route("/__sim/faults", put(control_faults).get(control_get_faults))
+            .route("/__sim/state", get(control_state));
+    }
+    r.fallback(api).with_state(shared)
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let mut resp = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+        .into_response();
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn error_response(e: &ApiError) -> Response {
+    json_response(e.status, &e.body())
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Every Admin API request comes through here.
+async fn api(
+    State(sh): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let route = match_route(method.as_str(), uri.path());
+    let route_key = format!("{} {}", method, route.as_ref().map_or("(unmatched)", Route::template));
+    let decision = lock(&sh.faults).next();
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+    }
+    let record = |status: &str| lock(&sh.stats).record(&route_key, status);
+    let resp = match decision.action {
+        FaultAction::DropBefore => {
+            record("dropped");
+            conn.kill();
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        FaultAction::ServerError => error_response(&ApiError::internal()),
+        FaultAction::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response(),
+        FaultAction::TooMany(retry_after) => {
+            let mut r = error_response(&ApiError::too_many());
+            if let Some(s) = retry_after {
+                r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(s));
+            }
+            r
+        }
+        FaultAction::None | FaultAction::DropAfter => match process(&sh, route, &method, &uri, &headers, &body) {
+            Ok(v) => json_response(200, &v),
+            Err(e) => error_response(&e),
+        },
+    };
+    if decision.action == FaultAction::DropAfter {
+        record("dropped");
+        conn.kill();
+        return resp;
+    }
+    record(resp.status().as_str());
+    resp
+}
+
+fn ok(response: Value) -> Value {
+    json!({"stat": "OK", "response": response})
+}
+
+fn ok_page((items, meta): (Vec<Value>, Value)) -> Value {
+    json!({"stat": "OK", "response": items, "metadata": meta})
+}
+
+fn process(
+    sh: &Shared,
+    route: Option<Route>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let input = AuthInput {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        headers,
+        body,
+        now: now_unix(),
+        skew_tolerance: sh.skew_tolerance,
+    };
+    let verified = authenticate(&input, &sh.integrations)?;
+    tracing::debug!(scheme = ?verified.scheme, path = uri.path(), "duo-sim: signature verified");
+    let route = route.ok_or_else(ApiError::not_found)?;
+    if !sh.integrations[verified.integration].permissions.contains(&route.permission()) {
+        return Err(ApiError::forbidden());
+    }
+    if let Some(l) = &sh.limiter
+        && lock(l).check(route.limit_class()).is_err()
+    {
+        return Err(ApiError::too_many());
+    }
+    let params = request_params(uri, headers, body)?;
+    dispatch(&mut lock(&sh.store), route, &params)
+}
+
+/// Query parameters plus the form or JSON body.
+fn request_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
+    let lossy = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    let mut p = Params(
+        parse_urlencoded(uri.query().unwrap_or_default().as_bytes())
+            .into_iter()
+            .map(|(k, v)| (lossy(k), lossy(v)))
+            .collect(),
+    );
+    if body.is_empty() {
+        return Ok(p);
+    }
+    if is_form(headers) {
+        p.0.extend(parse_urlencoded(body).into_iter().map(|(k, v)| (lossy(k), lossy(v))));
+    } else {
+        let obj: serde_json::Map<String, Value> =
+            serde_json::from_slice(body).map_err(|_| ApiError { detail: Some("body".into()), ..ApiError::invalid("body") })?;
+        p.extend_json(&obj);
+    }
+    Ok(p)
+}
+
+pub(crate) fn dispatch(st: &mut Store, route: Route, p: &Params) -> Result<Value, ApiError> {
+    use Route::*;
+    Ok(match route {
+        InfoSummary => ok(st.summary()),
+        UsersList => ok_page(st.list_users(p)?),
+        UserCreate => {
+            let u = st.create_user(p)?.clone();
+            ok(st.user_json(&u))
+        }
+        UserGet(id) => ok(st.user_json(st.user(&id)?)),
+        UserModify(id) => {
+            let u = st.modify_user(&id, p)?.clone();
+            ok(st.user_json(&u))
+        }
+        UserDelete(id) => {
+            st.delete_user(&id);
+            ok(json!(""))
+        }
+        UserGroups(id) => ok_page(st.user_groups(&id, p)?),
+        UserGroupAdd(id) => {
+            st.add_user_group(&id, p)?;
+            ok(json!(""))
+        }
+        UserGroupRemove(u, g) => {
+            st.remove_user_group(&u, &g)?;
+            ok(json!(""))
+        }
+        UserPhones(id) => ok_page(st.user_phones(&id, p)?),
+        UserPhoneAdd(id) => {
+            st.add_user_phone(&id, p)?;
+            ok(json!(""))
+        }
+        UserPhoneRemove(u, ph) => {
+            st.remove_user_phone(&u, &ph)?;
+            ok(json!(""))
+        }
+        PhonesList => ok_page(st.list_phones(p)?),
+        PhoneCreate => {
+            let ph = st.create_phone(p)?.clone();
+            ok(st.phone_json(&ph, true))
+        }
+        PhoneGet(id) => ok(st.phone_json(st.phone(&id)?, true)),
+        PhoneModify(id) => {
+            let ph = st.modify_phone(&id, p)?.clone();
+            ok(st.phone_json(&ph, true))
+        }
+        PhoneDelete(id) => {
+            st.delete_phone(&id);
+            ok(json!(""))
+        }
+        GroupsList => ok_page(st.list_groups(p)?),
+        GroupCreate => {
+            let g = st.create_group(p)?.clone();
+            ok(st.group_json(&g, true))
+        }
+        GroupGetV1(id) => ok(st.group_json(st.group(&id)?, true)),
+        GroupGetV2(id) => ok(st.group_json(st.group(&id)?, false)),
+        GroupModify(id) => {
+            let g = st.modify_group(&id, p)?.clone();
+            ok(st.group_json(&g, true))
+        }
+        GroupDelete(id) => {
+            st.delete_group(&id)?;
+            ok(json!(""))
+        }
+        GroupMembersV2(id) => ok_page(st.group_members(&id, p)?),
+        AdminsList => ok_page(st.list_admins(p)?),
+        AdminCreate => ok(Store::admin_json(st.create_admin(p)?)),
+        AdminGet(id) => ok(Store::admin_json(st.admin(&id)?)),
+        AdminModify(id) => ok(Store::admin_json(st.modify_admin(&id, p)?)),
+        AdminDelete(id) => {
+            st.delete_admin(&id)?;
+            ok(json!(""))
+        }
+    })
+}
+
+async fn control_stats(State(sh): State<Arc<Shared>>) -> Response {
+    json_response(200, &serde_json::to_value(&*lock(&sh.stats)).unwrap_or_default())
+}
+
+async fn control_reset(State(sh): State<Arc<Shared>>) -> Response {
+    *lock(&sh.stats) = Stats::default();
+    json_response(200, &json!({"stat": "OK"}))
+}
+
+async fn control_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(f) => {
+            *lock(&sh.faults) = FaultEngine::new(f.clone());
+            json_response(200, &serde_json::to_value(f).unwrap_or_default())
+        }
+        Err(e) => json_response(400, &json!({"stat": "FAIL", "code": 40002, "message": "Invalid fault settings", "message_detail": e.to_string()})),
+    }
+}
+
+async fn control_get_faults(State(sh): State<Arc<Shared>>) -> Response {
+    json_response(200, &serde_json::to_value(lock(&sh.faults).faults()).unwrap_or_default())
+}
+
+async fn control_state(State(sh): State<Arc<Shared>>) -> Response {
+    let state = lock(&sh.store).snapshot();
+    json_response(200, &serde_json::to_value(state).unwrap_or_default())
+}
