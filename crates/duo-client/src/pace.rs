@@ -1,0 +1,164 @@
+//! Client-side pacing under Duo's rate limits: one `governor` quota per
+//! endpoint class (single-object writes, single-object reads, page reads).
+//!
+//! `governor`'s own `until_ready` sleeps on its own clock, so the limiter
+//! here reads tokio's clock and waits with `tokio::time::sleep`: tests run
+//! it under paused time.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+
+/// Which Duo rate limit a call counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndpointClass {
+    /// Create, modify, delete, associate (Duo: 300 per minute).
+    Write,
+    /// Get one object (Duo: 300 per minute).
+    Read,
+    /// Get one page of a listing (Duo: 200 per minute).
+    Page,
+}
+
+/// Requests per minute per class; `None` turns that class's pacing off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Single-object writes per minute.
+    pub writes_per_minute: Option<NonZeroU32>,
+    /// Single-object reads per minute.
+    pub reads_per_minute: Option<NonZeroU32>,
+    /// Page reads per minute.
+    pub pages_per_minute: Option<NonZeroU32>,
+    /// Calls a class may make at once before pacing starts.
+    pub burst: NonZeroU32,
+}
+
+const fn nz(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(v) => v,
+        None => panic!("zero"),
+    }
+}
+
+impl RateLimits {
+    /// Duo's published figures: 300 writes, 300 reads, 200 pages per minute,
+    /// bursts of 10.
+    pub const fn duo_published() -> Self {
+        Self {
+            writes_per_minute: Some(nz(300)),
+            reads_per_minute: Some(nz(300)),
+            pages_per_minute: Some(nz(200)),
+            burst: nz(10),
+        }
+    }
+
+    /// No client-side pacing (tests, benchmarks against the simulator).
+    pub const fn off() -> Self {
+        Self { writes_per_minute: None, reads_per_minute: None, pages_per_minute: None, burst: nz(10) }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::duo_published()
+    }
+}
+
+/// A `governor` clock on tokio's time, so paused-time tests control it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> Self::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
+
+/// The three limiters.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    writes: Option<Limiter>,
+    reads: Option<Limiter>,
+    pages: Option<Limiter>,
+}
+
+fn limiter(per_minute: Option<NonZeroU32>, burst: NonZeroU32) -> Option<Limiter> {
+    let per_minute = per_minute?;
+    let period = Duration::from_secs(60) / per_minute.get();
+    let quota = Quota::with_period(period)?.allow_burst(burst);
+    Some(RateLimiter::direct_with_clock(quota, TokioClock))
+}
+
+impl Pacer {
+    pub(crate) fn new(limits: &RateLimits) -> Self {
+        Self {
+            writes: limiter(limits.writes_per_minute, limits.burst),
+            reads: limiter(limits.reads_per_minute, limits.burst),
+            pages: limiter(limits.pages_per_minute, limits.burst),
+        }
+    }
+
+    /// Waits (on tokio's clock) until `class` may make one call. Returns how
+    /// long it waited.
+    pub(crate) async fn acquire(&self, class: EndpointClass) -> Duration {
+        let limiter = match class {
+            EndpointClass::Write => &self.writes,
+            EndpointClass::Read => &self.reads,
+            EndpointClass::Page => &self.pages,
+        };
+        let Some(limiter) = limiter else { return Duration::ZERO };
+        let start = tokio::time::Instant::now();
+        loop {
+            match limiter.check() {
+                Ok(()) => return start.elapsed(),
+                Err(not_until) => {
+                    let wait = not_until.earliest_possible().duration_since(TokioClock.now());
+                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_are_paced_at_the_configured_rate_after_the_burst() {
+        let limits = RateLimits { writes_per_minute: Some(nz(60)), burst: nz(2), ..RateLimits::off() };
+        let pacer = Pacer::new(&limits);
+        let start = tokio::time::Instant::now();
+        for _ in 0..2 {
+            assert_eq!(pacer.acquire(EndpointClass::Write).await, Duration::ZERO);
+        }
+        // 60/min means one per second once the burst of 2 is spent.
+        for _ in 0..3 {
+            pacer.acquire(EndpointClass::Write).await;
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_secs(3) && elapsed < Duration::from_millis(3100), "{elapsed:?}");
+        // Reads are off in this config: never wait.
+        assert_eq!(pacer.acquire(EndpointClass::Read).await, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn published_defaults_allow_200_pages_per_minute() {
+        let pacer = Pacer::new(&RateLimits::duo_published());
+        let start = tokio::time::Instant::now();
+        for _ in 0..210 {
+            pacer.acquire(EndpointClass::Page).await;
+        }
+        // burst 10, then 200 more at 0.3 s each = 60 s.
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_secs(59) && elapsed <= Duration::from_secs(61), "{elapsed:?}");
+    }
+}
