@@ -50,5 +50,11 @@ pub fn compile(
 }
 
 fn quote_key(k: &str) -> String {
-    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') { k.to_owned() } else { format!("{k:?}") }
+    if k.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_owned()
+    } else {
+        format!("{k:?}")
+    }
 }

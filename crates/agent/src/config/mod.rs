@@ -112,7 +112,7 @@ pub struct Notifications {
 }
 
 /// Which way a rule provisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// PingOne → Duo.
@@ -131,7 +131,7 @@ impl fmt::Display for Direction {
 }
 
 /// What happens to a user who leaves the scope or is deleted at the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RemoveAction {
     Disable,
