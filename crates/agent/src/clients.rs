@@ -2,13 +2,71 @@
 
 use crate::AgentError;
 use crate::config::{Config, TokenAuthMethod};
+use duo_client::transport::{
+    HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError,
+};
 use duo_client::{DuoClient, DuoConfig, RateLimits};
+use futures::future::BoxFuture;
 use pingone_client::{ClientConfig, PingOneClient, Region};
 use secrecy::ExposeSecret;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Requests sent to Duo and how many were answered 429 (for the metrics).
+#[derive(Debug, Default)]
+pub struct CallCounts {
+    pub calls: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+impl CallCounts {
+    /// Take the counts accumulated since the last take.
+    pub fn take(&self) -> (u64, u64) {
+        (
+            self.calls.swap(0, Ordering::Relaxed),
+            self.throttled.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+/// The real transport, counting what passes through it.
+struct Counting {
+    inner: ReqwestTransport,
+    counts: Arc<CallCounts>,
+}
+
+impl Transport for Counting {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        Box::pin(async move {
+            self.counts.calls.fetch_add(1, Ordering::Relaxed);
+            let r = self.inner.send(request).await;
+            if let Ok(resp) = &r
+                && resp.status == 429
+            {
+                self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+            }
+            r
+        })
+    }
+}
+
+/// The Duo Admin API client of this config, counting its calls into `counts`.
+pub fn duo_counted(config: &Config, counts: Arc<CallCounts>) -> Result<DuoClient, AgentError> {
+    let c = duo_config(config);
+    let inner = ReqwestTransport::new(c.connect_timeout, c.request_timeout, &c.user_agent, None)
+        .map_err(|e| AgentError::Duo(e.to_string()))?;
+    DuoClient::with_transport(c, Arc::new(Counting { inner, counts }))
+        .map_err(|e| AgentError::Duo(format!("{e} (config key duo.api_host)")))
+}
 
 /// The Duo Admin API client of this config.
 pub fn duo(config: &Config) -> Result<DuoClient, AgentError> {
+    DuoClient::new(duo_config(config))
+        .map_err(|e| AgentError::Duo(format!("{e} (config key duo.api_host)")))
+}
+
+fn duo_config(config: &Config) -> DuoConfig {
     let d = &config.duo;
     let mut c = DuoConfig::new(
         d.api_host.clone(),
@@ -26,7 +84,7 @@ pub fn duo(config: &Config) -> Result<DuoClient, AgentError> {
             ..RateLimits::duo_published()
         },
     };
-    DuoClient::new(c).map_err(|e| AgentError::Duo(format!("{e} (config key duo.api_host)")))
+    c
 }
 
 /// The PingOne client of this config.

@@ -114,6 +114,8 @@ pub struct Agent {
     pub p1: PingOneClient,
     pub db: Option<StateDb>,
     pub metrics: Arc<Metrics>,
+    /// Duo requests and 429s since the last cycle.
+    pub duo_calls: Arc<clients::CallCounts>,
     /// One cycle at a time across rules: outbound and inbound rules watch each
     /// other's links to avoid echoes, so they must not interleave.
     cycle_lock: tokio::sync::Mutex<()>,
@@ -126,8 +128,10 @@ impl Agent {
         db: Option<StateDb>,
         metrics: Arc<Metrics>,
     ) -> Result<Agent, AgentError> {
+        let duo_calls = Arc::new(clients::CallCounts::default());
         Ok(Agent {
-            duo: clients::duo(&config)?,
+            duo: clients::duo_counted(&config, duo_calls.clone())?,
+            duo_calls,
             p1: clients::pingone(&config)?,
             config,
             db,

@@ -6,12 +6,14 @@
 //!
 //! Must not know: the command line (that is `p1duo`), SQL (that is `state-store`).
 
+pub mod check;
 pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod cycle;
 pub mod demo;
 mod error;
+pub mod explain;
 pub mod inbound;
 pub mod journal;
 pub mod mapping_spec;
