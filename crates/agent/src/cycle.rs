@@ -40,6 +40,11 @@ fn memo_key(rule: &str) -> String {
     format!("rule/{rule}")
 }
 
+/// The PingOne user ids last seen in an outbound rule's scope.
+fn scope_key(rule: &str) -> String {
+    format!("scope/{rule}")
+}
+
 /// A rule to plan: one in the config, or one only the database remembers.
 #[derive(Debug, Clone)]
 pub enum RuleRef {
@@ -70,6 +75,8 @@ pub struct Prepared {
     /// Accounts and groups in the rule's scope (PingOne's "impacted").
     pub in_scope_accounts: u64,
     pub in_scope_groups: u64,
+    /// Outbound: the PingOne user ids in scope (remembered for the inbound rules).
+    pub scope_ids: Vec<String>,
     target: TargetSide,
     origins: HashMap<(Kind, String), Origin>,
 }
@@ -197,6 +204,7 @@ impl Agent {
                     .map(|r| r.name.clone())
                     .collect();
                 let n = name.clone();
+                let inbound = direction == Direction::Inbound;
                 db.call(move |s| {
                     let links = s.links_for_rule(&n)?;
                     let pending = s.pending_intents(&n)?;
@@ -204,6 +212,15 @@ impl Agent {
                     for o in &others {
                         for l in s.links_for_rule(o)? {
                             excluded.insert(l.target_id);
+                            if inbound {
+                                excluded.insert(format!("p1:{}", l.source_id));
+                            }
+                        }
+                        if inbound && let Some(ids) = s.kv_get(&scope_key(o))? {
+                            for id in serde_json::from_str::<Vec<String>>(&ids).unwrap_or_default()
+                            {
+                                excluded.insert(format!("p1:{id}"));
+                            }
                         }
                     }
                     Ok((links, pending, excluded))
@@ -220,6 +237,7 @@ impl Agent {
             .iter()
             .any(|l| l.kind == state_store::ObjectKind::Admin);
 
+        let scope_ids;
         let (mut inputs, target, in_scope_accounts, in_scope_groups) = match (rule, direction) {
             (RuleRef::Configured(r), Direction::Outbound) => {
                 let (p1s, duos) = tokio::try_join!(
@@ -232,14 +250,21 @@ impl Agent {
                     .iter()
                     .filter(|(id, _, _)| !excluded.contains(id))
                     .count() as u64;
+                scope_ids = p1s.users.iter().map(|(id, _, _)| id.clone()).collect();
                 (inputs, TargetSide::Duo, accounts, p1s.groups.len() as u64)
             }
             (RuleRef::Configured(r), Direction::Inbound) => {
+                scope_ids = Vec::new();
                 let (duos, p1u) = tokio::try_join!(
                     outbound::read_duo(&self.duo, false),
                     inbound::read_pingone(&self.p1, r)
                 )?;
-                let inputs = inbound::build(r, &duos, &p1u, &excluded)?;
+                let owned: HashSet<String> = excluded
+                    .iter()
+                    .filter_map(|e| e.strip_prefix("p1:"))
+                    .map(str::to_owned)
+                    .collect();
+                let inputs = inbound::build(r, &duos, &p1u, &excluded, &owned)?;
                 let accounts = duos
                     .users
                     .iter()
@@ -255,6 +280,7 @@ impl Agent {
                 )
             }
             (RuleRef::Deleted { memo, .. }, Direction::Outbound) => {
+                scope_ids = Vec::new();
                 let duos = outbound::read_duo(&self.duo, manages_admins).await?;
                 let stub = stub_rule(&name, memo);
                 let inputs =
@@ -262,6 +288,7 @@ impl Agent {
                 (inputs, TargetSide::Duo, 0, 0)
             }
             (RuleRef::Deleted { memo, .. }, Direction::Inbound) => {
+                scope_ids = Vec::new();
                 let stub = stub_rule(&name, memo);
                 let users: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(
                     self.p1.list_users(&Default::default()),
@@ -275,7 +302,8 @@ impl Agent {
                     users,
                     population_id: String::new(),
                 };
-                let inputs = inbound::build(&stub, &Default::default(), &p1u, &excluded)?;
+                let inputs =
+                    inbound::build(&stub, &Default::default(), &p1u, &excluded, &HashSet::new())?;
                 (
                     inputs,
                     TargetSide::PingOne {
@@ -341,6 +369,7 @@ impl Agent {
             inputs,
             in_scope_accounts,
             in_scope_groups,
+            scope_ids,
             target,
             origins,
         })
@@ -407,6 +436,11 @@ impl Agent {
                 return Err(e);
             }
         };
+        if matches!(rule, RuleRef::Configured(r) if r.direction == Direction::Outbound) {
+            let ids = serde_json::to_string(&prepared.scope_ids).unwrap_or_default();
+            let key = scope_key(&name);
+            db.call(move |s| s.kv_set(&key, &ids)).await?;
+        }
         let plan = &prepared.plan;
         let (n2, hash) = (name.clone(), plan.hash.clone());
         let run = db
@@ -512,9 +546,14 @@ impl Agent {
             .iter()
             .filter(|o| o.status != engine::SyncStatus::Success)
             .map(|o| {
+                let name = o
+                    .source_id
+                    .as_ref()
+                    .and_then(|id| prepared.inputs.names.get(id))
+                    .unwrap_or(&o.name);
                 (
                     o.kind.as_str().to_owned(),
-                    o.name.clone(),
+                    name.clone(),
                     format!("{:?}", o.status).to_lowercase(),
                     o.message.clone().unwrap_or_default(),
                 )

@@ -74,7 +74,16 @@ pub fn build(
     duo: &DuoSnapshot,
     p1: &PingOneUsers,
     excluded_sources: &HashSet<String>,
+    outbound_owned: &HashSet<String>,
 ) -> Result<Inputs, AgentError> {
+    // PingOne users an outbound rule provisions (or has in scope) are never written back:
+    // skip the Duo users that carry their usernames.
+    let owned_names: HashSet<String> = p1
+        .users
+        .iter()
+        .filter(|u| outbound_owned.contains(&u.id))
+        .map(|u| u.username.to_lowercase())
+        .collect();
     let mut inp = Inputs::default();
     let cap = |_| {
         AgentError::Other(format!(
@@ -97,7 +106,8 @@ pub fn build(
         names.push(key);
     }
     for u in &duo.users {
-        if excluded_sources.contains(&u.user_id) {
+        if excluded_sources.contains(&u.user_id) || owned_names.contains(&u.username.to_lowercase())
+        {
             continue;
         }
         let json = serde_json::to_value(u).unwrap_or_default();
