@@ -250,7 +250,12 @@ impl Agent {
                     .iter()
                     .filter(|(id, _, _)| !excluded.contains(id))
                     .count() as u64;
-                scope_ids = p1s.users.iter().map(|(id, _, _)| id.clone()).collect();
+                scope_ids = p1s
+                    .users
+                    .iter()
+                    .filter(|(id, _, _)| !excluded.contains(id))
+                    .map(|(id, _, _)| id.clone())
+                    .collect();
                 (inputs, TargetSide::Duo, accounts, p1s.groups.len() as u64)
             }
             (RuleRef::Configured(r), Direction::Inbound) => {
@@ -662,10 +667,10 @@ fn stub_rule(name: &str, memo: &RuleMemo) -> Rule {
     }
 }
 
-fn limit(count: u64, pct: f64) -> Limit {
+fn limit(count: u64, pct: Option<f64>) -> Limit {
     Limit {
         max_count: Some(count),
-        max_percent: Some(pct.round().clamp(0.0, 100.0) as u32),
+        max_percent: pct.map(|p| p.round().clamp(0.0, 100.0) as u32),
     }
 }
 
@@ -703,7 +708,7 @@ pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
             admin_delete: deletes,
             admin_disable: disables,
             group_delete: deletes,
-            membership_removal: Limits::default().membership_removal,
+            membership_removal: limit(s.max_membership_removals, s.max_membership_removal_percent),
         },
         allow_destructive,
         empty_source_guard: Some(10),

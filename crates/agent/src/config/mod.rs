@@ -186,21 +186,27 @@ impl Default for Actions {
 }
 
 /// `[rules.safety]`: a plan beyond these is blocked unless deletes are allowed.
+/// Counts always apply; percentages (of the objects the rule manages) only when set,
+/// since on a small directory any percentage trips on a single change.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Safety {
     pub max_deletes: u64,
-    pub max_delete_percent: f64,
+    pub max_delete_percent: Option<f64>,
     pub max_disables: u64,
-    pub max_disable_percent: f64,
+    pub max_disable_percent: Option<f64>,
+    pub max_membership_removals: u64,
+    pub max_membership_removal_percent: Option<f64>,
 }
 
 impl Default for Safety {
     fn default() -> Self {
         Safety {
             max_deletes: 50,
-            max_delete_percent: 10.0,
+            max_delete_percent: None,
             max_disables: 100,
-            max_disable_percent: 20.0,
+            max_disable_percent: None,
+            max_membership_removals: 500,
+            max_membership_removal_percent: None,
         }
     }
 }

@@ -129,4 +129,6 @@ pub struct RawSafety {
     pub max_delete_percent: Option<f64>,
     pub max_disables: Option<i64>,
     pub max_disable_percent: Option<f64>,
+    pub max_membership_removals: Option<i64>,
+    pub max_membership_removal_percent: Option<f64>,
 }

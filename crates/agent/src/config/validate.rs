@@ -541,31 +541,32 @@ fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             def
         }
     };
-    let pct = |c: &mut Checker<'_>, k: &str, v: Option<f64>, def: f64| match v {
-        None => def,
-        Some(p) if (0.0..=100.0).contains(&p) => p,
+    let pct = |c: &mut Checker<'_>, k: &str, v: Option<f64>| match v {
+        None => None,
+        Some(p) if (0.0..=100.0).contains(&p) => Some(p),
         Some(p) => {
             c.problem(
                 format!("{key}.safety.{k}"),
                 format!("expected a percentage from 0 to 100, got {p}"),
             );
-            def
+            None
         }
     };
     let safety = Safety {
         max_deletes: count(c, "max_deletes", s.max_deletes, ds.max_deletes),
-        max_delete_percent: pct(
-            c,
-            "max_delete_percent",
-            s.max_delete_percent,
-            ds.max_delete_percent,
-        ),
+        max_delete_percent: pct(c, "max_delete_percent", s.max_delete_percent),
         max_disables: count(c, "max_disables", s.max_disables, ds.max_disables),
-        max_disable_percent: pct(
+        max_disable_percent: pct(c, "max_disable_percent", s.max_disable_percent),
+        max_membership_removals: count(
             c,
-            "max_disable_percent",
-            s.max_disable_percent,
-            ds.max_disable_percent,
+            "max_membership_removals",
+            s.max_membership_removals,
+            ds.max_membership_removals,
+        ),
+        max_membership_removal_percent: pct(
+            c,
+            "max_membership_removal_percent",
+            s.max_membership_removal_percent,
         ),
     };
     let mapping = crate::mapping_spec::compile(
