@@ -13,14 +13,22 @@ use crate::types::{Admin, AdminUpdate, NewAdmin, Summary};
 impl DuoClient {
     /// Every administrator (`GET /admin/v1/admins`, pages of 100).
     pub async fn list_admins(&self) -> Result<Vec<Admin>, DuoError> {
-        self.collect_all("/admin/v1/admins".into(), Params::new(), ADMINS_PAGE).await
+        self.collect_all("/admin/v1/admins".into(), Params::new(), ADMINS_PAGE)
+            .await
     }
 
     /// One administrator (`GET /admin/v1/admins/{id}`).
     pub async fn get_admin(&self, admin_id: &str) -> Result<Admin, DuoError> {
         let path = format!("/admin/v1/admins/{}", seg(admin_id));
-        let (admin, _) =
-            self.call_typed(Method::GET, &path, &Params::new(), EndpointClass::Read, Idempotency::Idempotent).await?;
+        let (admin, _) = self
+            .call_typed(
+                Method::GET,
+                &path,
+                &Params::new(),
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
+            .await?;
         Ok(admin)
     }
 
@@ -40,10 +48,20 @@ impl DuoClient {
     }
 
     /// Modifies an administrator (`POST /admin/v1/admins/{id}`).
-    pub async fn modify_admin(&self, admin_id: &str, update: &AdminUpdate) -> Result<Admin, DuoError> {
+    pub async fn modify_admin(
+        &self,
+        admin_id: &str,
+        update: &AdminUpdate,
+    ) -> Result<Admin, DuoError> {
         let path = format!("/admin/v1/admins/{}", seg(admin_id));
         let (admin, _) = self
-            .call_typed(Method::POST, &path, &update.params(), EndpointClass::Write, Idempotency::Idempotent)
+            .call_typed(
+                Method::POST,
+                &path,
+                &update.params(),
+                EndpointClass::Write,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(admin)
     }

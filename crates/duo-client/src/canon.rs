@@ -77,7 +77,11 @@ impl Params {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -90,7 +94,8 @@ pub fn encode(s: &str) -> String {
 /// The canonical parameter line: encode every key and value, sort the pairs
 /// by encoded key then encoded value, emit `key=value` joined by `&`.
 pub fn canon_params(params: &Params) -> String {
-    let mut pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+    let mut pairs: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     pairs.sort();
     let mut out = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (i, (k, v)) in pairs.iter().enumerate() {
@@ -110,13 +115,18 @@ mod tests {
 
     #[test]
     fn reserved_characters_are_encoded_with_uppercase_hex() {
-        assert_eq!(encode("a b+c/d@e*f~g-h_i.j"), "a%20b%2Bc%2Fd%40e%2Af~g-h_i.j");
+        assert_eq!(
+            encode("a b+c/d@e*f~g-h_i.j"),
+            "a%20b%2Bc%2Fd%40e%2Af~g-h_i.j"
+        );
         assert_eq!(encode("ë"), "%C3%AB");
     }
 
     #[test]
     fn repeated_keys_sort_by_encoded_value() {
-        let p: Params = [("u", "zed"), ("u", "alice"), ("u", "Bob")].into_iter().collect();
+        let p: Params = [("u", "zed"), ("u", "alice"), ("u", "Bob")]
+            .into_iter()
+            .collect();
         assert_eq!(canon_params(&p), "u=Bob&u=alice&u=zed");
     }
 }

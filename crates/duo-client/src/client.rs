@@ -54,7 +54,11 @@ struct Inner {
     transport: Arc<dyn Transport>,
     pacer: Pacer,
     retry: RetryPolicy,
+    dates: DateSource,
 }
+
+/// Produces the `Date` string of each attempt (default: the wall clock, UTC).
+pub type DateSource = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl std::fmt::Debug for DuoClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,7 +174,20 @@ impl DuoClient {
     }
 
     /// Like [`DuoClient::new`] but over any [`Transport`] (tests).
-    pub fn with_transport(config: DuoConfig, transport: Arc<dyn Transport>) -> Result<Self, DuoError> {
+    pub fn with_transport(
+        config: DuoConfig,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self, DuoError> {
+        Self::with_parts(config, transport, Arc::new(sign::date_now))
+    }
+
+    /// Like [`DuoClient::with_transport`] with a custom `Date` source (e.g. to
+    /// correct a known clock offset, or to observe re-signing in tests).
+    pub fn with_parts(
+        config: DuoConfig,
+        transport: Arc<dyn Transport>,
+        dates: DateSource,
+    ) -> Result<Self, DuoError> {
         let host = ApiHost::parse(&config.api_host)?;
         if config.ikey.trim().is_empty() {
             return Err(DuoError::Config {
@@ -185,7 +202,10 @@ impl DuoClient {
             });
         }
         if config.retry.max_attempts == 0 {
-            return Err(DuoError::Config { field: "retry.max_attempts", reason: "must be at least 1".into() });
+            return Err(DuoError::Config {
+                field: "retry.max_attempts",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -198,6 +218,7 @@ impl DuoClient {
                 transport,
                 pacer: Pacer::new(&config.rate_limits),
                 retry: config.retry,
+                dates,
             }),
         })
     }
@@ -212,8 +233,11 @@ impl DuoClient {
         &self.inner.host
     }
 
-    /// Builds and signs one attempt (a fresh `Date` each time).
-    pub(crate) fn sign_request(&self, method: &Method, path: &str, params: &Params, date: &str) -> HttpRequest {
+    /// Builds and signs the exact request a call sends, with the given
+    /// `Date` string (the client uses the current time for every attempt).
+    /// For debugging and tests; the `Authorization` value is redacted from
+    /// its `Debug` output.
+    pub fn prepare(&self, method: &Method, path: &str, params: &Params, date: &str) -> HttpRequest {
         let inner = &self.inner;
         let has_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         let empty = Params::new();
@@ -224,14 +248,23 @@ impl DuoClient {
         };
         let query = canon_params(params);
         let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(3);
-        let (url, body, signed_params): (String, Option<Vec<u8>>, &Params) = match (canon, has_body) {
+        let (url, body, signed_params): (String, Option<Vec<u8>>, &Params) = match (canon, has_body)
+        {
             (Canon::V5, true) => {
                 headers.push(("Content-Type", "application/json".into()));
-                (format!("{}{path}", inner.base_url), Some(sign::json_body(params).into_bytes()), &empty)
+                (
+                    format!("{}{path}", inner.base_url),
+                    Some(sign::json_body(params).into_bytes()),
+                    &empty,
+                )
             }
             (_, true) => {
                 headers.push(("Content-Type", "application/x-www-form-urlencoded".into()));
-                (format!("{}{path}", inner.base_url), Some(query.into_bytes()), params)
+                (
+                    format!("{}{path}", inner.base_url),
+                    Some(query.into_bytes()),
+                    params,
+                )
             }
             (_, false) if query.is_empty() => (format!("{}{path}", inner.base_url), None, params),
             (_, false) => (format!("{}{path}?{query}", inner.base_url), None, params),
@@ -249,9 +282,17 @@ impl DuoClient {
             },
         );
         let signature = sign::hmac_hex(digest, inner.skey.expose_secret(), &canonical);
-        headers.push(("Authorization", sign::authorization(&inner.ikey, &signature)));
+        headers.push((
+            "Authorization",
+            sign::authorization(&inner.ikey, &signature),
+        ));
         headers.push(("Date", date.to_owned()));
-        HttpRequest { method: method.clone(), url, headers, body }
+        HttpRequest {
+            method: method.clone(),
+            url,
+            headers,
+            body,
+        }
     }
 
     /// Sends a call with pacing and retries; returns the 2xx body.
@@ -280,9 +321,12 @@ impl DuoClient {
             let outcome = async {
                 let paced = inner.pacer.acquire(class).await;
                 if !paced.is_zero() {
-                    tracing::trace!(waited_ms = paced.as_millis() as u64, "paced under the rate limit");
+                    tracing::trace!(
+                        waited_ms = paced.as_millis() as u64,
+                        "paced under the rate limit"
+                    );
                 }
-                let request = self.sign_request(&method, path, params, &sign::date_now());
+                let request = self.prepare(&method, path, params, &(inner.dates)());
                 let started = tokio::time::Instant::now();
                 let result = inner.transport.send(request).await;
                 let span = tracing::Span::current();
@@ -292,7 +336,9 @@ impl DuoClient {
                         span.record("status", r.status);
                         tracing::debug!("duo answered");
                     }
-                    Err(e) => tracing::debug!(failure = %e.kind, detail = %e.detail, "no answer from duo"),
+                    Err(e) => {
+                        tracing::debug!(failure = %e.kind, detail = %e.detail, "no answer from duo");
+                    }
                 }
                 result
             }
@@ -309,7 +355,9 @@ impl DuoClient {
                     let status = response.status;
                     let limit = failure.code == Some(50001);
                     let retryable = status == 429
-                        || (status >= 500 && !limit && (idempotency == Idempotency::Idempotent || status == 503));
+                        || (status >= 500
+                            && !limit
+                            && (idempotency == Idempotency::Idempotent || status == 503));
                     if status >= 500 && !limit && !retryable {
                         return Err(DuoError::OutcomeUnknown {
                             call: call(),
@@ -323,7 +371,11 @@ impl DuoClient {
                             .and_then(|v| parse_retry_after(v, SystemTime::now()));
                         if let Some(wait) = retry_in(retry_after) {
                             span.in_scope(|| {
-                                tracing::warn!(status, wait_ms = wait.as_millis() as u64, "retrying duo call");
+                                tracing::warn!(
+                                    status,
+                                    wait_ms = wait.as_millis() as u64,
+                                    "retrying duo call"
+                                );
                             });
                             tokio::time::sleep(wait).await;
                             continue;
@@ -332,7 +384,9 @@ impl DuoClient {
                     return Err(classify_failure(method.as_str(), path, failure, attempt));
                 }
                 Err(e) => {
-                    if e.kind != TransportFailure::Connect && idempotency == Idempotency::NonIdempotent {
+                    if e.kind != TransportFailure::Connect
+                        && idempotency == Idempotency::NonIdempotent
+                    {
                         return Err(DuoError::OutcomeUnknown {
                             call: call(),
                             reason: format!("{} after the request was sent: {}", e.kind, e.detail),
@@ -345,7 +399,12 @@ impl DuoClient {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    return Err(DuoError::Transport { call: call(), kind: e.kind, attempts: attempt, detail: e.detail });
+                    return Err(DuoError::Transport {
+                        call: call(),
+                        kind: e.kind,
+                        attempts: attempt,
+                        detail: e.detail,
+                    });
                 }
             }
         }
@@ -360,14 +419,21 @@ impl DuoClient {
         class: EndpointClass,
         idempotency: Idempotency,
     ) -> Result<(T, Metadata), DuoError> {
-        let body = self.execute(method.clone(), path, params, class, idempotency).await?;
+        let body = self
+            .execute(method.clone(), path, params, class, idempotency)
+            .await?;
         decode(&method, path, &body)
     }
 
     /// One signed call to any Admin API endpoint; returns `response` and
     /// `metadata`. GET/DELETE parameters go in the query; POST/PUT/PATCH
     /// parameters in the body. A POST is treated as possibly non-idempotent.
-    pub async fn raw_call(&self, method: Method, path: &str, params: &Params) -> Result<RawResponse, DuoError> {
+    pub async fn raw_call(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+    ) -> Result<RawResponse, DuoError> {
         let class = if method == Method::GET {
             if params.get("limit").is_some() || params.get("offset").is_some() {
                 EndpointClass::Page
@@ -382,7 +448,8 @@ impl DuoClient {
         } else {
             Idempotency::Idempotent
         };
-        self.raw_call_with(method, path, params, class, idempotency).await
+        self.raw_call_with(method, path, params, class, idempotency)
+            .await
     }
 
     /// [`DuoClient::raw_call`] with an explicit rate-limit class and idempotency.
@@ -395,9 +462,14 @@ impl DuoClient {
         idempotency: Idempotency,
     ) -> Result<RawResponse, DuoError> {
         if !path.starts_with('/') {
-            return Err(DuoError::Config { field: "path", reason: format!("`{path}` must start with `/`") });
+            return Err(DuoError::Config {
+                field: "path",
+                reason: format!("`{path}` must start with `/`"),
+            });
         }
-        let body = self.execute(method.clone(), path, params, class, idempotency).await?;
+        let body = self
+            .execute(method.clone(), path, params, class, idempotency)
+            .await?;
         let (response, _) = decode::<serde_json::Value>(&method, path, &body)?;
         let metadata = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
@@ -407,23 +479,33 @@ impl DuoClient {
 }
 
 /// Decodes a 2xx body as Duo's envelope with a `T` response.
-fn decode<T: DeserializeOwned>(method: &Method, path: &str, body: &[u8]) -> Result<(T, Metadata), DuoError> {
+fn decode<T: DeserializeOwned>(
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<(T, Metadata), DuoError> {
     let call = || format!("{method} {path}");
     let envelope: Envelope<T> = serde_json::from_slice(body).map_err(|e| DuoError::Decode {
         call: call(),
-        detail: format!("{e} (first bytes: {:?})", String::from_utf8_lossy(&body[..body.len().min(120)])),
+        detail: format!(
+            "{e} (first bytes: {:?})",
+            String::from_utf8_lossy(&body[..body.len().min(120)])
+        ),
     })?;
     if envelope.stat != "OK" {
         let failure = ApiFailure {
             status: 200,
             code: envelope.code.as_ref().and_then(code_of),
-            message: envelope.message.unwrap_or_else(|| format!("stat {}", envelope.stat)),
+            message: envelope
+                .message
+                .unwrap_or_else(|| format!("stat {}", envelope.stat)),
             message_detail: envelope.message_detail,
         };
         return Err(classify_failure(method.as_str(), path, failure, 1));
     }
-    let response = envelope
-        .response
-        .ok_or_else(|| DuoError::Decode { call: call(), detail: "the envelope has no `response`".into() })?;
+    let response = envelope.response.ok_or_else(|| DuoError::Decode {
+        call: call(),
+        detail: "the envelope has no `response`".into(),
+    })?;
     Ok((response, envelope.metadata.unwrap_or_default()))
 }

@@ -88,17 +88,24 @@ pub struct ApiHost {
 impl ApiHost {
     /// Parses `host`, `host:port` or `scheme://host[:port][/]`.
     pub fn parse(input: &str) -> Result<ApiHost, DuoError> {
-        let bad = |reason: String| DuoError::Config { field: "api_host", reason };
+        let bad = |reason: String| DuoError::Config {
+            field: "api_host",
+            reason,
+        };
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(bad("is empty; give the API hostname from the Admin API application page".into()));
+            return Err(bad(
+                "is empty; give the API hostname from the Admin API application page".into(),
+            ));
         }
         let (scheme, rest) = match trimmed.split_once("://") {
             Some((s, r)) => (s.to_ascii_lowercase(), r),
             None => ("https".to_owned(), trimmed),
         };
         if scheme != "https" && scheme != "http" {
-            return Err(bad(format!("scheme `{scheme}` is not supported; use https://")));
+            return Err(bad(format!(
+                "scheme `{scheme}` is not supported; use https://"
+            )));
         }
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#', '@']) || authority.is_empty() {
@@ -108,7 +115,9 @@ impl ApiHost {
         }
         let default_port = if scheme == "https" { 443 } else { 80 };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad(format!("`{input}`: unclosed `[`")))?;
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad(format!("`{input}`: unclosed `[`")))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => parse_port(p).map_err(bad)?,
                 None if after.is_empty() => default_port,
@@ -149,11 +158,13 @@ impl ApiHost {
 }
 
 fn parse_port(p: &str) -> Result<u16, String> {
-    p.parse::<u16>().map_err(|_| format!("port `{p}` is not a number between 1 and 65535"))
+    p.parse::<u16>()
+        .map_err(|_| format!("port `{p}` is not a number between 1 and 65535"))
 }
 
 fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -180,7 +191,10 @@ mod tests {
     #[test]
     fn plain_http_to_a_remote_host_is_refused() {
         let err = ApiHost::parse("http://api-xxxx.duosecurity.com").unwrap_err();
-        assert!(err.to_string().contains("plain http:// is refused"), "{err}");
+        assert!(
+            err.to_string().contains("plain http:// is refused"),
+            "{err}"
+        );
         assert!(ApiHost::parse("http://localhost:1").is_ok());
         assert!(ApiHost::parse("ftp://x").is_err());
         assert!(ApiHost::parse("https://x/admin").is_err());

@@ -101,7 +101,9 @@ pub enum DuoError {
     },
 
     /// 404 / 40401: the object does not exist (any more).
-    #[error("Duo has no such object for {call} ({failure}): the id is unknown or the object was deleted; look it up again")]
+    #[error(
+        "Duo has no such object for {call} ({failure}): the id is unknown or the object was deleted; look it up again"
+    )]
     NotFound {
         /// `METHOD /path`.
         call: String,
@@ -136,7 +138,9 @@ pub enum DuoError {
 
     /// 400 / 40003: the object already exists (duplicate username, alias,
     /// phone number, group name or admin email).
-    #[error("Duo says the object already exists for {call} ({failure}): look it up and link it instead of creating it")]
+    #[error(
+        "Duo says the object already exists for {call} ({failure}): look it up and link it instead of creating it"
+    )]
     Duplicate {
         /// `METHOD /path`.
         call: String,
@@ -155,7 +159,9 @@ pub enum DuoError {
     },
 
     /// A 5xx other than 50001, after every retry allowed.
-    #[error("Duo failed {call} ({failure}) after {attempts} attempts: Duo is having trouble; try again later")]
+    #[error(
+        "Duo failed {call} ({failure}) after {attempts} attempts: Duo is having trouble; try again later"
+    )]
     Server {
         /// `METHOD /path`.
         call: String,
@@ -167,7 +173,9 @@ pub enum DuoError {
 
     /// No HTTP answer (connect failure, timeout, broken connection) after every
     /// retry allowed.
-    #[error("Duo could not be reached for {call}: {kind} after {attempts} attempts ({detail}); check the API host, network and proxy")]
+    #[error(
+        "Duo could not be reached for {call}: {kind} after {attempts} attempts ({detail}); check the API host, network and proxy"
+    )]
     Transport {
         /// `METHOD /path`.
         call: String,
@@ -216,7 +224,9 @@ impl DuoError {
     /// Transient, outcome-unknown or permanent.
     pub fn class(&self) -> ErrorClass {
         match self {
-            DuoError::RateLimited { .. } | DuoError::Server { .. } | DuoError::Transport { .. } => ErrorClass::Transient,
+            DuoError::RateLimited { .. } | DuoError::Server { .. } | DuoError::Transport { .. } => {
+                ErrorClass::Transient
+            }
             DuoError::OutcomeUnknown { .. } => ErrorClass::OutcomeUnknown,
             _ => ErrorClass::Permanent,
         }
@@ -269,7 +279,10 @@ impl DuoError {
 /// The permission an endpoint needs, as the Admin Panel names it.
 pub(crate) fn permission_for(method: &str, path: &str) -> &'static str {
     let p = path.trim_start_matches('/');
-    let rest = p.strip_prefix("admin/v1/").or_else(|| p.strip_prefix("admin/v2/")).unwrap_or(p);
+    let rest = p
+        .strip_prefix("admin/v1/")
+        .or_else(|| p.strip_prefix("admin/v2/"))
+        .unwrap_or(p);
     if rest.starts_with("admins") {
         "Grant administrators"
     } else if rest.starts_with("info") {
@@ -288,20 +301,35 @@ pub(crate) fn permission_for(method: &str, path: &str) -> &'static str {
 }
 
 /// Maps a non-2xx answer (after retries) to its variant.
-pub(crate) fn classify_failure(method: &str, path: &str, failure: ApiFailure, attempts: u32) -> DuoError {
+pub(crate) fn classify_failure(
+    method: &str,
+    path: &str,
+    failure: ApiFailure,
+    attempts: u32,
+) -> DuoError {
     let call = format!("{method} {path}");
     match (failure.status, failure.code) {
         (_, Some(40102)) => DuoError::InvalidIntegrationKey { call, failure },
         (_, Some(40103 | 40105)) => DuoError::InvalidSignature { call, failure },
         (401, _) => DuoError::InvalidSignature { call, failure },
-        (403, _) | (_, Some(40301)) => {
-            DuoError::Forbidden { permission: permission_for(method, path), call, failure }
-        }
+        (403, _) | (_, Some(40301)) => DuoError::Forbidden {
+            permission: permission_for(method, path),
+            call,
+            failure,
+        },
         (404, _) | (_, Some(40401)) => DuoError::NotFound { call, failure },
-        (429, _) | (_, Some(42901)) => DuoError::RateLimited { call, attempts, failure },
+        (429, _) | (_, Some(42901)) => DuoError::RateLimited {
+            call,
+            attempts,
+            failure,
+        },
         (_, Some(50001)) => DuoError::LimitExceeded { call, failure },
         (_, Some(40003)) => DuoError::Duplicate { call, failure },
-        (s, _) if s >= 500 => DuoError::Server { call, attempts, failure },
+        (s, _) if s >= 500 => DuoError::Server {
+            call,
+            attempts,
+            failure,
+        },
         _ => DuoError::BadRequest { call, failure },
     }
 }
@@ -312,10 +340,25 @@ mod tests {
 
     #[test]
     fn permission_follows_the_endpoint() {
-        assert_eq!(permission_for("POST", "/admin/v1/admins"), "Grant administrators");
-        assert_eq!(permission_for("GET", "/admin/v1/info/summary"), "Grant read information");
-        assert_eq!(permission_for("GET", "/admin/v1/users"), "Grant read resource");
-        assert_eq!(permission_for("DELETE", "/admin/v1/users/DU1"), "Grant write resource");
-        assert_eq!(permission_for("GET", "/admin/v2/groups/DG1/users"), "Grant read resource");
+        assert_eq!(
+            permission_for("POST", "/admin/v1/admins"),
+            "Grant administrators"
+        );
+        assert_eq!(
+            permission_for("GET", "/admin/v1/info/summary"),
+            "Grant read information"
+        );
+        assert_eq!(
+            permission_for("GET", "/admin/v1/users"),
+            "Grant read resource"
+        );
+        assert_eq!(
+            permission_for("DELETE", "/admin/v1/users/DU1"),
+            "Grant write resource"
+        );
+        assert_eq!(
+            permission_for("GET", "/admin/v2/groups/DG1/users"),
+            "Grant read resource"
+        );
     }
 }

@@ -14,7 +14,8 @@ use crate::types::{Group, GroupUpdate, NewGroup, Page, UserRef};
 impl DuoClient {
     /// Every group (`GET /admin/v1/groups`, pages of 500).
     pub async fn list_groups(&self) -> Result<Vec<Group>, DuoError> {
-        self.collect_all("/admin/v1/groups".into(), Params::new(), LARGE_PAGE).await
+        self.collect_all("/admin/v1/groups".into(), Params::new(), LARGE_PAGE)
+            .await
     }
 
     /// Every group, one page (500) at a time.
@@ -25,8 +26,15 @@ impl DuoClient {
     /// One group by id (`GET /admin/v2/groups/{id}`).
     pub async fn get_group(&self, group_id: &str) -> Result<Group, DuoError> {
         let path = format!("/admin/v2/groups/{}", seg(group_id));
-        let (group, _) =
-            self.call_typed(Method::GET, &path, &Params::new(), EndpointClass::Read, Idempotency::Idempotent).await?;
+        let (group, _) = self
+            .call_typed(
+                Method::GET,
+                &path,
+                &Params::new(),
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
+            .await?;
         Ok(group)
     }
 
@@ -46,10 +54,20 @@ impl DuoClient {
     }
 
     /// Modifies or renames a group (`POST /admin/v1/groups/{id}`).
-    pub async fn modify_group(&self, group_id: &str, update: &GroupUpdate) -> Result<Group, DuoError> {
+    pub async fn modify_group(
+        &self,
+        group_id: &str,
+        update: &GroupUpdate,
+    ) -> Result<Group, DuoError> {
         let path = format!("/admin/v1/groups/{}", seg(group_id));
         let (group, _) = self
-            .call_typed(Method::POST, &path, &update.params(), EndpointClass::Write, Idempotency::Idempotent)
+            .call_typed(
+                Method::POST,
+                &path,
+                &update.params(),
+                EndpointClass::Write,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(group)
     }
@@ -70,11 +88,23 @@ impl DuoClient {
 
     /// Every member of a group (`GET /admin/v2/groups/{id}/users`, pages of 500).
     pub async fn group_members(&self, group_id: &str) -> Result<Vec<UserRef>, DuoError> {
-        self.collect_all(format!("/admin/v2/groups/{}/users", seg(group_id)), Params::new(), LARGE_PAGE).await
+        self.collect_all(
+            format!("/admin/v2/groups/{}/users", seg(group_id)),
+            Params::new(),
+            LARGE_PAGE,
+        )
+        .await
     }
 
     /// A group's members, one page (500) at a time.
-    pub fn group_member_pages(&self, group_id: &str) -> BoxStream<'static, Result<Page<UserRef>, DuoError>> {
-        self.page_stream(format!("/admin/v2/groups/{}/users", seg(group_id)), Params::new(), LARGE_PAGE)
+    pub fn group_member_pages(
+        &self,
+        group_id: &str,
+    ) -> BoxStream<'static, Result<Page<UserRef>, DuoError>> {
+        self.page_stream(
+            format!("/admin/v2/groups/{}/users", seg(group_id)),
+            Params::new(),
+            LARGE_PAGE,
+        )
     }
 }

@@ -33,7 +33,7 @@ mod types;
 mod users;
 
 pub use canon::Params;
-pub use client::{DuoClient, Idempotency, RawResponse};
+pub use client::{DateSource, DuoClient, Idempotency, RawResponse};
 pub use config::{ApiHost, DuoConfig, SignatureVersion, default_user_agent};
 pub use error::{ApiFailure, DuoError, ErrorClass, TransportFailure};
 pub use pace::{EndpointClass, RateLimits};
@@ -43,6 +43,6 @@ pub use retry::RetryPolicy;
 pub use secrecy::SecretString;
 pub use transport::{HttpRequest, HttpResponse, Transport, TransportError};
 pub use types::{
-    Admin, AdminRole, AdminStatus, AdminUpdate, Group, GroupStatus, GroupUpdate, NewAdmin, NewGroup, NewUser, Page,
-    Phone, PhoneSpec, Summary, User, UserRef, UserStatus, UserUpdate,
+    Admin, AdminRole, AdminStatus, AdminUpdate, Group, GroupStatus, GroupUpdate, NewAdmin,
+    NewGroup, NewUser, Page, Phone, PhoneSpec, Summary, User, UserRef, UserStatus, UserUpdate,
 };

@@ -58,7 +58,12 @@ impl RateLimits {
 
     /// No client-side pacing (tests, benchmarks against the simulator).
     pub const fn off() -> Self {
-        Self { writes_per_minute: None, reads_per_minute: None, pages_per_minute: None, burst: nz(10) }
+        Self {
+            writes_per_minute: None,
+            reads_per_minute: None,
+            pages_per_minute: None,
+            burst: nz(10),
+        }
     }
 }
 
@@ -114,13 +119,17 @@ impl Pacer {
             EndpointClass::Read => &self.reads,
             EndpointClass::Page => &self.pages,
         };
-        let Some(limiter) = limiter else { return Duration::ZERO };
+        let Some(limiter) = limiter else {
+            return Duration::ZERO;
+        };
         let start = tokio::time::Instant::now();
         loop {
             match limiter.check() {
                 Ok(()) => return start.elapsed(),
                 Err(not_until) => {
-                    let wait = not_until.earliest_possible().duration_since(TokioClock.now());
+                    let wait = not_until
+                        .earliest_possible()
+                        .duration_since(TokioClock.now());
                     tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
                 }
             }
@@ -134,7 +143,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn writes_are_paced_at_the_configured_rate_after_the_burst() {
-        let limits = RateLimits { writes_per_minute: Some(nz(60)), burst: nz(2), ..RateLimits::off() };
+        let limits = RateLimits {
+            writes_per_minute: Some(nz(60)),
+            burst: nz(2),
+            ..RateLimits::off()
+        };
         let pacer = Pacer::new(&limits);
         let start = tokio::time::Instant::now();
         for _ in 0..2 {
@@ -145,7 +158,10 @@ mod tests {
             pacer.acquire(EndpointClass::Write).await;
         }
         let elapsed = start.elapsed();
-        assert!(elapsed >= Duration::from_secs(3) && elapsed < Duration::from_millis(3100), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(3) && elapsed < Duration::from_millis(3100),
+            "{elapsed:?}"
+        );
         // Reads are off in this config: never wait.
         assert_eq!(pacer.acquire(EndpointClass::Read).await, Duration::ZERO);
     }
@@ -159,6 +175,9 @@ mod tests {
         }
         // burst 10, then 200 more at 0.3 s each = 60 s.
         let elapsed = start.elapsed();
-        assert!(elapsed >= Duration::from_secs(59) && elapsed <= Duration::from_secs(61), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(59) && elapsed <= Duration::from_secs(61),
+            "{elapsed:?}"
+        );
     }
 }

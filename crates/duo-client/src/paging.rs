@@ -32,7 +32,13 @@ impl DuoClient {
         params.push("limit", limit.to_string());
         params.push("offset", offset.to_string());
         let (items, meta) = self
-            .call_typed::<Vec<T>>(Method::GET, path, &params, EndpointClass::Page, Idempotency::Idempotent)
+            .call_typed::<Vec<T>>(
+                Method::GET,
+                path,
+                &params,
+                EndpointClass::Page,
+                Idempotency::Idempotent,
+            )
             .await?;
         let next_offset = meta.next_offset();
         if let Some(next) = next_offset
@@ -43,7 +49,12 @@ impl DuoClient {
                 detail: format!("metadata.next_offset {next} does not move past offset {offset}"),
             });
         }
-        Ok(Page { items, total_objects: meta.total_objects, offset, next_offset })
+        Ok(Page {
+            items,
+            total_objects: meta.total_objects,
+            offset,
+            next_offset,
+        })
     }
 
     /// Streams every page of a listing, one request per page, in order.

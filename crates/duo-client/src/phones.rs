@@ -14,7 +14,8 @@ use crate::types::{Page, Phone, PhoneSpec};
 impl DuoClient {
     /// Every phone (`GET /admin/v1/phones`, pages of 500).
     pub async fn list_phones(&self) -> Result<Vec<Phone>, DuoError> {
-        self.collect_all("/admin/v1/phones".into(), Params::new(), LARGE_PAGE).await
+        self.collect_all("/admin/v1/phones".into(), Params::new(), LARGE_PAGE)
+            .await
     }
 
     /// Every phone, one page (500) at a time.
@@ -25,18 +26,35 @@ impl DuoClient {
     /// One phone by id (`GET /admin/v1/phones/{id}`).
     pub async fn get_phone(&self, phone_id: &str) -> Result<Phone, DuoError> {
         let path = format!("/admin/v1/phones/{}", seg(phone_id));
-        let (phone, _) =
-            self.call_typed(Method::GET, &path, &Params::new(), EndpointClass::Read, Idempotency::Idempotent).await?;
+        let (phone, _) = self
+            .call_typed(
+                Method::GET,
+                &path,
+                &Params::new(),
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
+            .await?;
         Ok(phone)
     }
 
     /// The phone with this number (and extension), if any
     /// (`GET /admin/v1/phones?number=`).
-    pub async fn find_phone_by_number(&self, number: &str, extension: Option<&str>) -> Result<Option<Phone>, DuoError> {
+    pub async fn find_phone_by_number(
+        &self,
+        number: &str,
+        extension: Option<&str>,
+    ) -> Result<Option<Phone>, DuoError> {
         let mut params = Params::new().with("number", number);
         params.push_opt("extension", extension);
         let (phones, _): (Vec<Phone>, _) = self
-            .call_typed(Method::GET, "/admin/v1/phones", &params, EndpointClass::Read, Idempotency::Idempotent)
+            .call_typed(
+                Method::GET,
+                "/admin/v1/phones",
+                &params,
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(phones.into_iter().next())
     }
@@ -57,10 +75,20 @@ impl DuoClient {
     }
 
     /// Modifies a phone (`POST /admin/v1/phones/{id}`).
-    pub async fn modify_phone(&self, phone_id: &str, update: &PhoneSpec) -> Result<Phone, DuoError> {
+    pub async fn modify_phone(
+        &self,
+        phone_id: &str,
+        update: &PhoneSpec,
+    ) -> Result<Phone, DuoError> {
         let path = format!("/admin/v1/phones/{}", seg(phone_id));
         let (phone, _) = self
-            .call_typed(Method::POST, &path, &update.params(), EndpointClass::Write, Idempotency::Idempotent)
+            .call_typed(
+                Method::POST,
+                &path,
+                &update.params(),
+                EndpointClass::Write,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(phone)
     }

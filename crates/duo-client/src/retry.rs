@@ -38,13 +38,18 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The back-off after failed attempt `attempt` (1-based), without jitter.
     pub fn base_backoff(&self, attempt: u32) -> Duration {
         let doublings = attempt.saturating_sub(1).min(31);
-        self.initial_backoff.saturating_mul(1u32 << doublings).min(self.max_backoff)
+        self.initial_backoff
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_backoff)
     }
 
     /// The wait after failed attempt `attempt`: `Retry-After` when given,
@@ -94,23 +99,38 @@ mod tests {
         let p = RetryPolicy::default();
         for attempt in 1..=6 {
             let d = p.delay(attempt, None);
-            assert!(d >= p.base_backoff(attempt) && d < p.base_backoff(attempt) + Duration::from_secs(1));
+            assert!(
+                d >= p.base_backoff(attempt)
+                    && d < p.base_backoff(attempt) + Duration::from_secs(1)
+            );
         }
     }
 
     #[test]
     fn retry_after_wins_and_is_capped() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(1, Some(Duration::from_secs(7))), Duration::from_secs(7));
-        assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), Duration::from_secs(300));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(300)
+        );
     }
 
     #[test]
     fn retry_after_parses_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_354_900_680);
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
-        assert_eq!(parse_retry_after("Fri, 07 Dec 2012 17:18:10 GMT", now), Some(Duration::from_secs(10)));
-        assert_eq!(parse_retry_after("Fri, 07 Dec 2012 17:17:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Fri, 07 Dec 2012 17:18:10 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Fri, 07 Dec 2012 17:17:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -61,7 +61,10 @@ pub fn sha512_hex(data: &[u8]) -> String {
 /// SHA-512 hex of the `X-Duo-*` header blob: names lower-cased, pairs sorted
 /// by name, `[name, value, ...]` joined with NUL.
 pub fn x_duo_headers_hash(headers: &[(&str, &str)]) -> String {
-    let mut lowered: Vec<(String, &str)> = headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), *v)).collect();
+    let mut lowered: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), *v))
+        .collect();
     lowered.sort();
     let mut blob = Vec::new();
     for (i, (name, value)) in lowered.iter().enumerate() {
@@ -101,12 +104,14 @@ pub fn canonicalize(version: Canon, input: &CanonInput<'_>) -> String {
 pub fn hmac_hex(digest: Digest512Or1, skey: &str, canonical: &str) -> String {
     match digest {
         Digest512Or1::Sha512 => {
-            let mut mac = hmac::Hmac::<Sha512>::new_from_slice(skey.as_bytes()).expect("HMAC takes any key length");
+            let mut mac = hmac::Hmac::<Sha512>::new_from_slice(skey.as_bytes())
+                .expect("HMAC takes any key length");
             mac.update(canonical.as_bytes());
             hex::encode(mac.finalize().into_bytes())
         }
         Digest512Or1::Sha1 => {
-            let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(skey.as_bytes()).expect("HMAC takes any key length");
+            let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(skey.as_bytes())
+                .expect("HMAC takes any key length");
             mac.update(canonical.as_bytes());
             hex::encode(mac.finalize().into_bytes())
         }
@@ -116,11 +121,16 @@ pub fn hmac_hex(digest: Digest512Or1, skey: &str, canonical: &str) -> String {
 /// `Basic base64(ikey:signature)`.
 pub fn authorization(ikey: &str, signature_hex: &str) -> String {
     let raw = format!("{ikey}:{signature_hex}");
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// The `Date` string as Python's `email.utils.formatdate()` writes it:
 /// `Fri, 07 Dec 2012 17:18:00 -0000`.
@@ -157,7 +167,11 @@ pub fn json_body(params: &Params) -> String {
         }
         push_json_string(&mut out, key);
         out.push(':');
-        let values: Vec<&str> = params.iter().filter(|(k, _)| k == key).map(|(_, v)| v).collect();
+        let values: Vec<&str> = params
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .collect();
         if let [single] = values.as_slice() {
             push_json_string(&mut out, single);
         } else {
@@ -207,7 +221,14 @@ mod tests {
 
     #[test]
     fn json_body_matches_python_ensure_ascii() {
-        let p: Params = [("b", "Zoë"), ("a", "x\"y\\z\n"), ("c", "😀"), ("d", "\u{7f}")].into_iter().collect();
+        let p: Params = [
+            ("b", "Zoë"),
+            ("a", "x\"y\\z\n"),
+            ("c", "😀"),
+            ("d", "\u{7f}"),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(
             json_body(&p),
             r#"{"a":"x\"y\\z\n","b":"Zo\u00eb","c":"\ud83d\ude00","d":"\u007f"}"#

@@ -26,7 +26,10 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// A header's value, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -36,7 +39,16 @@ impl fmt::Debug for HttpRequest {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
-            .map(|(n, v)| (*n, if n.eq_ignore_ascii_case("authorization") { "[REDACTED]" } else { v.as_str() }))
+            .map(|(n, v)| {
+                (
+                    *n,
+                    if n.eq_ignore_ascii_case("authorization") {
+                        "[REDACTED]"
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
             .collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
@@ -100,12 +112,16 @@ impl ReqwestTransport {
         if let Some(path) = extra_ca_pem {
             let pem = std::fs::read(path).map_err(|e| DuoError::Config {
                 field: "extra_ca_pem",
-                reason: format!("cannot read {}: {e}; give a readable PEM file", path.display()),
+                reason: format!(
+                    "cannot read {}: {e}; give a readable PEM file",
+                    path.display()
+                ),
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| DuoError::Config {
-                field: "extra_ca_pem",
-                reason: format!("{} is not a PEM certificate bundle: {e}", path.display()),
-            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| DuoError::Config {
+                    field: "extra_ca_pem",
+                    reason: format!("{} is not a PEM certificate bundle: {e}", path.display()),
+                })?;
             if certs.is_empty() {
                 return Err(DuoError::Config {
                     field: "extra_ca_pem",
@@ -127,10 +143,11 @@ impl Transport for ReqwestTransport {
         Box::pin(async move {
             let mut builder = self.client.request(request.method, &request.url);
             for (name, value) in request.headers {
-                let mut v = reqwest::header::HeaderValue::from_str(&value).map_err(|e| TransportError {
-                    kind: TransportFailure::Connect,
-                    detail: format!("header {name} is not valid: {e}"),
-                })?;
+                let mut v =
+                    reqwest::header::HeaderValue::from_str(&value).map_err(|e| TransportError {
+                        kind: TransportFailure::Connect,
+                        detail: format!("header {name} is not valid: {e}"),
+                    })?;
                 if name.eq_ignore_ascii_case("authorization") {
                     v.set_sensitive(true);
                 }
@@ -147,7 +164,11 @@ impl Transport for ReqwestTransport {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let body = response.bytes().await.map_err(map_reqwest)?.to_vec();
-            Ok(HttpResponse { status, retry_after, body })
+            Ok(HttpResponse {
+                status,
+                retry_after,
+                body,
+            })
         })
     }
 }

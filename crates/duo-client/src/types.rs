@@ -193,7 +193,11 @@ impl User {
             let mut slots: Vec<(u32, &String)> = self
                 .aliases
                 .iter()
-                .filter_map(|(k, v)| k.strip_prefix("alias").and_then(|n| n.parse().ok()).map(|n| (n, v)))
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("alias")
+                        .and_then(|n| n.parse().ok())
+                        .map(|n| (n, v))
+                })
                 .filter(|(_, v)| !v.is_empty())
                 .collect();
             slots.sort();
@@ -321,18 +325,25 @@ pub struct Page<T> {
     pub next_offset: Option<u64>,
 }
 
-/// Sets aliases: legacy `alias1`…`alias4` when four or fewer (blank slots
-/// clear old ones), the `aliases` form (`alias1=…&alias2=…`, up to 8) beyond.
+/// Sets aliases: legacy `alias1`…`alias4` when four or fewer, the `aliases`
+/// form (`alias1=…&…&alias8=…`) beyond; blank slots clear old aliases.
 fn push_aliases(p: &mut Params, aliases: &[String]) {
     if aliases.len() <= 4 {
         for slot in 0..4 {
-            p.push(format!("alias{}", slot + 1), aliases.get(slot).map(String::as_str).unwrap_or(""));
+            p.push(
+                format!("alias{}", slot + 1),
+                aliases.get(slot).map(String::as_str).unwrap_or(""),
+            );
         }
     } else {
-        let pairs: Vec<String> = aliases
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("alias{}={}", i + 1, crate::canon::encode(a)))
+        let pairs: Vec<String> = (0..8)
+            .map(|i| {
+                let value = aliases
+                    .get(i)
+                    .map(|a| crate::canon::encode(a))
+                    .unwrap_or_default();
+                format!("alias{}={value}", i + 1)
+            })
             .collect();
         p.push("aliases", pairs.join("&"));
     }
@@ -364,7 +375,10 @@ pub struct NewUser {
 impl NewUser {
     /// A user with just a username.
     pub fn new(username: impl Into<String>) -> Self {
-        Self { username: username.into(), ..Self::default() }
+        Self {
+            username: username.into(),
+            ..Self::default()
+        }
     }
 
     pub(crate) fn params(&self) -> Params {
@@ -445,7 +459,10 @@ pub struct PhoneSpec {
 impl PhoneSpec {
     /// A phone with just a number.
     pub fn number(number: impl Into<String>) -> Self {
-        Self { number: Some(number.into()), ..Self::default() }
+        Self {
+            number: Some(number.into()),
+            ..Self::default()
+        }
     }
 
     pub(crate) fn params(&self) -> Params {
@@ -474,7 +491,10 @@ pub struct NewGroup {
 impl NewGroup {
     /// A group with just a name.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
     }
 
     pub(crate) fn params(&self) -> Params {
@@ -548,7 +568,10 @@ impl NewAdmin {
         p.push("role", self.role.as_str());
         p.push_opt("phone", self.phone.as_deref());
         if let Some(r) = self.restricted_by_admin_units {
-            p.push("restricted_by_admin_units", if r { "true" } else { "false" });
+            p.push(
+                "restricted_by_admin_units",
+                if r { "true" } else { "false" },
+            );
         }
         if self.send_email {
             p.push("send_email", "1");
@@ -585,8 +608,14 @@ impl AdminUpdate {
         p.push_opt("phone", self.phone.as_deref());
         p.push_opt("role", self.role.as_ref().map(AdminRole::as_str));
         p.push_opt("status", self.status.as_ref().map(AdminStatus::as_str));
-        p.push_opt("restricted_by_admin_units", self.restricted_by_admin_units.map(bool_str));
-        p.push_opt("password_change_required", self.password_change_required.map(bool_str));
+        p.push_opt(
+            "restricted_by_admin_units",
+            self.restricted_by_admin_units.map(bool_str),
+        );
+        p.push_opt(
+            "password_change_required",
+            self.password_change_required.map(bool_str),
+        );
         p
     }
 }
@@ -600,7 +629,10 @@ mod tests {
         assert_eq!(GroupStatus::parse("Active"), GroupStatus::Active);
         assert_eq!(UserStatus::parse("locked out"), UserStatus::LockedOut);
         assert_eq!(AdminRole::parse("Help Desk").as_str(), "Help Desk");
-        assert_eq!(AdminRole::parse("Galactic Overlord"), AdminRole::Other("Galactic Overlord".into()));
+        assert_eq!(
+            AdminRole::parse("Galactic Overlord"),
+            AdminRole::Other("Galactic Overlord".into())
+        );
     }
 
     #[test]
@@ -619,7 +651,10 @@ mod tests {
 
     #[test]
     fn alias_update_clears_unused_legacy_slots() {
-        let up = UserUpdate { aliases: Some(vec!["x".into()]), ..UserUpdate::default() };
+        let up = UserUpdate {
+            aliases: Some(vec!["x".into()]),
+            ..UserUpdate::default()
+        };
         let p = up.params();
         assert_eq!(p.get("alias1"), Some("x"));
         assert_eq!(p.get("alias4"), Some(""));

@@ -14,7 +14,8 @@ use crate::types::{Group, NewUser, Page, Phone, User, UserUpdate};
 impl DuoClient {
     /// Every user (`GET /admin/v1/users`, pages of 300).
     pub async fn list_users(&self) -> Result<Vec<User>, DuoError> {
-        self.collect_all("/admin/v1/users".into(), Params::new(), USERS_PAGE).await
+        self.collect_all("/admin/v1/users".into(), Params::new(), USERS_PAGE)
+            .await
     }
 
     /// Every user, one page (300) at a time.
@@ -25,8 +26,15 @@ impl DuoClient {
     /// One user by id (`GET /admin/v1/users/{id}`); 404 → [`DuoError::NotFound`].
     pub async fn get_user(&self, user_id: &str) -> Result<User, DuoError> {
         let path = format!("/admin/v1/users/{}", seg(user_id));
-        let (user, _) =
-            self.call_typed(Method::GET, &path, &Params::new(), EndpointClass::Read, Idempotency::Idempotent).await?;
+        let (user, _) = self
+            .call_typed(
+                Method::GET,
+                &path,
+                &Params::new(),
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
+            .await?;
         Ok(user)
     }
 
@@ -35,7 +43,13 @@ impl DuoClient {
     pub async fn get_user_by_username(&self, username: &str) -> Result<Option<User>, DuoError> {
         let params = Params::new().with("username", username);
         let (users, _): (Vec<User>, _) = self
-            .call_typed(Method::GET, "/admin/v1/users", &params, EndpointClass::Read, Idempotency::Idempotent)
+            .call_typed(
+                Method::GET,
+                "/admin/v1/users",
+                &params,
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(users.into_iter().next())
     }
@@ -59,7 +73,13 @@ impl DuoClient {
     pub async fn modify_user(&self, user_id: &str, update: &UserUpdate) -> Result<User, DuoError> {
         let path = format!("/admin/v1/users/{}", seg(user_id));
         let (user, _) = self
-            .call_typed(Method::POST, &path, &update.params(), EndpointClass::Write, Idempotency::Idempotent)
+            .call_typed(
+                Method::POST,
+                &path,
+                &update.params(),
+                EndpointClass::Write,
+                Idempotency::Idempotent,
+            )
             .await?;
         Ok(user)
     }
@@ -80,12 +100,22 @@ impl DuoClient {
 
     /// The user's groups (`GET /admin/v1/users/{id}/groups`, pages of 500).
     pub async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>, DuoError> {
-        self.collect_all(format!("/admin/v1/users/{}/groups", seg(user_id)), Params::new(), LARGE_PAGE).await
+        self.collect_all(
+            format!("/admin/v1/users/{}/groups", seg(user_id)),
+            Params::new(),
+            LARGE_PAGE,
+        )
+        .await
     }
 
     /// The user's phones (`GET /admin/v1/users/{id}/phones`, pages of 500).
     pub async fn user_phones(&self, user_id: &str) -> Result<Vec<Phone>, DuoError> {
-        self.collect_all(format!("/admin/v1/users/{}/phones", seg(user_id)), Params::new(), LARGE_PAGE).await
+        self.collect_all(
+            format!("/admin/v1/users/{}/phones", seg(user_id)),
+            Params::new(),
+            LARGE_PAGE,
+        )
+        .await
     }
 
     /// Adds the user to a group (`POST /admin/v1/users/{id}/groups`).
@@ -105,7 +135,11 @@ impl DuoClient {
 
     /// Removes the user from a group (`DELETE /admin/v1/users/{id}/groups/{gid}`);
     /// succeeds when the user was not a member.
-    pub async fn remove_user_from_group(&self, user_id: &str, group_id: &str) -> Result<(), DuoError> {
+    pub async fn remove_user_from_group(
+        &self,
+        user_id: &str,
+        group_id: &str,
+    ) -> Result<(), DuoError> {
         let path = format!("/admin/v1/users/{}/groups/{}", seg(user_id), seg(group_id));
         self.call_typed::<serde::de::IgnoredAny>(
             Method::DELETE,

@@ -176,3 +176,28 @@ impl SimConfig {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_never_appear_in_debug_output() {
+        let cfg = SimConfig {
+            skey: "topsecret-main-skey-0000000000000000000".into(),
+            extra_integrations: vec![IntegrationConfig {
+                ikey: "DIOTHERXXXXXXXXXXXXX".into(),
+                skey: "topsecret-extra-skey-000000000000000000".into(),
+                admin_api: true,
+                permissions: Permission::provisioning(),
+            }],
+            ..SimConfig::default()
+        };
+        let shown = format!("{cfg:?} {:#?}", cfg.integrations());
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(
+            shown.contains("DIOTHERXXXXXXXXXXXXX"),
+            "ikeys stay visible: {shown}"
+        );
+    }
+}

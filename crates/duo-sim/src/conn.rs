@@ -33,11 +33,18 @@ pub(crate) struct KillableIo {
 }
 
 fn killed() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "duo-sim dropped the connection (fault)")
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "duo-sim dropped the connection (fault)",
+    )
 }
 
 impl AsyncRead for KillableIo {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed()));
         }
@@ -46,7 +53,11 @@ impl AsyncRead for KillableIo {
 }
 
 impl AsyncWrite for KillableIo {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed()));
         }
@@ -76,7 +87,13 @@ impl Listener for KillableListener {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     let kill = Arc::new(AtomicBool::new(false));
-                    return (KillableIo { inner: stream, kill: kill.clone() }, ConnHandle { kill });
+                    return (
+                        KillableIo {
+                            inner: stream,
+                            kill: kill.clone(),
+                        },
+                        ConnHandle { kill },
+                    );
                 }
                 // Out of file descriptors and the like: back off briefly, as axum does.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
@@ -85,7 +102,9 @@ impl Listener for KillableListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(ConnHandle { kill: Arc::new(AtomicBool::new(false)) })
+        Ok(ConnHandle {
+            kill: Arc::new(AtomicBool::new(false)),
+        })
     }
 }
 

@@ -18,11 +18,21 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: u16, code: u32, message: &str, detail: Option<&str>) -> Self {
-        ApiError { status, code, message: message.into(), detail: detail.map(Into::into) }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            detail: detail.map(Into::into),
+        }
     }
     /// 400 / 40001: a required parameter is missing.
     pub fn missing(param: &str) -> Self {
-        Self::new(400, 40001, "Missing required request parameters", Some(param))
+        Self::new(
+            400,
+            40001,
+            "Missing required request parameters",
+            Some(param),
+        )
     }
     /// 400 / 40002: a parameter has an invalid value.
     pub fn invalid(param: &str) -> Self {
@@ -46,7 +56,12 @@ impl ApiError {
     }
     /// 401 / 40102: unknown integration key, or not an Admin API application.
     pub fn bad_ikey() -> Self {
-        Self::new(401, 40102, "Invalid integration key in request credentials", None)
+        Self::new(
+            401,
+            40102,
+            "Invalid integration key in request credentials",
+            None,
+        )
     }
     /// 401 / 40103: signature mismatch.
     pub fn bad_signature() -> Self {

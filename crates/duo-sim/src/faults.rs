@@ -136,23 +136,45 @@ mod tests {
             drop_before_rate: 0.05,
             drop_after_rate: 0.05,
             latency_ms: Some([5, 10]),
-            ..Faults::default()
         };
         let a = run(&f, 500);
         assert_eq!(a, run(&f, 500));
-        assert_ne!(a, run(&Faults { seed: 8, ..f.clone() }, 500));
+        assert_ne!(
+            a,
+            run(
+                &Faults {
+                    seed: 8,
+                    ..f.clone()
+                },
+                500
+            )
+        );
         assert!(a.iter().all(|d| (5..=10).contains(&d.latency_ms)));
-        for kind in [FaultAction::ServerError, FaultAction::Unavailable, FaultAction::DropBefore, FaultAction::DropAfter] {
+        for kind in [
+            FaultAction::ServerError,
+            FaultAction::Unavailable,
+            FaultAction::DropBefore,
+            FaultAction::DropAfter,
+        ] {
             assert!(a.iter().any(|d| d.action == kind), "{kind:?} never drawn");
         }
         assert!(a.iter().any(|d| d.action == FaultAction::TooMany(None)));
-        assert!(a.iter().any(|d| matches!(d.action, FaultAction::TooMany(Some(_)))));
+        assert!(
+            a.iter()
+                .any(|d| matches!(d.action, FaultAction::TooMany(Some(_))))
+        );
         // Every burst is exactly 3 consecutive 429s with one Retry-After setting.
         let mut i = 0;
         while i < a.len() {
             if let FaultAction::TooMany(ra) = a[i].action {
-                let run_len = a[i..].iter().take_while(|d| d.action == FaultAction::TooMany(ra)).count();
-                assert!(run_len % 3 == 0 || i + run_len == a.len(), "burst of {run_len} at {i}");
+                let run_len = a[i..]
+                    .iter()
+                    .take_while(|d| d.action == FaultAction::TooMany(ra))
+                    .count();
+                assert!(
+                    run_len % 3 == 0 || i + run_len == a.len(),
+                    "burst of {run_len} at {i}"
+                );
                 i += run_len;
             } else {
                 i += 1;
@@ -162,6 +184,10 @@ mod tests {
 
     #[test]
     fn no_faults_by_default() {
-        assert!(run(&Faults::default(), 200).iter().all(|d| *d == FaultDecision { latency_ms: 0, action: FaultAction::None }));
+        assert!(run(&Faults::default(), 200).iter().all(|d| *d
+            == FaultDecision {
+                latency_ms: 0,
+                action: FaultAction::None
+            }));
     }
 }

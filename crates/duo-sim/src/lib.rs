@@ -53,14 +53,18 @@ pub struct DuoSim {
 
 impl std::fmt::Debug for DuoSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DuoSim").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("DuoSim")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl DuoSim {
     /// Binds `config.listen` (default `127.0.0.1:0`) and serves in a background task.
     pub async fn start(config: SimConfig) -> std::io::Result<DuoSim> {
-        let listen = config.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listen = config
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = conn::KillableListener(tokio::net::TcpListener::bind(listen).await?);
         let addr = conn::local_addr(&listener)?;
         let shared = Arc::new(Shared::new(&config));
@@ -75,7 +79,12 @@ impl DuoSim {
                 tracing::warn!(error = %e, "duo-sim server stopped with an error");
             }
         });
-        Ok(DuoSim { addr, shared, stop: Some(stop), task: Some(task) })
+        Ok(DuoSim {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -110,9 +119,18 @@ impl DuoSim {
 
     /// Runs an Admin API call directly (no signature, faults, limits or stats) and returns Duo's
     /// success envelope. `method` and `path` are as on the wire, e.g. `("POST", "/admin/v1/users")`.
-    pub fn call(&self, method: &str, path: &str, params: &[(&str, &str)]) -> Result<serde_json::Value, ApiError> {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<serde_json::Value, ApiError> {
         let route = routes::match_route(method, path).ok_or_else(ApiError::not_found)?;
-        server::dispatch(&mut lock(&self.shared.store), route, &Params::from_pairs(params.iter().copied()))
+        server::dispatch(
+            &mut lock(&self.shared.store),
+            route,
+            &Params::from_pairs(params.iter().copied()),
+        )
     }
 
     /// Creates a user with `username` and other create fields (`realname`, `email`, `aliases`, ...).
@@ -153,7 +171,12 @@ impl DuoSim {
     }
 
     /// Creates an administrator (role `Owner` when `role` is `None`, as Duo does).
-    pub fn insert_admin(&self, name: &str, email: &str, role: Option<&str>) -> Result<Admin, ApiError> {
+    pub fn insert_admin(
+        &self,
+        name: &str,
+        email: &str,
+        role: Option<&str>,
+    ) -> Result<Admin, ApiError> {
         let mut p = Params::from_pairs([("name", name), ("email", email)]);
         if let Some(r) = role {
             p.0.push(("role".into(), r.into()));
@@ -163,12 +186,14 @@ impl DuoSim {
 
     /// Adds a user to a group.
     pub fn add_member(&self, user_id: &str, group_id: &str) -> Result<(), ApiError> {
-        lock(&self.shared.store).add_user_group(user_id, &Params::from_pairs([("group_id", group_id)]))
+        lock(&self.shared.store)
+            .add_user_group(user_id, &Params::from_pairs([("group_id", group_id)]))
     }
 
     /// Associates a phone with a user.
     pub fn associate_phone(&self, user_id: &str, phone_id: &str) -> Result<(), ApiError> {
-        lock(&self.shared.store).add_user_phone(user_id, &Params::from_pairs([("phone_id", phone_id)]))
+        lock(&self.shared.store)
+            .add_user_phone(user_id, &Params::from_pairs([("phone_id", phone_id)]))
     }
 
     /// Stops accepting, lets open requests finish (at most 5 s), and waits for the server task.
@@ -177,7 +202,9 @@ impl DuoSim {
             let _ = stop.send(());
         }
         if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task).await.is_err()
+            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
         {
             task.abort();
         }

@@ -64,8 +64,9 @@ struct Args {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let faults = match &args.faults {
-        Some(j) => serde_json::from_str(j)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("--faults: {e}")))?,
+        Some(j) => serde_json::from_str(j).map_err(|e| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("--faults: {e}"))
+        })?,
         None => Default::default(),
     };
     let cfg = SimConfig {
@@ -86,34 +87,35 @@ async fn main() -> std::io::Result<()> {
         ..SimConfig::default()
     };
     let sim = DuoSim::start(cfg).await?;
+    // Handlers are installed before the address is printed, so a supervisor that signals right
+    // after reading it gets a clean shutdown.
+    let stop = shutdown_signal()?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", sim.base_url())?;
         out.flush()?;
     }
-    wait_for_signal().await;
+    stop.await;
     sim.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }

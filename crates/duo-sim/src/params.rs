@@ -10,13 +10,23 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     /// Builds parameters from pairs.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Params(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Params(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether `key` was sent.
@@ -59,7 +69,9 @@ impl Params {
 
     /// An integer (40002 otherwise).
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
-        self.get(key).map(|v| v.trim().parse::<i64>().map_err(|_| ApiError::invalid(key))).transpose()
+        self.get(key)
+            .map(|v| v.trim().parse::<i64>().map_err(|_| ApiError::invalid(key)))
+            .transpose()
     }
 
     /// `limit`/`offset` with the endpoint's default of 100 and its cap (larger limits are clamped).
@@ -73,14 +85,19 @@ impl Params {
         };
         let offset = match self.get("offset") {
             None => 0,
-            Some(v) => v.trim().parse::<usize>().map_err(|_| ApiError::invalid("offset"))?,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| ApiError::invalid("offset"))?,
         };
         Ok((limit, offset))
     }
 
     /// A JSON-array-of-strings parameter such as `user_id_list` (at most 100 entries).
     pub fn id_list(&self, key: &str) -> Result<Option<Vec<String>>, ApiError> {
-        let Some(raw) = self.get(key) else { return Ok(None) };
+        let Some(raw) = self.get(key) else {
+            return Ok(None);
+        };
         let list: Vec<String> = serde_json::from_str(raw).map_err(|_| ApiError::invalid(key))?;
         if list.len() > 100 {
             return Err(ApiError::invalid(key));
@@ -104,7 +121,10 @@ pub fn page_metadata(total: usize, limit: usize, offset: usize, returned: usize)
 /// Normalises a phone number to E.164: spaces, dashes, dots and brackets are ignored, a number
 /// without `+` is taken as US (+1). NANP numbers need a 2-9 area code and exchange.
 pub fn normalize_phone(raw: &str) -> Result<String, ()> {
-    let cleaned: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
     let digits = match cleaned.strip_prefix('+') {
         Some(rest) => rest.to_owned(),
         None => format!("1{cleaned}"),
@@ -126,7 +146,9 @@ pub fn normalize_phone(raw: &str) -> Result<String, ()> {
 
 /// Percent-decodes without treating `+` as a space (alias values may hold `+`).
 pub fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -135,11 +157,20 @@ mod tests {
 
     #[test]
     fn phone_numbers_follow_duo_rules() {
-        assert_eq!(normalize_phone("+1 734-555-1212"), Ok("+17345551212".into()));
+        assert_eq!(
+            normalize_phone("+1 734-555-1212"),
+            Ok("+17345551212".into())
+        );
         assert_eq!(normalize_phone("734.555.1212"), Ok("+17345551212".into()));
         assert_eq!(normalize_phone("(734) 555-1212"), Ok("+17345551212".into()));
-        assert_eq!(normalize_phone("+44 20 7946 0958"), Ok("+442079460958".into()));
-        assert!(normalize_phone("1234567890").is_err(), "area code 123 is not NANP");
+        assert_eq!(
+            normalize_phone("+44 20 7946 0958"),
+            Ok("+442079460958".into())
+        );
+        assert!(
+            normalize_phone("1234567890").is_err(),
+            "area code 123 is not NANP"
+        );
         assert!(normalize_phone("+1555").is_err());
         assert!(normalize_phone("+12a4567890").is_err());
         assert!(normalize_phone("").is_err());
@@ -151,6 +182,9 @@ mod tests {
         assert_eq!(p(&[]), Ok((100, 0)));
         assert_eq!(p(&[("limit", "1000"), ("offset", "5")]), Ok((300, 5)));
         assert_eq!(p(&[("limit", "0")]).unwrap_err().code, 40002);
-        assert_eq!(p(&[("offset", "-1")]).unwrap_err().detail.as_deref(), Some("offset"));
+        assert_eq!(
+            p(&[("offset", "-1")]).unwrap_err().detail.as_deref(),
+            Some("offset")
+        );
     }
 }

@@ -39,10 +39,17 @@ pub(crate) struct RateLimiter {
 impl RateLimiter {
     pub(crate) fn new(scale: f64) -> Self {
         let now = Instant::now();
-        let b = |c: LimitClass| Bucket { tokens: c.per_minute(), last: now };
+        let b = |c: LimitClass| Bucket {
+            tokens: c.per_minute(),
+            last: now,
+        };
         RateLimiter {
             scale: if scale > 0.0 { scale } else { 1.0 },
-            buckets: [b(LimitClass::Write), b(LimitClass::ReadOne), b(LimitClass::ReadPage)],
+            buckets: [
+                b(LimitClass::Write),
+                b(LimitClass::ReadOne),
+                b(LimitClass::ReadPage),
+            ],
         }
     }
 

@@ -68,7 +68,9 @@ pub enum Route {
 }
 
 fn seg(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Matches a method and raw path.
@@ -138,9 +140,13 @@ impl Route {
         use Route::*;
         match self {
             InfoSummary => Permission::AdminapiInfo,
-            AdminsList | AdminCreate | AdminGet(_) | AdminModify(_) | AdminDelete(_) => Permission::AdminapiAdmins,
-            UsersList | UserGet(_) | UserGroups(_) | UserPhones(_) | PhonesList | PhoneGet(_) | GroupsList
-            | GroupGetV1(_) | GroupGetV2(_) | GroupMembersV2(_) => Permission::AdminapiReadResource,
+            AdminsList | AdminCreate | AdminGet(_) | AdminModify(_) | AdminDelete(_) => {
+                Permission::AdminapiAdmins
+            }
+            UsersList | UserGet(_) | UserGroups(_) | UserPhones(_) | PhonesList | PhoneGet(_)
+            | GroupsList | GroupGetV1(_) | GroupGetV2(_) | GroupMembersV2(_) => {
+                Permission::AdminapiReadResource
+            }
             _ => Permission::AdminapiWriteResource,
         }
     }
@@ -149,10 +155,10 @@ impl Route {
     pub fn limit_class(&self) -> LimitClass {
         use Route::*;
         match self {
-            UsersList | UserGroups(_) | UserPhones(_) | PhonesList | GroupsList | GroupMembersV2(_) | AdminsList => {
-                LimitClass::ReadPage
-            }
-            InfoSummary | UserGet(_) | PhoneGet(_) | GroupGetV1(_) | GroupGetV2(_) | AdminGet(_) => LimitClass::ReadOne,
+            UsersList | UserGroups(_) | UserPhones(_) | PhonesList | GroupsList
+            | GroupMembersV2(_) | AdminsList => LimitClass::ReadPage,
+            InfoSummary | UserGet(_) | PhoneGet(_) | GroupGetV1(_) | GroupGetV2(_)
+            | AdminGet(_) => LimitClass::ReadOne,
             _ => LimitClass::Write,
         }
     }

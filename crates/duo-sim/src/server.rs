@@ -56,7 +56,9 @@ impl Shared {
             store: Mutex::new(store),
             stats: Mutex::new(Stats::default()),
             faults: Mutex::new(FaultEngine::new(cfg.faults.clone())),
-            limiter: cfg.rate_limit.then(|| Mutex::new(RateLimiter::new(cfg.rate_limit_scale))),
+            limiter: cfg
+                .rate_limit
+                .then(|| Mutex::new(RateLimiter::new(cfg.rate_limit_scale))),
         }
     }
 }
@@ -84,7 +86,10 @@ fn json_response(status: u16, body: &Value) -> Response {
         serde_json::to_vec(body).unwrap_or_default(),
     )
         .into_response();
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -109,7 +114,11 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let route = match_route(method.as_str(), uri.path());
-    let route_key = format!("{} {}", method, route.as_ref().map_or("(unmatched)", Route::template));
+    let route_key = format!(
+        "{} {}",
+        method,
+        route.as_ref().map_or("(unmatched)", Route::template)
+    );
     let decision = lock(&sh.faults).next();
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
@@ -122,18 +131,23 @@ async fn api(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
         FaultAction::ServerError => error_response(&ApiError::internal()),
-        FaultAction::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response(),
+        FaultAction::Unavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+        }
         FaultAction::TooMany(retry_after) => {
             let mut r = error_response(&ApiError::too_many());
             if let Some(s) = retry_after {
-                r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(s));
+                r.headers_mut()
+                    .insert(http::header::RETRY_AFTER, HeaderValue::from(s));
             }
             r
         }
-        FaultAction::None | FaultAction::DropAfter => match process(&sh, route, &method, &uri, &headers, &body) {
-            Ok(v) => json_response(200, &v),
-            Err(e) => error_response(&e),
-        },
+        FaultAction::None | FaultAction::DropAfter => {
+            match process(&sh, route, &method, &uri, &headers, &body) {
+                Ok(v) => json_response(200, &v),
+                Err(e) => error_response(&e),
+            }
+        }
     };
     if decision.action == FaultAction::DropAfter {
         record("dropped");
@@ -172,7 +186,10 @@ fn process(
     let verified = authenticate(&input, &sh.integrations)?;
     tracing::debug!(scheme = ?verified.scheme, path = uri.path(), "duo-sim: signature verified");
     let route = route.ok_or_else(ApiError::not_found)?;
-    if !sh.integrations[verified.integration].permissions.contains(&route.permission()) {
+    if !sh.integrations[verified.integration]
+        .permissions
+        .contains(&route.permission())
+    {
         return Err(ApiError::forbidden());
     }
     if let Some(l) = &sh.limiter
@@ -197,10 +214,17 @@ fn request_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Params,
         return Ok(p);
     }
     if is_form(headers) {
-        p.0.extend(parse_urlencoded(body).into_iter().map(|(k, v)| (lossy(k), lossy(v))));
+        p.0.extend(
+            parse_urlencoded(body)
+                .into_iter()
+                .map(|(k, v)| (lossy(k), lossy(v))),
+        );
     } else {
         let obj: serde_json::Map<String, Value> =
-            serde_json::from_slice(body).map_err(|_| ApiError { detail: Some("body".into()), ..ApiError::invalid("body") })?;
+            serde_json::from_slice(body).map_err(|_| ApiError {
+                detail: Some("body".into()),
+                ..ApiError::invalid("body")
+            })?;
         p.extend_json(&obj);
     }
     Ok(p)
@@ -284,7 +308,10 @@ pub(crate) fn dispatch(st: &mut Store, route: Route, p: &Params) -> Result<Value
 }
 
 async fn control_stats(State(sh): State<Arc<Shared>>) -> Response {
-    json_response(200, &serde_json::to_value(&*lock(&sh.stats)).unwrap_or_default())
+    json_response(
+        200,
+        &serde_json::to_value(&*lock(&sh.stats)).unwrap_or_default(),
+    )
 }
 
 async fn control_reset(State(sh): State<Arc<Shared>>) -> Response {
@@ -298,12 +325,18 @@ async fn control_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response 
             *lock(&sh.faults) = FaultEngine::new(f.clone());
             json_response(200, &serde_json::to_value(f).unwrap_or_default())
         }
-        Err(e) => json_response(400, &json!({"stat": "FAIL", "code": 40002, "message": "Invalid fault settings", "message_detail": e.to_string()})),
+        Err(e) => json_response(
+            400,
+            &json!({"stat": "FAIL", "code": 40002, "message": "Invalid fault settings", "message_detail": e.to_string()}),
+        ),
     }
 }
 
 async fn control_get_faults(State(sh): State<Arc<Shared>>) -> Response {
-    json_response(200, &serde_json::to_value(lock(&sh.faults).faults()).unwrap_or_default())
+    json_response(
+        200,
+        &serde_json::to_value(lock(&sh.faults).faults()).unwrap_or_default(),
+    )
 }
 
 async fn control_state(State(sh): State<Arc<Shared>>) -> Response {

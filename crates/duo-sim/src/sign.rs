@@ -56,15 +56,13 @@ fn form_decode(s: &[u8]) -> Vec<u8> {
     while i < s.len() {
         match s[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => {
-                match (hex_val(s[i + 1]), hex_val(s[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < s.len() => match (hex_val(s[i + 1]), hex_val(s[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -123,7 +121,15 @@ pub fn canonical(version: u8, p: &SignedParts<'_>) -> String {
     match version {
         1 => [method.as_str(), &host, p.path, p.params_line].join("\n"),
         2 => [p.date, &method, &host, p.path, p.params_line].join("\n"),
-        4 => [p.date, &method, &host, p.path, p.params_line, &sha512_hex(p.body)].join("\n"),
+        4 => [
+            p.date,
+            &method,
+            &host,
+            p.path,
+            p.params_line,
+            &sha512_hex(p.body),
+        ]
+        .join("\n"),
         _ => [
             p.date,
             &method,
@@ -214,12 +220,18 @@ pub fn verify(skey: &[u8], sig_hex: &str, c: &Candidate<'_>) -> Option<SigScheme
         if constant_time_eq(hmac_sha512_hex(skey, &v2).as_bytes(), sig) {
             return Some(SigScheme::V2Sha512);
         }
-        let p5 = SignedParts { params_line: c.v5_params_line, ..base };
+        let p5 = SignedParts {
+            params_line: c.v5_params_line,
+            ..base
+        };
         if constant_time_eq(hmac_sha512_hex(skey, &canonical(4, &p5)).as_bytes(), sig) {
             return Some(SigScheme::V4);
         }
         for xh in c.xduo_hashes {
-            let p = SignedParts { xduo_hash: xh, ..p5.clone() };
+            let p = SignedParts {
+                xduo_hash: xh,
+                ..p5.clone()
+            };
             if constant_time_eq(hmac_sha512_hex(skey, &canonical(5, &p)).as_bytes(), sig) {
                 return Some(SigScheme::V5);
             }

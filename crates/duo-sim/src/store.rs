@@ -26,7 +26,9 @@ pub const ADMIN_ROLES: &[&str] = &[
 ];
 const SETTABLE_STATUS: &[&str] = &["active", "bypass", "disabled"];
 
-/// An ordered table: id → object, plus insertion order for offset paging.
+/// An ordered table: id → object, plus insertion order for offset paging. Removal leaves a
+/// tombstone in `order` (compacted once they are half of it), so deletes are O(1) amortised and
+/// a page is a slice when there are none.
 struct Table<T> {
     map: HashMap<String, T>,
     order: Vec<String>,
@@ -34,7 +36,10 @@ struct Table<T> {
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
-        Table { map: HashMap::new(), order: Vec::new() }
+        Table {
+            map: HashMap::new(),
+            order: Vec::new(),
+        }
     }
 }
 
@@ -45,16 +50,30 @@ impl<T> Table<T> {
     }
     fn remove(&mut self, id: &str) -> Option<T> {
         let v = self.map.remove(id)?;
-        if let Some(i) = self.order.iter().position(|x| x == id) {
-            self.order.remove(i);
+        if self.order.len() > 2 * self.map.len() + 16 {
+            let map = &self.map;
+            self.order.retain(|x| map.contains_key(x));
         }
         Some(v)
+    }
+    fn len(&self) -> usize {
+        self.map.len()
     }
     fn iter(&self) -> impl Iterator<Item = &T> {
         self.order.iter().filter_map(|id| self.map.get(id))
     }
-    fn page(&self, limit: usize, offset: usize) -> impl Iterator<Item = &T> {
-        self.order.iter().skip(offset).take(limit).filter_map(|id| self.map.get(id))
+    fn page(&self, limit: usize, offset: usize) -> Box<dyn Iterator<Item = &T> + '_> {
+        if self.order.len() == self.map.len() {
+            let start = offset.min(self.order.len());
+            Box::new(
+                self.order[start..]
+                    .iter()
+                    .take(limit)
+                    .filter_map(|id| self.map.get(id)),
+            )
+        } else {
+            Box::new(self.iter().skip(offset).take(limit))
+        }
     }
 }
 
@@ -96,7 +115,9 @@ fn now_unix() -> i64 {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// The whole database.
@@ -153,7 +174,9 @@ impl Store {
 
     /// Username or alias lookup.
     pub(crate) fn user_by_name(&self, name: &str) -> Option<&User> {
-        self.names.get(&self.norm(name)).and_then(|id| self.users.map.get(id))
+        self.names
+            .get(&self.norm(name))
+            .and_then(|id| self.users.map.get(id))
     }
 
     /// The alias changes requested by `p`: position → new value (empty clears).
@@ -165,20 +188,21 @@ impl Store {
                 return Err(ApiError::invalid("aliases"));
             }
             // A JSON object is accepted too; otherwise `alias1=a&alias2=b`, URL-encoded.
-            let pairs: Vec<(String, String)> = match serde_json::from_str::<serde_json::Map<String, Value>>(raw) {
-                Ok(obj) => obj
-                    .into_iter()
-                    .map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_default()))
-                    .collect(),
-                Err(_) => raw
-                    .split('&')
-                    .filter(|s| !s.is_empty())
-                    .map(|kv| {
-                        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                        (percent_decode(k), percent_decode(v))
-                    })
-                    .collect(),
-            };
+            let pairs: Vec<(String, String)> =
+                match serde_json::from_str::<serde_json::Map<String, Value>>(raw) {
+                    Ok(obj) => obj
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_default()))
+                        .collect(),
+                    Err(_) => raw
+                        .split('&')
+                        .filter(|s| !s.is_empty())
+                        .map(|kv| {
+                            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                            (percent_decode(k), percent_decode(v))
+                        })
+                        .collect(),
+                };
             for (k, v) in pairs {
                 let pos = k
                     .strip_prefix("alias")
@@ -189,7 +213,10 @@ impl Store {
             }
         } else {
             for i in legacy {
-                out.insert(i, p.get(&format!("alias{i}")).unwrap_or_default().to_owned());
+                out.insert(
+                    i,
+                    p.get(&format!("alias{i}")).unwrap_or_default().to_owned(),
+                );
             }
         }
         Ok(out)
@@ -197,9 +224,16 @@ impl Store {
 
     /// Applies create/modify fields to `u` after checking them; `existing` is the stored user
     /// being modified (its own names do not count as clashes).
-    fn apply_user_fields(&self, u: &mut User, p: &Params, existing: Option<&str>) -> Result<(), ApiError> {
+    fn apply_user_fields(
+        &self,
+        u: &mut User,
+        p: &Params,
+        existing: Option<&str>,
+    ) -> Result<(), ApiError> {
         let clash = |name: &str| -> bool {
-            self.names.get(&self.norm(name)).is_some_and(|owner| Some(owner.as_str()) != existing)
+            self.names
+                .get(&self.norm(name))
+                .is_some_and(|owner| Some(owner.as_str()) != existing)
         };
         if let Some(username) = p.get("username") {
             if username.is_empty() {
@@ -304,7 +338,9 @@ impl Store {
 
     /// Permanent delete; unknown ids are a no-op (as Duo documents).
     pub(crate) fn delete_user(&mut self, id: &str) {
-        let Some(u) = self.users.remove(id) else { return };
+        let Some(u) = self.users.remove(id) else {
+            return;
+        };
         self.unindex_user(&u);
         for g in &u.groups {
             if let Some(g) = self.groups.map.get_mut(g) {
@@ -322,8 +358,14 @@ impl Store {
         let ids = p.id_list("user_id_list")?;
         let names = p.id_list("username_list")?;
         let filter = p.get("username").or(p.get("email"));
-        if (ids.is_some() || names.is_some()) && (filter.is_some() || (ids.is_some() && names.is_some())) {
-            return Err(ApiError::invalid(if ids.is_some() { "user_id_list" } else { "username_list" }));
+        if (ids.is_some() || names.is_some())
+            && (filter.is_some() || (ids.is_some() && names.is_some()))
+        {
+            return Err(ApiError::invalid(if ids.is_some() {
+                "user_id_list"
+            } else {
+                "username_list"
+            }));
         }
         let chosen: Option<Vec<&User>> = if let Some(ids) = ids {
             Some(ids.iter().filter_map(|id| self.users.map.get(id)).collect())
@@ -331,25 +373,42 @@ impl Store {
             Some(names.iter().filter_map(|n| self.user_by_name(n)).collect())
         } else if let Some(name) = p.get("username") {
             Some(self.user_by_name(name).into_iter().collect())
-        } else if let Some(email) = p.get("email") {
-            Some(self.users.iter().filter(|u| u.email.eq_ignore_ascii_case(email)).collect())
         } else {
-            None
+            p.get("email").map(|email| {
+                self.users
+                    .iter()
+                    .filter(|u| u.email.eq_ignore_ascii_case(email))
+                    .collect()
+            })
         };
         if let Some(list) = chosen {
             let n = list.len();
-            return Ok((list.into_iter().map(|u| self.user_json(u)).collect(), json!({"total_objects": n})));
+            return Ok((
+                list.into_iter().map(|u| self.user_json(u)).collect(),
+                json!({"total_objects": n}),
+            ));
         }
         let (limit, offset) = p.paging(300)?;
-        let items: Vec<Value> = self.users.page(limit, offset).map(|u| self.user_json(u)).collect();
-        let meta = page_metadata(self.users.order.len(), limit, offset, items.len());
+        let items: Vec<Value> = self
+            .users
+            .page(limit, offset)
+            .map(|u| self.user_json(u))
+            .collect();
+        let meta = page_metadata(self.users.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
     pub(crate) fn user_json(&self, u: &User) -> Value {
-        let alias = |i: u8| u.aliases.get(&i).map_or(Value::Null, |a| Value::String(a.clone()));
-        let aliases: serde_json::Map<String, Value> =
-            u.aliases.iter().map(|(k, v)| (format!("alias{k}"), Value::String(v.clone()))).collect();
+        let alias = |i: u8| {
+            u.aliases
+                .get(&i)
+                .map_or(Value::Null, |a| Value::String(a.clone()))
+        };
+        let aliases: serde_json::Map<String, Value> = u
+            .aliases
+            .iter()
+            .map(|(k, v)| (format!("alias{k}"), Value::String(v.clone())))
+            .collect();
         json!({
             "user_id": u.user_id,
             "username": u.username,
@@ -388,12 +447,21 @@ impl Store {
         self.groups.map.get(id).ok_or_else(ApiError::not_found)
     }
 
-    fn apply_group_fields(&self, g: &mut Group, p: &Params, existing: Option<&str>) -> Result<(), ApiError> {
+    fn apply_group_fields(
+        &self,
+        g: &mut Group,
+        p: &Params,
+        existing: Option<&str>,
+    ) -> Result<(), ApiError> {
         if let Some(name) = p.get("name") {
             if name.is_empty() {
                 return Err(ApiError::invalid("name"));
             }
-            if self.group_names.get(name).is_some_and(|o| Some(o.as_str()) != existing) {
+            if self
+                .group_names
+                .get(name)
+                .is_some_and(|o| Some(o.as_str()) != existing)
+            {
                 return Err(ApiError::duplicate("name"));
             }
             g.name = name.to_owned();
@@ -464,14 +532,21 @@ impl Store {
 
     pub(crate) fn list_groups(&self, p: &Params) -> Result<Page, ApiError> {
         if let Some(ids) = p.id_list("group_id_list")? {
-            let items: Vec<Value> =
-                ids.iter().filter_map(|id| self.groups.map.get(id)).map(|g| self.group_json(g, true)).collect();
+            let items: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| self.groups.map.get(id))
+                .map(|g| self.group_json(g, true))
+                .collect();
             let n = items.len();
             return Ok((items, json!({"total_objects": n})));
         }
         let (limit, offset) = p.paging(500)?;
-        let items: Vec<Value> = self.groups.page(limit, offset).map(|g| self.group_json(g, true)).collect();
-        let meta = page_metadata(self.groups.order.len(), limit, offset, items.len());
+        let items: Vec<Value> = self
+            .groups
+            .page(limit, offset)
+            .map(|g| self.group_json(g, true))
+            .collect();
+        let meta = page_metadata(self.groups.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -523,22 +598,40 @@ impl Store {
     pub(crate) fn add_user_group(&mut self, uid: &str, p: &Params) -> Result<(), ApiError> {
         let gid = p.required("group_id")?.to_owned();
         let u = self.user(uid)?;
-        self.group(&gid).map_err(|e| ApiError { detail: Some("group_id".into()), ..e })?;
+        self.group(&gid).map_err(|e| ApiError {
+            detail: Some("group_id".into()),
+            ..e
+        })?;
         if u.groups.contains(&gid) {
             return Ok(());
         }
         if u.groups.len() >= ONE_TO_MANY_LIMIT {
             return Err(ApiError::limit_exceeded());
         }
-        self.users.map.get_mut(uid).expect("checked").groups.push(gid.clone());
-        self.groups.map.get_mut(&gid).expect("checked").members.push(uid.to_owned());
+        self.users
+            .map
+            .get_mut(uid)
+            .expect("checked")
+            .groups
+            .push(gid.clone());
+        self.groups
+            .map
+            .get_mut(&gid)
+            .expect("checked")
+            .members
+            .push(uid.to_owned());
         Ok(())
     }
 
     /// 200 even when the user was not a member.
     pub(crate) fn remove_user_group(&mut self, uid: &str, gid: &str) -> Result<(), ApiError> {
         self.user(uid)?;
-        self.users.map.get_mut(uid).expect("checked").groups.retain(|g| g != gid);
+        self.users
+            .map
+            .get_mut(uid)
+            .expect("checked")
+            .groups
+            .retain(|g| g != gid);
         if let Some(g) = self.groups.map.get_mut(gid) {
             g.members.retain(|m| m != uid);
         }
@@ -563,22 +656,40 @@ impl Store {
     pub(crate) fn add_user_phone(&mut self, uid: &str, p: &Params) -> Result<(), ApiError> {
         let pid = p.required("phone_id")?.to_owned();
         let u = self.user(uid)?;
-        let ph = self.phone(&pid).map_err(|e| ApiError { detail: Some("phone_id".into()), ..e })?;
+        let ph = self.phone(&pid).map_err(|e| ApiError {
+            detail: Some("phone_id".into()),
+            ..e
+        })?;
         if u.phones.contains(&pid) {
             return Ok(());
         }
         if u.phones.len() >= ONE_TO_MANY_LIMIT || ph.users.len() >= ONE_TO_MANY_LIMIT {
             return Err(ApiError::limit_exceeded());
         }
-        self.users.map.get_mut(uid).expect("checked").phones.push(pid.clone());
-        self.phones.map.get_mut(&pid).expect("checked").users.push(uid.to_owned());
+        self.users
+            .map
+            .get_mut(uid)
+            .expect("checked")
+            .phones
+            .push(pid.clone());
+        self.phones
+            .map
+            .get_mut(&pid)
+            .expect("checked")
+            .users
+            .push(uid.to_owned());
         Ok(())
     }
 
     /// 200 even when no association existed; the phone itself stays.
     pub(crate) fn remove_user_phone(&mut self, uid: &str, pid: &str) -> Result<(), ApiError> {
         self.user(uid)?;
-        self.users.map.get_mut(uid).expect("checked").phones.retain(|x| x != pid);
+        self.users
+            .map
+            .get_mut(uid)
+            .expect("checked")
+            .phones
+            .retain(|x| x != pid);
         if let Some(ph) = self.phones.map.get_mut(pid) {
             ph.users.retain(|m| m != uid);
         }
@@ -591,12 +702,24 @@ impl Store {
         self.phones.map.get(id).ok_or_else(ApiError::not_found)
     }
 
-    fn apply_phone_fields(&self, ph: &mut Phone, p: &Params, existing: Option<&str>) -> Result<(), ApiError> {
+    fn apply_phone_fields(
+        &self,
+        ph: &mut Phone,
+        p: &Params,
+        existing: Option<&str>,
+    ) -> Result<(), ApiError> {
         if let Some(n) = p.get("number") {
-            ph.number = if n.is_empty() { String::new() } else { normalize_phone(n).map_err(|_| ApiError::invalid("number"))? };
+            ph.number = if n.is_empty() {
+                String::new()
+            } else {
+                normalize_phone(n).map_err(|_| ApiError::invalid("number"))?
+            };
         }
         if let Some(e) = p.get("extension") {
-            if !e.bytes().all(|b| b.is_ascii_digit() || b == b'#' || b == b'*') {
+            if !e
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'#' || b == b'*')
+            {
                 return Err(ApiError::invalid("extension"));
             }
             e.clone_into(&mut ph.extension);
@@ -662,7 +785,8 @@ impl Store {
         ph.phone_id = self.ids.next("DP");
         let id = ph.phone_id.clone();
         if !ph.number.is_empty() {
-            self.numbers.insert((ph.number.clone(), ph.extension.clone()), id.clone());
+            self.numbers
+                .insert((ph.number.clone(), ph.extension.clone()), id.clone());
         }
         self.phones.insert(id.clone(), ph);
         Ok(&self.phones.map[&id])
@@ -677,7 +801,8 @@ impl Store {
             self.numbers.remove(&old_key);
         }
         if !ph.number.is_empty() {
-            self.numbers.insert((ph.number.clone(), ph.extension.clone()), id.to_owned());
+            self.numbers
+                .insert((ph.number.clone(), ph.extension.clone()), id.to_owned());
         }
         self.phones.map.insert(id.to_owned(), ph);
         Ok(&self.phones.map[id])
@@ -685,7 +810,9 @@ impl Store {
 
     /// Succeeds even when the phone is already gone.
     pub(crate) fn delete_phone(&mut self, id: &str) {
-        let Some(ph) = self.phones.remove(id) else { return };
+        let Some(ph) = self.phones.remove(id) else {
+            return;
+        };
         let key = (ph.number.clone(), ph.extension.clone());
         if self.numbers.get(&key).is_some_and(|o| o == id) {
             self.numbers.remove(&key);
@@ -712,8 +839,12 @@ impl Store {
             return Ok((items, json!({"total_objects": n})));
         }
         let (limit, offset) = p.paging(500)?;
-        let items: Vec<Value> = self.phones.page(limit, offset).map(|ph| self.phone_json(ph, true)).collect();
-        let meta = page_metadata(self.phones.order.len(), limit, offset, items.len());
+        let items: Vec<Value> = self
+            .phones
+            .page(limit, offset)
+            .map(|ph| self.phone_json(ph, true))
+            .collect();
+        let meta = page_metadata(self.phones.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -829,8 +960,12 @@ impl Store {
 
     pub(crate) fn list_admins(&self, p: &Params) -> Result<Page, ApiError> {
         let (limit, offset) = p.paging(300)?;
-        let items: Vec<Value> = self.admins.page(limit, offset).map(Self::admin_json).collect();
-        let meta = page_metadata(self.admins.order.len(), limit, offset, items.len());
+        let items: Vec<Value> = self
+            .admins
+            .page(limit, offset)
+            .map(Self::admin_json)
+            .collect();
+        let meta = page_metadata(self.admins.len(), limit, offset, items.len());
         Ok((items, meta))
     }
 
@@ -847,10 +982,10 @@ impl Store {
 
     pub(crate) fn summary(&self) -> Value {
         json!({
-            "admin_count": self.admins.order.len(),
+            "admin_count": self.admins.len(),
             "integration_count": self.integration_count,
             "telephony_credits_remaining": self.telephony_credits,
-            "user_count": self.users.order.len(),
+            "user_count": self.users.len(),
             "user_pending_deletion_count": 0,
         })
     }
@@ -859,11 +994,21 @@ impl Store {
         let users: Vec<User> = self.users.iter().cloned().collect();
         let memberships = users
             .iter()
-            .flat_map(|u| u.groups.iter().map(|g| Membership { user_id: u.user_id.clone(), group_id: g.clone() }))
+            .flat_map(|u| {
+                u.groups.iter().map(|g| Membership {
+                    user_id: u.user_id.clone(),
+                    group_id: g.clone(),
+                })
+            })
             .collect();
         let phone_associations = users
             .iter()
-            .flat_map(|u| u.phones.iter().map(|p| PhoneAssociation { user_id: u.user_id.clone(), phone_id: p.clone() }))
+            .flat_map(|u| {
+                u.phones.iter().map(|p| PhoneAssociation {
+                    user_id: u.user_id.clone(),
+                    phone_id: p.clone(),
+                })
+            })
             .collect();
         SimState {
             groups: self.groups.iter().cloned().collect(),
@@ -873,5 +1018,62 @@ impl Store {
             memberships,
             phone_associations,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(page: &Page) -> Vec<String> {
+        page.0
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn paging_stays_in_creation_order_across_deletes() {
+        let mut st = Store::new(UsernameCase::Insensitive, 9);
+        let ids: Vec<String> = (0..100)
+            .map(|i| {
+                st.create_user(&Params::from_pairs([("username", format!("u{i:03}"))]))
+                    .unwrap()
+                    .user_id
+                    .clone()
+            })
+            .collect();
+        for id in ids.iter().step_by(2) {
+            st.delete_user(id);
+        }
+        let p = Params::from_pairs([("limit", "10"), ("offset", "45")]);
+        let page = st.list_users(&p).unwrap();
+        assert_eq!(names(&page), ["u091", "u093", "u095", "u097", "u099"]);
+        assert_eq!(page.1["total_objects"], 50);
+        assert!(page.1.get("next_offset").is_none());
+        assert_eq!(page.1["prev_offset"], 35);
+        // A deleted username is free again, and a new user goes last.
+        st.create_user(&Params::from_pairs([("username", "U000")]))
+            .unwrap();
+        let page = st
+            .list_users(&Params::from_pairs([("limit", "1"), ("offset", "50")]))
+            .unwrap();
+        assert_eq!(names(&page), ["U000"]);
+    }
+
+    #[test]
+    fn ids_are_deterministic_per_seed_and_unique() {
+        let gen_ids = |seed| {
+            let mut g = IdGen { seed, counter: 0 };
+            (0..1000).map(|_| g.next("DU")).collect::<Vec<_>>()
+        };
+        let a = gen_ids(1);
+        assert_eq!(a, gen_ids(1));
+        assert_ne!(a, gen_ids(2));
+        assert!(a.iter().all(|id| id.len() == 20 && id.starts_with("DU")));
+        assert_eq!(
+            a.iter().collect::<std::collections::HashSet<_>>().len(),
+            1000
+        );
     }
 }
