@@ -313,7 +313,7 @@ impl PingOneClient {
                 if attempt < max {
                     let wait = s.retry.delay(attempt + 1, retry_after);
                     span.in_scope(|| {
-                        warn!(wait_ms = wait.as_millis() as u64, "PingOne asked to retry")
+                        warn!(wait_ms = wait.as_millis() as u64, "PingOne asked to retry");
                     });
                     tokio::time::sleep(wait).await;
                     continue;

@@ -359,3 +359,123 @@ pub(crate) fn join(base: &Url, rest: &str) -> Option<Url> {
     s.push_str(rest.trim_start_matches('/'));
     Url::parse(&s).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> ClientConfig {
+        ClientConfig::new("env-1", "client", SecretString::from("s3cr3t-value"))
+    }
+
+    #[test]
+    fn each_region_gives_its_auth_and_api_hosts() {
+        let got: Vec<String> = Region::ALL
+            .iter()
+            .map(|r| {
+                let mut c = cfg();
+                c.region = r.to_string().parse().unwrap();
+                format!(
+                    "{} {} {}",
+                    r,
+                    c.resolved_api_base().unwrap(),
+                    c.token_url().unwrap()
+                )
+            })
+            .collect();
+        expect_test::expect![[r#"
+            com https://api.pingone.com/v1 https://auth.pingone.com/env-1/as/token
+            eu https://api.pingone.eu/v1 https://auth.pingone.eu/env-1/as/token
+            ca https://api.pingone.ca/v1 https://auth.pingone.ca/env-1/as/token
+            asia https://api.pingone.asia/v1 https://auth.pingone.asia/env-1/as/token
+            com.au https://api.pingone.com.au/v1 https://auth.pingone.com.au/env-1/as/token
+            sg https://api.pingone.sg/v1 https://auth.pingone.sg/env-1/as/token"#]]
+        .assert_eq(&got.join("\n"));
+    }
+
+    #[test]
+    fn overrides_replace_the_region_hosts() {
+        let mut c = cfg();
+        c.region = Region::Eu;
+        c.api_base = Some("https://api.example.test/v1/".into());
+        c.auth_base = Some("https://auth.example.test".into());
+        assert_eq!(
+            c.resolved_api_base().unwrap().as_str(),
+            "https://api.example.test/v1"
+        );
+        assert_eq!(
+            c.token_url().unwrap().as_str(),
+            "https://auth.example.test/env-1/as/token"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_allowed_only_to_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080/v1",
+            "http://[::1]:9/v1",
+            "http://localhost:1/v1",
+        ] {
+            let mut c = cfg();
+            c.api_base = Some(ok.into());
+            assert!(c.validate().is_ok(), "{ok} refused");
+        }
+        for bad in [
+            "http://api.pingone.com/v1",
+            "http://10.0.0.1/v1",
+            "ftp://x/v1",
+            "https://x/v1?a=b",
+            "not a url",
+        ] {
+            let mut c = cfg();
+            c.api_base = Some(bad.into());
+            let err = c.validate().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::InvalidUrl {
+                        field: "api_base",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn region_and_auth_method_names_parse_or_are_refused() {
+        assert_eq!("com.au".parse::<Region>().unwrap(), Region::ComAu);
+        assert_eq!("EU".parse::<Region>().unwrap(), Region::Eu);
+        assert!("mars".parse::<Region>().is_err());
+        assert_eq!(
+            "client_secret_post".parse::<TokenAuthMethod>().unwrap(),
+            TokenAuthMethod::ClientSecretPost
+        );
+        assert!("private_key_jwt".parse::<TokenAuthMethod>().is_err());
+    }
+
+    #[test]
+    fn missing_values_are_named() {
+        let mut c = cfg();
+        c.client_id = String::new();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`client_id`")
+        );
+        let mut c = cfg();
+        c.environment_id = "a/b".into();
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::InvalidEnvironmentId { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let text = format!("{:?}", cfg());
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+    }
+}

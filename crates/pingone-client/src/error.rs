@@ -125,7 +125,7 @@ pub enum Error {
         /// What the call acted on.
         object: String,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// A unique attribute (username, group name, unique custom attribute) is taken.
     #[error(
@@ -143,7 +143,7 @@ pub enum Error {
         /// The id of the object already holding the value, when PingOne gives it.
         existing_id: Option<String>,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// 403: the worker application lacks a role.
     #[error(
@@ -154,7 +154,7 @@ pub enum Error {
         /// What the call acted on.
         object: String,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// 404: the object does not exist (any more).
     #[error("PingOne has no {object} (404): it was deleted or the id is wrong")]
@@ -162,7 +162,7 @@ pub enum Error {
         /// What the call acted on.
         object: String,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// 429 after all attempts.
     #[error(
@@ -176,7 +176,7 @@ pub enum Error {
         /// How long PingOne asked to wait.
         retry_after: Option<Duration>,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// 400 `INVALID_FILTER`.
     #[error(
@@ -190,7 +190,7 @@ pub enum Error {
         /// `innerError.supportedAttributes`, when given.
         supported_attributes: Vec<String>,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// Another 4xx: a value was missing, too long or malformed.
     #[error("PingOne rejected {object} (HTTP {status}): {}", envelope.summary())]
@@ -200,7 +200,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// 5xx (or 408) after all attempts.
     #[error("PingOne failed on {object} (HTTP {status}): {}; it is retried on the next run", envelope.summary())]
@@ -210,7 +210,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// The error body.
-        envelope: ErrorEnvelope,
+        envelope: Box<ErrorEnvelope>,
     },
     /// No response: connection refused or reset, DNS, TLS, timeout.
     #[error(
@@ -313,7 +313,7 @@ impl Error {
             | Error::RateLimited { envelope, .. }
             | Error::InvalidFilter { envelope, .. }
             | Error::Rejected { envelope, .. }
-            | Error::Server { envelope, .. } => Some(envelope),
+            | Error::Server { envelope, .. } => Some(envelope.as_ref()),
             _ => None,
         }
     }
@@ -327,7 +327,7 @@ impl Error {
         retry_after: Option<Duration>,
         body: &[u8],
     ) -> Error {
-        let envelope = ErrorEnvelope::from_body(body);
+        let envelope = Box::new(ErrorEnvelope::from_body(body));
         let object = object.to_owned();
         if let Some(d) = envelope.detail("UNIQUENESS_VIOLATION")
             && (status == 400 || status == 409)

@@ -283,7 +283,11 @@ fn check_attribute_syntax(attr: &str) -> Result<(), FilterError> {
             matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
-    if ok {
+    // Words of the filter grammar would be read as operators, not names.
+    let keyword = ["and", "or", "not", "eq", "sw", "memberOfGroups"]
+        .iter()
+        .any(|k| attr.eq_ignore_ascii_case(k));
+    if ok && !keyword {
         Ok(())
     } else {
         Err(FilterError::InvalidAttribute {

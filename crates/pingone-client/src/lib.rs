@@ -48,3 +48,4 @@ pub use paging::{PageStream, collect_all};
 pub use reqwest::Method;
 pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 pub use secrecy::SecretString;
+pub use users::UserQuery;

@@ -39,10 +39,7 @@ impl PingOneClient {
         } else {
             Replay::Safe
         };
-        let body = match json {
-            Some(v) => Some(serde_json::to_vec(v).unwrap_or_default()),
-            None => None,
-        };
+        let body = json.map(|v| serde_json::to_vec(v).unwrap_or_default());
         let object = format!("{method} {}", url.path());
         let resp = self
             .send(Request {

@@ -1,4 +1,433 @@
 //! `pingone-sim`: an in-memory PingOne Platform API server for tests,
 //! benchmarks and the demo.
 //!
+//! It serves the token endpoint at `{base}/{envId}/as/token` and the API
+//! under `{base}/v1/environments/{envId}/...` (users, groups, memberships,
+//! nesting, populations, webhook subscriptions), with PingOne's HAL envelopes,
+//! cursors, filters, validation errors, rate limiting and seeded faults.
+//! Behaviour choices are written down in `docs/simulators.md`.
+//!
 //! Must not know: any crate of ours (it checks the client independently).
+
+mod api;
+mod clock;
+mod conn;
+mod control;
+mod directory;
+mod error;
+mod faults;
+pub mod filter;
+mod listing;
+mod notify;
+mod render;
+mod server;
+mod state;
+mod token;
+mod validate;
+
+pub use error::{Detail, SimError};
+pub use faults::{Faults, Stats};
+pub use notify::ACTION_TYPES;
+pub use state::{GroupState, MembershipState, NestingState, PopulationState, SimState, UserState};
+pub use token::TokenAuthMethod;
+
+use directory::{Directory, Rules};
+use faults::{FaultState, RateLimiter};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::{Value, json};
+use server::Shared;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How a simulator starts.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// The one environment id served.
+    pub env_id: String,
+    /// The worker application's client id.
+    pub client_id: String,
+    /// The worker application's client secret.
+    pub client_secret: String,
+    /// Lifetime of issued access tokens (PingOne: 3600 s).
+    pub token_ttl: Duration,
+    /// Token endpoint auth method accepted; `None` accepts basic and post.
+    pub token_auth_method: Option<TokenAuthMethod>,
+    /// Requests per second before 429 `REQUEST_LIMITED`; `None` is unlimited.
+    pub rate_limit: Option<u32>,
+    /// Generated users at start.
+    pub seed_users: usize,
+    /// Generated groups at start (users join some of them).
+    pub seed_groups: usize,
+    /// Seed of generated data and ids.
+    pub seed: u64,
+    /// Serve the `/__sim/...` control endpoints.
+    pub control: bool,
+    /// Fault settings at start.
+    pub faults: Faults,
+    /// Whether a user needs an email (the SDK model says so).
+    pub require_email: bool,
+    /// Whether `Alice` and `alice` clash as usernames.
+    pub username_case_insensitive: bool,
+    /// Status of a uniqueness violation: 400 (documented) or 409.
+    pub uniqueness_status: u16,
+    /// Largest users page, whatever `limit` asks (PingOne: 200).
+    pub users_page_cap: usize,
+    /// Largest page of other collections.
+    pub page_cap: usize,
+    /// Page size when no `limit` is given.
+    pub default_limit: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            env_id: "5c1ed0e0-0000-4000-8000-00000000e0e0".into(),
+            client_id: "sim-client".into(),
+            client_secret: "sim-secret".into(),
+            token_ttl: Duration::from_secs(3600),
+            token_auth_method: None,
+            rate_limit: None,
+            seed_users: 0,
+            seed_groups: 0,
+            seed: 0,
+            control: false,
+            faults: Faults::default(),
+            require_email: true,
+            username_case_insensitive: false,
+            uniqueness_status: 400,
+            users_page_cap: 200,
+            page_cap: 1000,
+            default_limit: 100,
+        }
+    }
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("listen", &self.listen)
+            .field("env_id", &self.env_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("token_ttl", &self.token_ttl)
+            .field("token_auth_method", &self.token_auth_method)
+            .field("rate_limit", &self.rate_limit)
+            .field("seed_users", &self.seed_users)
+            .field("seed_groups", &self.seed_groups)
+            .field("seed", &self.seed)
+            .field("control", &self.control)
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct PingOneSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+const GIVEN: &[&str] = &[
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim",
+];
+const FAMILY: &[&str] = &[
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Perlman",
+    "Berners-Lee",
+];
+
+fn seed_directory(d: &mut Directory, cfg: &SimConfig) {
+    let mut rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_da7a);
+    let groups: Vec<String> = (0..cfg.seed_groups)
+        .filter_map(|j| {
+            d.create_group(&json!({"name": format!("group-{j:04}"), "description": "seeded"}))
+                .ok()
+        })
+        .collect();
+    for i in 0..cfg.seed_users {
+        let given = GIVEN[rng.random_range(0..GIVEN.len())];
+        let family = FAMILY[rng.random_range(0..FAMILY.len())];
+        let body = json!({
+            "username": format!("user{i:06}"),
+            "email": format!("user{i:06}@example.com"),
+            "name": {"given": given, "family": family},
+            "title": "Engineer",
+        });
+        let Ok(id) = d.create_user(&body, false) else {
+            continue;
+        };
+        if !groups.is_empty() {
+            for _ in 0..rng.random_range(0..=2usize) {
+                let g = &groups[rng.random_range(0..groups.len())];
+                let _ = d.add_member(&id, g);
+            }
+        }
+    }
+}
+
+impl PingOneSim {
+    /// Binds, seeds and starts serving.
+    pub async fn start(cfg: SimConfig) -> std::io::Result<PingOneSim> {
+        let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+        let addr = listener.local_addr()?;
+        let rules = Rules {
+            require_email: cfg.require_email,
+            username_case_insensitive: cfg.username_case_insensitive,
+            uniqueness_status: cfg.uniqueness_status,
+            users_page_cap: cfg.users_page_cap.max(1),
+            page_cap: cfg.page_cap.max(1),
+            default_limit: cfg.default_limit.max(1),
+        };
+        let mut dir = Directory::new(cfg.env_id.clone(), rules, cfg.seed);
+        dir.api_base = format!("http://{addr}/v1");
+        dir.emit = false;
+        seed_directory(&mut dir, &cfg);
+        dir.emit = true;
+        let shared = Arc::new(Shared {
+            dir: std::sync::Mutex::new(dir),
+            tokens: Default::default(),
+            token_requests: AtomicU64::new(0),
+            stats: Default::default(),
+            faults: std::sync::Mutex::new(FaultState::new(cfg.faults.clone())),
+            limiter: std::sync::Mutex::new(cfg.rate_limit.map(RateLimiter::new)),
+            notifier: Default::default(),
+            forbidden: AtomicBool::new(false),
+            cfg,
+        });
+        let app =
+            server::router(shared.clone()).into_make_service_with_connect_info::<conn::Conn>();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(conn::KillableListener(listener), app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(PingOneSim {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`; the auth base.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `{base}/v1`, the API base.
+    pub fn api_url(&self) -> String {
+        format!("{}/v1", self.base_url())
+    }
+
+    /// The auth base (same as [`Self::base_url`]); the token URL is `{auth}/{envId}/as/token`.
+    pub fn auth_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// `{auth}/{envId}/as/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/{}/as/token", self.base_url(), self.shared.cfg.env_id)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The environment id served.
+    pub fn env_id(&self) -> &str {
+        &self.shared.cfg.env_id
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.cfg
+    }
+
+    /// A typed snapshot of everything held.
+    pub fn state(&self) -> SimState {
+        state::snapshot(&self.shared.dir())
+    }
+
+    /// Request counts since start or the last reset.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats().clone()
+    }
+
+    /// Zeroes the request counts.
+    pub fn reset_stats(&self) {
+        *self.shared.stats() = Stats::default();
+    }
+
+    /// Replaces the fault settings (and re-seeds the dice).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultState::new(faults);
+    }
+
+    /// Changes the request rate limit (`None`: unlimited).
+    pub fn set_rate_limit(&self, rps: Option<u32>) {
+        *self
+            .shared
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = rps.map(RateLimiter::new);
+    }
+
+    /// Requests received by the token endpoint.
+    pub fn token_requests(&self) -> u64 {
+        self.shared.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// Invalidates every issued token (the next API call gets 401 `INVALID_TOKEN`).
+    pub fn revoke_tokens(&self) {
+        self.shared
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Makes every API call answer 403 `INSUFFICIENT_PERMISSIONS`, as for a
+    /// worker application without the Identity Data Admin role.
+    pub fn set_forbidden(&self, forbidden: bool) {
+        self.shared.forbidden.store(forbidden, Ordering::Relaxed);
+    }
+
+    /// The most recent activity events emitted (up to 10,000), oldest first.
+    pub fn events(&self) -> Vec<Value> {
+        self.shared
+            .notifier
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Events delivered to subscriptions, and events given up on.
+    pub fn deliveries(&self) -> (u64, u64) {
+        let n = &self.shared.notifier;
+        (
+            n.delivered.load(Ordering::Relaxed),
+            n.failed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The default population's id.
+    pub fn default_population_id(&self) -> Option<String> {
+        self.shared.dir().default_population().map(|p| p.id.clone())
+    }
+
+    /// Creates a population named `name`.
+    pub fn create_population(&self, name: &str) -> Result<String, SimError> {
+        self.shared
+            .mutate(|d| d.create_population(&json!({ "name": name })))
+    }
+
+    /// Creates a user from a POST /users body (username, email, population, custom attributes...).
+    pub fn create_user(&self, body: Value) -> Result<String, SimError> {
+        self.shared.mutate(|d| d.create_user(&body, true))
+    }
+
+    /// PATCHes a user (JSON Merge Patch of the writable attributes).
+    pub fn update_user(&self, id: &str, patch: Value) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.patch_user(id, &patch))
+    }
+
+    /// Enables or disables a user.
+    pub fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.set_enabled(id, enabled))
+    }
+
+    /// Moves a user to another population.
+    pub fn move_user(&self, id: &str, population_id: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.set_population(id, population_id))
+    }
+
+    /// Deletes a user.
+    pub fn delete_user(&self, id: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.delete_user(id))
+    }
+
+    /// Creates a group from a POST /groups body (`{"name": ...}` at least).
+    pub fn create_group(&self, body: Value) -> Result<String, SimError> {
+        self.shared.mutate(|d| d.create_group(&body))
+    }
+
+    /// Replaces a group's attributes (PUT).
+    pub fn update_group(&self, id: &str, body: Value) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.replace_group(id, &body))
+    }
+
+    /// Deletes a group, its memberships and nestings.
+    pub fn delete_group(&self, id: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.delete_group(id))
+    }
+
+    /// Adds a direct membership.
+    pub fn add_member(&self, user_id: &str, group_id: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.add_member(user_id, group_id))
+    }
+
+    /// Removes a direct membership.
+    pub fn remove_member(&self, user_id: &str, group_id: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.remove_member(user_id, group_id))
+    }
+
+    /// Nests `child` in `parent`: members of `child` become INDIRECT members of `parent`.
+    pub fn nest_group(&self, child: &str, parent: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.nest(child, parent))
+    }
+
+    /// Undoes [`Self::nest_group`].
+    pub fn unnest_group(&self, child: &str, parent: &str) -> Result<(), SimError> {
+        self.shared.mutate(|d| d.unnest(child, parent))
+    }
+
+    /// A user exactly as `GET /users/{id}?include=memberOfGroupIDs` returns it.
+    pub fn user_json(&self, id: &str) -> Option<Value> {
+        let d = self.shared.dir();
+        d.user(id)
+            .ok()
+            .map(|u| d.render_user(u, Some("memberOfGroupIDs"), false))
+    }
+
+    /// Stops serving and waits for the server task.
+    pub async fn shutdown(mut self) {
+        self.shared.notifier.stop();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for PingOneSim {
+    fn drop(&mut self) {
+        self.shared.notifier.stop();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
