@@ -30,7 +30,9 @@ impl fmt::Display for CompileError {
             write!(f, ", column {col}")?;
         }
         write!(f, ": {}", self.message)?;
-        if let (Some(expr), Some(col)) = (&self.expr, self.column) {
+        if let (Some(expr), Some(col)) = (&self.expr, self.column)
+            && !expr.trim().is_empty()
+        {
             // Control characters would break the caret line; show them as spaces.
             let shown: String = expr
                 .chars()
@@ -98,27 +100,56 @@ impl fmt::Display for AttrError {
     }
 }
 
-/// Quote a text value for an error message: JSON string escaping, cut at [`QUOTE_MAX`] chars.
+/// Quote a text value for an error message: JSON-style escaping, cut at [`QUOTE_MAX`] chars.
 pub(crate) fn quote(s: &str) -> String {
-    let mut cut: String = s.chars().take(QUOTE_MAX).collect();
-    let long = cut.len() < s.len();
-    if long {
-        cut.push('…');
-    }
-    serde_json::Value::String(cut).to_string()
+    escape(&cut(s))
 }
 
 /// Quote any JSON value for an error message (text as [`quote`], others compact and cut).
 pub(crate) fn quote_json(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => quote(s),
-        other => {
-            let s = other.to_string();
-            let mut cut: String = s.chars().take(QUOTE_MAX).collect();
-            if cut.len() < s.len() {
-                cut.push('…');
+        // Invisible characters can only sit inside JSON strings, where `\uXXXX` is valid.
+        other => cut(&other.to_string())
+            .chars()
+            .map(|c| match c {
+                c if crate::target::invisible(c) => format!("\\u{:04x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// The first [`QUOTE_MAX`] characters, with `…` when something was cut.
+fn cut(s: &str) -> String {
+    let mut out: String = s.chars().take(QUOTE_MAX).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// JSON-style quoting that also escapes invisible characters, so a log line shows exactly
+/// what is in the data (zero-width and bidi characters included).
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if crate::target::invisible(c) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
             }
-            cut
+            c => out.push(c),
         }
     }
+    out.push('"');
+    out
 }

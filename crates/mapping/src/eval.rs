@@ -95,12 +95,16 @@ pub(crate) fn is_empty(v: &Value) -> bool {
 
 fn text(s: String) -> Result<Cow<'static, Value>, EvalError> {
     if s.len() > MAX_TEXT {
-        return Err(EvalError::new(
-            None,
-            format!("the expression built a text longer than {MAX_TEXT} bytes"),
-        ));
+        return Err(too_long());
     }
     Ok(Cow::Owned(Value::String(s)))
+}
+
+fn too_long() -> EvalError {
+    EvalError::new(
+        None,
+        format!("the expression built a text longer than {MAX_TEXT} bytes"),
+    )
 }
 
 fn template<'a>(parts: &[Part], src: &'a Value, region: &str) -> R<'a> {
@@ -171,7 +175,7 @@ fn call<'a>(func: Func, args: &[Expr], src: &'a Value, region: &str) -> R<'a> {
             let hits = t.matches(search.as_ref()).count();
             let grown = hits.saturating_mul(repl.len()).saturating_add(t.len());
             if grown > MAX_TEXT {
-                return text("x".repeat(MAX_TEXT + 1));
+                return Err(too_long());
             }
             text(t.replace(search.as_ref(), &repl))
         }
@@ -218,7 +222,7 @@ fn call<'a>(func: Func, args: &[Expr], src: &'a Value, region: &str) -> R<'a> {
             let total: usize = items.iter().map(String::len).sum::<usize>()
                 + sep.len().saturating_mul(items.len());
             if total > MAX_TEXT {
-                return text("x".repeat(MAX_TEXT + 1));
+                return Err(too_long());
             }
             text(items.join(&sep))
         }

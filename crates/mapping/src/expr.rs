@@ -107,6 +107,26 @@ pub(crate) enum Expr {
     Call { func: Func, args: Vec<Expr> },
 }
 
+impl Expr {
+    /// Collect the source paths this expression reads.
+    pub(crate) fn paths(&self, out: &mut std::collections::BTreeSet<String>) {
+        match self {
+            Expr::Path(segs) => {
+                out.insert(segs.join("."));
+            }
+            Expr::Lit(_) | Expr::Num(_) => {}
+            Expr::Template(parts) => {
+                for p in parts {
+                    if let Part::Expr(e) = p {
+                        e.paths(out);
+                    }
+                }
+            }
+            Expr::Call { args, .. } => args.iter().for_each(|a| a.paths(out)),
+        }
+    }
+}
+
 /// A parse error: 1-based column and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
@@ -114,8 +134,9 @@ pub(crate) struct ParseError {
     pub message: String,
 }
 
-/// Parse and check an expression. `default_region` is unused here but region literals of
-/// `e164` are checked against the phone database.
+/// Parse and check an expression: syntax, function names and arities, and literal arguments
+/// that can never work (an empty `replace` search, a negative `substring` count, an unknown
+/// `e164` region).
 pub(crate) fn parse(text: &str) -> Result<Expr, ParseError> {
     let chars: Vec<char> = text.chars().collect();
     if chars.len() > MAX_EXPR_CHARS {
@@ -298,7 +319,7 @@ impl Parser {
         start: usize,
     ) -> Result<(), ParseError> {
         match func {
-            Func::Switch if args.len() % 2 != 0 => Err(self.err_at(
+            Func::Switch if !args.len().is_multiple_of(2) => Err(self.err_at(
                 start,
                 format!(
                     "`switch` needs a value, then case/result pairs, then a default (an even number of arguments) but was given {}; write {}",

@@ -23,6 +23,7 @@
 //! assert_eq!(rec.text("realname"), Some("Alice Liddell"));
 //! ```
 
+mod canon;
 mod error;
 mod eval;
 mod expr;
@@ -35,6 +36,6 @@ mod target;
 pub use error::{AttrError, CompileError, CompileErrors};
 pub use mapping::{Direction, Mapping};
 pub use phone::to_e164;
-pub use record::{AdminRole, AttrValue, MappedAttr, MappedRecord, UserType};
+pub use record::{AdminRole, AttrValue, Desired, MappedAttr, MappedRecord, UserType};
 pub use spec::{AttrSpec, EmptyPolicy, MappingSpec, Options, When};
 pub use target::ADMIN_ROLES;

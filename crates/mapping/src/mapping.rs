@@ -1,9 +1,10 @@
 //! `Mapping`: a compiled mapping table for one direction, its defaults, and `apply`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::canon::Canon;
 use crate::error::{AttrError, CompileError, CompileErrors, quote_json};
 use crate::eval::{as_text, eval, is_empty};
 use crate::expr::{self, Expr};
@@ -27,6 +28,15 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// "an outbound", "an inbound", "a group": for messages.
+    fn with_article(self) -> &'static str {
+        match self {
+            Direction::Outbound => "an outbound",
+            Direction::Inbound => "an inbound",
+            Direction::Group => "a group",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Direction::Outbound => "outbound",
@@ -133,13 +143,8 @@ impl Mapping {
                 errors.push(plain(
                     t.name,
                     format!(
-                        "is required in a{} {} mapping: add for example {} = \"{}\"",
-                        if direction == Direction::Inbound {
-                            "n"
-                        } else {
-                            ""
-                        },
-                        direction.label(),
+                        "is required in {} mapping: add for example {} = \"{}\"",
+                        direction.with_article(),
                         t.name,
                         t.name
                     ),
@@ -234,6 +239,35 @@ impl Mapping {
     /// The raw table this mapping was compiled from.
     pub fn spec(&self) -> &MappingSpec {
         &self.spec
+    }
+
+    /// A stable 64-bit fingerprint of the mapping itself (direction, table with its policies,
+    /// options). Record fingerprints cover values only, so store this beside them: when it
+    /// changes, every record must be compared again.
+    pub fn fingerprint(&self) -> u64 {
+        let mut c = Canon::new(b"p1duo-mapping-table-v1\0");
+        c.str(self.direction.label());
+        c.str(&self.options.default_region);
+        c.byte(u8::from(self.options.allow_owner));
+        c.len(self.spec.0.len());
+        for (target, attr) in &self.spec.0 {
+            let (empty, when) = attr.policies();
+            c.str(target);
+            c.str(attr.expr());
+            c.byte(u8::from(empty == EmptyPolicy::Clear));
+            c.byte(u8::from(when == When::OnCreate));
+        }
+        c.finish()
+    }
+
+    /// Every source path the expressions read (`name.given`, `population.name`, …), so the
+    /// caller can fetch or resolve only what is needed.
+    pub fn source_paths(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for a in &self.attrs {
+            a.expr.paths(&mut out);
+        }
+        out
     }
 
     /// The options this mapping was compiled with.
@@ -352,13 +386,8 @@ fn resolve_target(
         valid.push_str(", custom.<name> (a PingOne custom attribute)");
     }
     errors.push(err(format!(
-        "is not a{} {} target attribute; the valid ones are: {valid}",
-        if direction == Direction::Inbound {
-            "n"
-        } else {
-            ""
-        },
-        direction.label()
+        "is not {} target attribute; the valid ones are: {valid}",
+        direction.with_article()
     )));
     None
 }
@@ -393,7 +422,7 @@ fn read_role(
     let Some(v) = v.filter(|v| !is_empty(v)) else {
         return Some(AdminRole::default());
     };
-    let text = match as_text(v, "attribute \"adminRole\"") {
+    let text = match as_text(v, "this attribute") {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => {
             errors.push(AttrError::new("adminRole", e.value, e.rule));

@@ -29,28 +29,48 @@ pub fn to_e164(input: &str, default_region: &str) -> Result<String, String> {
             crate::error::quote(default_region)
         ));
     };
+    const FIX: &str = "write it in E.164 form such as +17345551212";
     if input.chars().count() > MAX_PHONE_INPUT {
         return Err(format!(
-            "is not a phone number: longer than {MAX_PHONE_INPUT} characters"
+            "is not a phone number (longer than {MAX_PHONE_INPUT} characters): {FIX}"
         ));
     }
+    // phonenumber 0.3.10 strips the *default* region's national prefix after an explicit
+    // `+country` code (`+33 1 42…` with region US loses its `1`), so a number that carries its
+    // country is parsed without one. The region is then irrelevant, and not named in errors.
+    let (hint, read_as) = if international(input) {
+        (None, String::new())
+    } else {
+        let code = default_region.trim().to_ascii_uppercase();
+        (Some(region), format!(", read with default region {code}"))
+    };
     // The parser is well fuzzed upstream; this guard keeps "never panics on data" a promise
     // of this crate rather than of a dependency.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
-        phonenumber::parse(Some(region), input).map(|n| {
+        phonenumber::parse(hint, input).map(|n| {
             let valid = phonenumber::is_valid(&n);
             (n.format().mode(Mode::E164).to_string(), valid)
         })
     }));
     match parsed {
         Ok(Ok((e164, true))) => Ok(e164),
-        Ok(Ok((e164, false))) => Err(format!(
-            "is not a valid phone number (read as {e164} with default region {}): write it in E.164 form such as +17345551212",
-            default_region.trim().to_ascii_uppercase()
+        Ok(Ok((_, false))) => Err(format!(
+            "is not a valid phone number (no such number range{read_as}): {FIX}"
         )),
-        Ok(Err(_)) | Err(_) => Err(format!(
-            "is not a phone number (default region {}): write it in E.164 form such as +17345551212",
-            default_region.trim().to_ascii_uppercase()
-        )),
+        Ok(Err(_)) | Err(_) => match read_as.strip_prefix(", ") {
+            Some(how) => Err(format!("is not a phone number ({how}): {FIX}")),
+            None => Err(format!("is not a phone number: {FIX}")),
+        },
     }
+}
+
+/// Whether the number names its own country (`+…`, possibly after `tel:` or spaces).
+fn international(input: &str) -> bool {
+    let t = input.trim_start();
+    let t = t
+        .strip_prefix("tel:")
+        .or_else(|| t.strip_prefix("TEL:"))
+        .unwrap_or(t)
+        .trim_start();
+    t.starts_with('+') || t.starts_with('\u{FF0B}')
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use crate::canon::Canon;
 use crate::spec::{EmptyPolicy, When};
 
 /// A checked attribute value.
@@ -38,6 +38,31 @@ pub struct MappedAttr {
     pub empty: EmptyPolicy,
     /// Whether to write it on every update or only at create.
     pub when: When,
+}
+
+/// What to do with one target attribute, both policies applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Desired<'a> {
+    /// Write this value.
+    Set(&'a AttrValue),
+    /// Clear the target's value (empty source, `empty = "clear"`).
+    Clear,
+    /// Leave the target's value alone (empty source with `keep`, or `on_create` on an update).
+    Leave,
+}
+
+impl MappedAttr {
+    /// What this attribute asks of the target when creating (`is_create`) or updating it.
+    pub fn desired(&self, is_create: bool) -> Desired<'_> {
+        if !is_create && self.when == When::OnCreate {
+            return Desired::Leave;
+        }
+        match (&self.value, self.empty) {
+            (Some(v), _) => Desired::Set(v),
+            (None, EmptyPolicy::Clear) => Desired::Clear,
+            (None, EmptyPolicy::Keep) => Desired::Leave,
+        }
+    }
 }
 
 /// Outbound: whether the PingOne user becomes a Duo user or a Duo administrator.
@@ -109,39 +134,34 @@ impl MappedRecord {
     /// SHA-256 over a length-prefixed canonical encoding, first 8 bytes big-endian: the same on
     /// every run and platform, and it changes exactly when a mapped value changes.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = Sha256::new();
-        h.update(FINGERPRINT_VERSION);
-        let put = |h: &mut Sha256, s: &str| {
-            h.update((s.len() as u64).to_be_bytes());
-            h.update(s.as_bytes());
-        };
-        h.update((self.attrs.len() as u64).to_be_bytes());
+        let mut c = Canon::new(FINGERPRINT_VERSION);
+        c.len(self.attrs.len());
         for (name, attr) in &self.attrs {
-            put(&mut h, name);
+            c.str(name);
             match &attr.value {
-                None => h.update([0u8]),
+                None => c.byte(0),
                 Some(AttrValue::Text(s)) => {
-                    h.update([1u8]);
-                    put(&mut h, s);
+                    c.byte(1);
+                    c.str(s);
                 }
-                Some(AttrValue::Bool(b)) => h.update([2u8, u8::from(*b)]),
+                Some(AttrValue::Bool(b)) => {
+                    c.byte(2);
+                    c.byte(u8::from(*b));
+                }
             }
         }
-        h.update([match self.user_type {
-            None => 0u8,
+        c.byte(match self.user_type {
+            None => 0,
             Some(UserType::User) => 1,
             Some(UserType::Admin) => 2,
-        }]);
+        });
         match &self.admin_role {
-            None => h.update([0u8]),
+            None => c.byte(0),
             Some(r) => {
-                h.update([1u8]);
-                put(&mut h, r.as_str());
+                c.byte(1);
+                c.str(r.as_str());
             }
         }
-        let digest = h.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(first)
+        c.finish()
     }
 }

@@ -10,9 +10,78 @@ use serde::{Deserialize, Serialize};
 ///
 /// Compile it with [`crate::Mapping::compile`]; targets are kept in name order so errors
 /// and records are deterministic.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Nested tables flatten to dotted targets, so TOML's dotted keys work unquoted:
+/// `name.given = "firstname"` is the target `name.given`. A table holding `expr`, `empty` or
+/// `when` is one entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct MappingSpec(pub BTreeMap<String, AttrSpec>);
+
+impl<'de> Deserialize<'de> for MappingSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        for (key, value) in raw {
+            flatten(key, value, &mut out).map_err(serde::de::Error::custom)?;
+        }
+        Ok(MappingSpec(out))
+    }
+}
+
+/// The table form of an entry, read strictly so a typo names the field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullEntry {
+    expr: String,
+    #[serde(default)]
+    empty: EmptyPolicy,
+    #[serde(default)]
+    when: When,
+}
+
+fn flatten(
+    key: String,
+    value: serde_json::Value,
+    out: &mut BTreeMap<String, AttrSpec>,
+) -> Result<(), String> {
+    use serde_json::Value;
+    let entry = match value {
+        Value::String(expr) => AttrSpec::Expr(expr),
+        // A policy key marks an entry too, so a forgotten `expr` is named rather than
+        // read as a nested target.
+        Value::Object(m) if ["expr", "empty", "when"].iter().any(|k| m.contains_key(*k)) => {
+            let full: FullEntry = serde_json::from_value(Value::Object(m))
+                .map_err(|e| format!("mapping target \"{key}\": {e}"))?;
+            AttrSpec::Full {
+                expr: full.expr,
+                empty: full.empty,
+                when: full.when,
+            }
+        }
+        Value::Object(m) if !m.is_empty() => {
+            for (sub, v) in m {
+                flatten(format!("{key}.{sub}"), v, out)?;
+            }
+            return Ok(());
+        }
+        other => {
+            let found = match other {
+                Value::Object(_) => "an empty table".to_owned(),
+                v => format!("`{v}`"),
+            };
+            return Err(format!(
+                "mapping target \"{key}\": expected an expression string or a table {{ expr = \"...\", empty = \"keep\"|\"clear\", when = \"always\"|\"on_create\" }}, found {found}"
+            ));
+        }
+    };
+    if out.insert(key.clone(), entry).is_some() {
+        return Err(format!(
+            "mapping target \"{key}\" is given twice (once quoted, once as a dotted key or table): keep one"
+        ));
+    }
+    Ok(())
+}
 
 impl MappingSpec {
     /// Build a spec from `(target, expression)` pairs with the default policies.

@@ -175,20 +175,20 @@ pub(crate) fn convert(
     region: &str,
 ) -> Result<Option<AttrValue>, AttrError> {
     let err = |value: Option<String>, rule: String| AttrError::new(target, value, rule);
-    let what = format!("attribute \"{target}\"");
+    let what = "this attribute";
     if is_empty(v) {
         return Ok(None);
     }
     match kind {
         Text(chars, max) => {
-            let s = as_text(v, &what)
+            let s = as_text(v, what)
                 .map_err(|e| err(e.value, e.rule))?
                 .unwrap_or_default();
             check_text(&s, chars, max).map_err(|rule| err(Some(quote(&s)), rule))?;
             Ok(Some(AttrValue::Text(s.into_owned())))
         }
         E164 => {
-            let s = as_text(v, &what)
+            let s = as_text(v, what)
                 .map_err(|e| err(e.value, e.rule))?
                 .unwrap_or_default();
             phone::to_e164(&s, region)
@@ -205,7 +205,7 @@ pub(crate) fn convert(
             )),
         },
         Status => {
-            let s = as_text(v, &what)
+            let s = as_text(v, what)
                 .map_err(|e| err(e.value, e.rule))?
                 .unwrap_or_default();
             let lower = s.trim().to_ascii_lowercase();
@@ -217,28 +217,25 @@ pub(crate) fn convert(
                 )),
             }
         }
-        Bool => match v {
-            Value::Bool(b) => Ok(Some(AttrValue::Bool(*b))),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "active" | "bypass" => Ok(Some(AttrValue::Bool(true))),
-                "false" | "disabled" | "pending deletion" => Ok(Some(AttrValue::Bool(false))),
+        Bool => {
+            if let Some(b) = read_bool(v) {
+                return Ok(Some(AttrValue::Bool(b)));
+            }
+            match v.as_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+                Some("active" | "bypass") => Ok(Some(AttrValue::Bool(true))),
+                Some("disabled" | "pending deletion") => Ok(Some(AttrValue::Bool(false))),
                 // A lockout is temporary and PingOne has its own lock: leave `enabled` alone.
-                "locked out" => Ok(None),
-                _ => Err(bool_err(target, v)),
-            },
-            _ => Err(bool_err(target, v)),
-        },
+                Some("locked out") => Ok(None),
+                _ => Err(AttrError::new(
+                    target,
+                    Some(quote_json(v)),
+                    "must be true or false, or a Duo status (active, bypass, disabled, locked out, pending deletion)",
+                )),
+            }
+        }
         // Read in `mapping.rs`: they set the record's user type and role, not an attribute.
         UserType | AdminRole => Ok(None),
     }
-}
-
-fn bool_err(target: &str, v: &Value) -> AttrError {
-    AttrError::new(
-        target,
-        Some(quote_json(v)),
-        "must be true or false, or a Duo status (active, bypass, disabled, locked out, pending deletion)",
-    )
 }
 
 fn read_bool(v: &Value) -> Option<bool> {
@@ -297,7 +294,7 @@ pub(crate) fn check_text(s: &str, chars: Chars, max: usize) -> Result<(), String
 }
 
 /// Control characters and the invisible format characters that hide text (zero-width, bidi).
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
