@@ -342,6 +342,7 @@ pub struct FinishedIntent {
 
 /// Counts of a run, by operation and by per-object status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunCounts {
     /// Operations applied, by kind of operation.
     pub by_op: BTreeMap<Op, u64>,

@@ -137,3 +137,165 @@ pub(crate) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, params};
+
+    use super::{SCHEMA_VERSION, migrate_to};
+    use crate::{IntentId, IntentState, ObjectKey, ObjectKind, Options, Origin, Store, StoreError};
+
+    /// The schema as SQLite reports it, for comparing two files.
+    fn schema_of(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .expect("prepare");
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{} {} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default()
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
+    /// Writes rows that exist at `version`, the way that version's code did.
+    fn fill(conn: &Connection, version: i64) {
+        if version >= 1 {
+            conn.execute(
+                "INSERT INTO links (rule, kind, source_id, target_id, attrs, fingerprint,
+                                    first_synced, last_synced)
+                 VALUES ('r', 'user', 'p1', 'D1', '{\"username\":\"ann\"}', -1, 10, 20)",
+                [],
+            )
+            .expect("link");
+            conn.execute(
+                "INSERT INTO kv (key, value) VALUES ('last_full_sync', '99')",
+                [],
+            )
+            .expect("kv");
+        }
+        if version >= 2 {
+            conn.execute(
+                "INSERT INTO runs (id, rule, trigger, started) VALUES (7, 'r', 'schedule', 5)",
+                [],
+            )
+            .expect("run");
+            conn.execute(
+                "INSERT INTO intents (id, run_id, rule, kind, source_id, op, key, summary,
+                                      created_at)
+                 VALUES (3, 7, 'r', 'user', 'p2', 'create', 'bob', '{}', 6)",
+                [],
+            )
+            .expect("intent");
+        }
+    }
+
+    #[test]
+    fn every_earlier_version_migrates_to_the_current_schema_keeping_its_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fresh_path = dir.path().join("fresh.db");
+        drop(Store::open(&fresh_path, Options::default()).expect("fresh"));
+        let fresh = schema_of(&Connection::open(&fresh_path).expect("open fresh"));
+
+        for from in 0..SCHEMA_VERSION {
+            let path = dir.path().join(format!("v{from}.db"));
+            {
+                let mut conn = Connection::open(&path).expect("open");
+                migrate_to(&mut conn, &path, from).expect("build the old version");
+                assert_eq!(super::version(&conn).expect("version"), from);
+                fill(&conn, from);
+            }
+            let store = Store::open(&path, Options::default()).expect("migrate");
+            assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+            assert_eq!(
+                schema_of(&store.conn),
+                fresh,
+                "schema after migrating from {from}"
+            );
+            assert!(store.integrity_check().expect("check").is_empty());
+            if from >= 1 {
+                let link = store
+                    .get_link(&ObjectKey::new("r", ObjectKind::User, "p1"))
+                    .expect("get")
+                    .expect("the link survives");
+                assert_eq!(link.target_id, "D1");
+                assert_eq!(link.fingerprint, u64::MAX);
+                assert_eq!(
+                    link.origin,
+                    Origin::Source,
+                    "links before v3 were made by us"
+                );
+                assert_eq!(
+                    store.kv_get("last_full_sync").expect("kv").as_deref(),
+                    Some("99")
+                );
+            }
+            if from >= 2 {
+                let pending = store.pending_intents("r").expect("pending");
+                assert_eq!(pending.len(), 1);
+                assert_eq!(pending[0].id, IntentId(3));
+                assert_eq!(pending[0].state, IntentState::Pending);
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_file_becomes_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("empty.db");
+        std::fs::write(&path, b"").expect("empty file");
+        let store = Store::open(&path, Options::default()).expect("open");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        assert!(store.links_for_rule("r").expect("links").is_empty());
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute("CREATE TABLE future (x)", []).expect("table");
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .expect("version");
+        }
+        let err = Store::open(&path, Options::default()).expect_err("newer schema");
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1)
+        );
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(
+            text.contains(&format!("version {}", SCHEMA_VERSION + 1)),
+            "{text}"
+        );
+        let err = Store::open_read_only(&path).expect_err("newer schema, read-only");
+        assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
+
+        let conn = Connection::open(&path).expect("reopen");
+        assert_eq!(super::version(&conn).expect("version"), SCHEMA_VERSION + 1);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'links'",
+                params![],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(tables, 0, "no migration ran on the newer file");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_named_in_the_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, b"this is not sqlite, just some text long enough to matter ......................................................................").expect("write");
+        let err = Store::open(&path, Options::default()).expect_err("not a database");
+        assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+    }
+}
