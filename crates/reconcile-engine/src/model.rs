@@ -267,9 +267,6 @@ impl Pool {
         let end = u32::try_from(self.items.len()).map_err(|_| CapacityError)?;
         Ok((start, end - start))
     }
-    pub(crate) fn item_strs(&self, a: u32, n: u32) -> impl Iterator<Item = &str> {
-        self.list(a, n)
-    }
     /// Store attributes sorted by id (first occurrence wins); returns the slot range.
     pub(crate) fn put_attrs(
         &mut self,
@@ -490,12 +487,18 @@ pub(crate) struct PRec {
     pub(crate) activated: bool,
 }
 
-/// What the target has.
+/// What the target has. Group ids named in memberships are interned while
+/// the set is filled, so planning looks them up by index, not by hashing.
 #[derive(Clone, Debug, Default)]
 pub struct ObservedSet {
     pub(crate) pool: Pool,
     pub(crate) objects: Vec<ORec>,
     pub(crate) phones: Vec<PRec>,
+    /// Interned group target ids.
+    pub(crate) group_ids: Vec<S>,
+    group_index: crate::fx::FxMap<Box<str>, u32>,
+    /// Membership lists: indexes into `group_ids`.
+    pub(crate) group_items: Vec<u32>,
 }
 
 impl ObservedSet {
@@ -519,7 +522,22 @@ impl ObservedSet {
             });
         }
         let pend = u32::try_from(self.phones.len()).map_err(|_| CapacityError)?;
-        let groups = self.pool.put_strs(o.groups.iter().copied())?;
+        let gstart = u32::try_from(self.group_items.len()).map_err(|_| CapacityError)?;
+        for g in o.groups {
+            let gi = match self.group_index.get(*g) {
+                Some(&gi) => gi,
+                None => {
+                    let gi = u32::try_from(self.group_ids.len()).map_err(|_| CapacityError)?;
+                    let s = self.pool.put(g)?;
+                    self.group_ids.push(s);
+                    self.group_index.insert((*g).into(), gi);
+                    gi
+                }
+            };
+            self.group_items.push(gi);
+        }
+        let gend = u32::try_from(self.group_items.len()).map_err(|_| CapacityError)?;
+        let groups = (gstart, gend - gstart);
         self.objects.push(ORec {
             kind: o.kind,
             enabled: o.enabled,
@@ -539,6 +557,16 @@ impl ObservedSet {
     /// True when there is no observed object.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
+    }
+    /// Interned group indexes of an account's memberships.
+    pub(crate) fn groups_of(&self, o: &ORec) -> &[u32] {
+        self.group_items
+            .get(o.groups.0 as usize..(o.groups.0 + o.groups.1) as usize)
+            .unwrap_or(&[])
+    }
+    /// Interned index of a group target id.
+    pub(crate) fn group_index(&self, id: &str) -> Option<u32> {
+        self.group_index.get(id).copied()
     }
     pub(crate) fn phones_of(&self, o: &ORec) -> &[PRec] {
         self.phones

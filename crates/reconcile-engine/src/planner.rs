@@ -70,6 +70,12 @@ struct Planner<'a> {
     counts: [u64; 6],
     managed: [u64; 6],
     phone_index: Option<(FxMap<&'a str, &'a str>, FxMap<&'a str, u32>)>,
+    /// Numbers some desired account wants (never deleted).
+    wanted: FxMap<&'a str, ()>,
+    /// Observed objects renamed away from their key -> the rename op.
+    renaming: FxMap<u32, u32>,
+    /// Keys claimed by creates and renames of this plan (hash -> desired idx).
+    new_keys: FxMap<u64, Vec<u32>>,
 }
 
 fn class_idx(c: Destructive) -> usize {
@@ -94,6 +100,15 @@ fn key_hash(kind: Kind, key: &str, mode: KeyCompare) -> u64 {
         }
     }
     h.finish()
+}
+
+/// Indices `0..n` ordered by `key`, stable (equal keys keep input order).
+fn sorted_order<'k, K: Ord + 'k>(n: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
+    let mut v: Vec<u32> = (0..n as u32).collect();
+    if !v.is_sorted_by(|a, b| key(*a as usize) <= key(*b as usize)) {
+        v.sort_by(|a, b| key(*a as usize).cmp(&key(*b as usize)));
+    }
+    v
 }
 
 /// True when two keys name the same object on the target.
@@ -128,6 +143,9 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         counts: [0; 6],
         managed: [0; 6],
         phone_index: None,
+        wanted: FxMap::default(),
+        renaming: FxMap::default(),
+        new_keys: FxMap::default(),
     };
     p.run()
 }
@@ -183,27 +201,39 @@ impl<'a> Planner<'a> {
     fn run(mut self) -> Plan {
         let pol = self.pol();
         let (d, o, l) = (self.d, self.o, self.l);
-        // Index observed objects by (kind, target id) and links by (kind, source id).
-        let mut obs_by_id: FxMap<(Kind, &'a str), u32> = map_with_capacity(o.objects.len());
-        for (i, r) in o.objects.iter().enumerate() {
-            obs_by_id
-                .entry((r.kind, o.pool.get(r.id)))
-                .or_insert(i as u32);
-        }
-        let mut link_by_src: FxMap<(Kind, &'a str), u32> = map_with_capacity(l.links.len());
+        // Joins are merges over sorted orders: linear when the caller passes
+        // sorted sets (the usual case), n log n otherwise; no big hash maps.
+        let oord = sorted_order(o.objects.len(), |i| {
+            (o.objects[i].kind, o.pool.get(o.objects[i].id))
+        });
+        let lord_t = sorted_order(l.links.len(), |i| {
+            (l.links[i].kind, l.pool.get(l.links[i].target))
+        });
         let mut link_obs: Vec<u32> = vec![NONE; l.links.len()];
-        for (i, r) in l.links.iter().enumerate() {
-            link_by_src
-                .entry((r.kind, l.pool.get(r.source)))
-                .or_insert(i as u32);
-            if let Some(&oi) = obs_by_id.get(&(r.kind, l.pool.get(r.target)))
-                && self.owner[oi as usize] == NONE
-            {
-                self.owner[oi as usize] = i as u32;
-                link_obs[i] = oi;
+        {
+            let mut j = 0usize;
+            for &li in &lord_t {
+                let lr = &l.links[li as usize];
+                let lk = (lr.kind, l.pool.get(lr.target));
+                while j < oord.len() {
+                    let or = &o.objects[oord[j] as usize];
+                    if (or.kind, o.pool.get(or.id)) < lk {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if let Some(&oi) = oord.get(j) {
+                    let or = &o.objects[oi as usize];
+                    if (or.kind, o.pool.get(or.id)) == lk && self.owner[oi as usize] == NONE {
+                        self.owner[oi as usize] = li;
+                        link_obs[li as usize] = oi;
+                    }
+                }
             }
         }
-        drop(obs_by_id);
+        drop(lord_t);
+        drop(oord);
 
         for f in &d.failures {
             self.problem(
@@ -215,44 +245,65 @@ impl<'a> Planner<'a> {
             );
         }
 
+        let dord = sorted_order(d.objects.len(), |i| {
+            (d.objects[i].kind, d.pool.get(d.objects[i].id))
+        });
         let mut res: Vec<Res> = vec![Res::Unresolved; d.objects.len()];
         let mut unlinked: Vec<(u32, u32)> = Vec::new(); // (desired idx, stale link idx)
         if !self.inp.rule_deleted {
-            for (di, dr) in d.objects.iter().enumerate() {
+            let lord_s = sorted_order(l.links.len(), |i| {
+                (l.links[i].kind, l.pool.get(l.links[i].source))
+            });
+            // A second link for the same source object is ignored, never deprovisioned.
+            for w in lord_s.windows(2) {
+                let (x, y) = (&l.links[w[0] as usize], &l.links[w[1] as usize]);
+                if (x.kind, l.pool.get(x.source)) == (y.kind, l.pool.get(y.source)) {
+                    self.visited[w[1] as usize] = true;
+                }
+            }
+            let mut j = 0usize;
+            let mut prev: Option<(Kind, &str)> = None;
+            for &di in &dord {
+                let dr = d.objects[di as usize];
                 if !self.managed_kind(dr.kind) {
                     continue;
                 }
-                let src = d.pool.get(dr.id);
-                match link_by_src.get(&(dr.kind, src)) {
-                    Some(&li) if self.visited[li as usize] => {
-                        self.problem(
-                            dr.kind,
-                            src,
-                            self.ds(dr.key),
-                            ProblemCode::DuplicateSource,
-                            format!("source id {src:?} appears more than once; fix the source or the mapping"),
-                        );
+                let dk = (dr.kind, d.pool.get(dr.id));
+                if prev == Some(dk) {
+                    let src = dk.1;
+                    self.problem(dr.kind, src, self.ds(dr.key), ProblemCode::DuplicateSource,
+                        format!("source id {src:?} appears more than once; fix the source or the mapping"));
+                    continue;
+                }
+                prev = Some(dk);
+                while j < lord_s.len() {
+                    let lr = &l.links[lord_s[j] as usize];
+                    if (lr.kind, l.pool.get(lr.source)) < dk {
+                        j += 1;
+                    } else {
+                        break;
                     }
-                    Some(&li) => {
+                }
+                let li = lord_s.get(j).copied().filter(|&li| {
+                    let lr = &l.links[li as usize];
+                    (lr.kind, l.pool.get(lr.source)) == dk
+                });
+                match li {
+                    Some(li) => {
                         self.visited[li as usize] = true;
                         let oi = link_obs[li as usize];
                         if oi == NONE {
-                            unlinked.push((di as u32, li));
+                            unlinked.push((di, li));
                         } else {
-                            res[di] = self.pair(di as u32, oi, Some(li), false);
+                            res[di as usize] = self.pair(di, oi, Some(li), false);
                         }
                     }
-                    None => unlinked.push((di as u32, NONE)),
+                    None => unlinked.push((di, NONE)),
                 }
             }
         }
-        drop(link_by_src);
 
-        // Unlinked desired objects, in a stable order: match by key, else create.
-        unlinked.sort_by(|a, b| {
-            let (x, y) = (&d.objects[a.0 as usize], &d.objects[b.0 as usize]);
-            (x.kind, d.pool.get(x.id), a.0).cmp(&(y.kind, d.pool.get(y.id), b.0))
-        });
+        // Unlinked desired objects (already in source-id order): match by key, else create.
         if !unlinked.is_empty() {
             let pending: BTreeSet<(Kind, &str)> = self
                 .inp
@@ -260,57 +311,44 @@ impl<'a> Planner<'a> {
                 .iter()
                 .map(|p| (p.kind, p.source_id.as_str()))
                 .collect();
-            // Key index over all observed objects: head per hash, chained by index.
-            let mut head: FxMap<u64, u32> = map_with_capacity(o.objects.len());
-            let mut next: Vec<u32> = vec![NONE; o.objects.len()];
+            // One sequential pass over the observed keys, keeping only the
+            // objects whose key hash some unlinked desired object wants.
+            let mut cands_by_hash: FxMap<u64, Vec<u32>> = map_with_capacity(unlinked.len());
+            for &(di, _) in &unlinked {
+                let r = &d.objects[di as usize];
+                cands_by_hash
+                    .entry(key_hash(r.kind, d.pool.get(r.key), pol.key_compare))
+                    .or_default();
+            }
             for (i, r) in o.objects.iter().enumerate() {
-                let h = key_hash(r.kind, o.pool.get(r.key), pol.key_compare);
-                if let Some(prev) = head.insert(h, i as u32) {
-                    next[i] = prev;
+                if let Some(v) =
+                    cands_by_hash.get_mut(&key_hash(r.kind, o.pool.get(r.key), pol.key_compare))
+                {
+                    v.push(i as u32);
                 }
             }
-            let mut prev_src: Option<(Kind, &str)> = None;
             for &(di, stale) in &unlinked {
                 let dr = d.objects[di as usize];
                 let (src, key) = (d.pool.get(dr.id), d.pool.get(dr.key));
-                if prev_src == Some((dr.kind, src)) {
-                    self.problem(dr.kind, src, key, ProblemCode::DuplicateSource,
-                        format!("source id {src:?} appears more than once; fix the source or the mapping"));
-                    continue;
-                }
-                prev_src = Some((dr.kind, src));
-                let mut cands: Vec<u32> = Vec::new();
-                let mut cur = head
-                    .get(&key_hash(dr.kind, key, pol.key_compare))
-                    .copied()
-                    .unwrap_or(NONE);
-                while cur != NONE {
-                    let r = &o.objects[cur as usize];
-                    if r.kind == dr.kind && key_eq(o.pool.get(r.key), key, pol.key_compare) {
-                        cands.push(cur);
-                    }
-                    cur = next[cur as usize];
-                }
+                let h = key_hash(dr.kind, key, pol.key_compare);
+                let mut cands: Vec<u32> = cands_by_hash
+                    .get(&h)
+                    .map(|v| {
+                        v.iter()
+                            .copied()
+                            .filter(|&c| {
+                                let r = &o.objects[c as usize];
+                                r.kind == dr.kind && key_eq(o.pool.get(r.key), key, pol.key_compare)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 cands.sort_by(|a, b| {
                     o.pool
                         .get(o.objects[*a as usize].id)
                         .cmp(o.pool.get(o.objects[*b as usize].id))
                 });
-                let r = match cands.as_slice() {
-                    [] => self.create(di, stale, pending.contains(&(dr.kind, src))),
-                    [oi] => self.adopt(di, *oi, stale),
-                    many => {
-                        let ids: Vec<&str> = many
-                            .iter()
-                            .map(|c| o.pool.get(o.objects[*c as usize].id))
-                            .collect();
-                        self.problem(dr.kind, src, key, ProblemCode::Ambiguous, format!(
-                            "{} target {}s match key {key:?} ({}); link one explicitly or remove the duplicates",
-                            many.len(), dr.kind.as_str(), ids.join(", ")));
-                        self.unlink_stale(dr.kind, src, key, stale);
-                        Res::Unresolved
-                    }
-                };
+                let r = self.match_or_create(di, stale, &cands, pending.contains(&(dr.kind, src)));
                 res[di as usize] = r;
             }
         }
@@ -359,7 +397,7 @@ impl<'a> Planner<'a> {
         }
 
         if pol.group_push && !self.inp.rule_deleted {
-            self.memberships(&res);
+            self.memberships(&res, &dord);
         }
         if !group_deletes.is_empty() {
             self.group_teardown(&group_deletes);
@@ -417,7 +455,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn create(&mut self, di: u32, stale: u32, lookup_first: bool) -> Res {
+    fn create(&mut self, di: u32, stale: u32, lookup_first: bool, after: Vec<u32>) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
         if !self.pol().create {
@@ -442,8 +480,8 @@ impl<'a> Planner<'a> {
             lookup_first,
         };
         let op = self.op(dr.kind, key, Some(src), None, Some(dr.fingerprint), action);
-        let phase = if dr.kind == Kind::Group { 1 } else { 2 };
-        let c = self.push(op, phase, Some((dr.kind, true, NONE - 1 - di)), vec![]);
+        let phase = if dr.kind == Kind::Group { 2 } else { 3 };
+        let c = self.push(op, phase, Some((dr.kind, true, NONE - 1 - di)), after);
         if dr.kind.is_account()
             && let Some(num) = self.d.pool.get_opt(dr.phone)
         {
@@ -470,24 +508,87 @@ impl<'a> Planner<'a> {
         Res::Created(c)
     }
 
-    fn adopt(&mut self, di: u32, oi: u32, stale: u32) -> Res {
+    /// Choose between takeover, adoption, a problem and a create for an
+    /// unlinked desired object, given the target objects with its key.
+    fn match_or_create(&mut self, di: u32, stale: u32, cands: &[u32], pending: bool) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
-        let owner = self.owner[oi as usize];
-        let or = self.o.objects[oi as usize];
-        let tid = self.os(or.id);
-        if self.claimed[oi as usize] || (owner != NONE && self.visited[owner as usize]) {
-            let by = if owner != NONE {
-                self.ls(self.l.links[owner as usize].source)
+        let (mut orphaned, mut free, mut taken) = (Vec::new(), Vec::new(), Vec::new());
+        // Objects being renamed away free their key: create after the rename.
+        let mut leaving = Vec::new();
+        for &c in cands {
+            if let Some(&r) = self.renaming.get(&c) {
+                leaving.push(r);
+                continue;
+            }
+            let owner = self.owner[c as usize];
+            if self.claimed[c as usize] || (owner != NONE && self.visited[owner as usize]) {
+                taken.push(c);
+            } else if owner != NONE {
+                orphaned.push(c);
             } else {
-                "another desired object"
+                free.push(c);
+            }
+        }
+        let pick = match (orphaned.as_slice(), free.as_slice()) {
+            ([one], _) => Some(*one),
+            ([], [one]) => Some(*one),
+            ([], []) => None,
+            _ => {
+                let many = if orphaned.len() > 1 { &orphaned } else { &free };
+                // Objects matching an ambiguous key are kept, never deprovisioned.
+                for c in &orphaned {
+                    self.visited[self.owner[*c as usize] as usize] = true;
+                }
+                let ids: Vec<&str> = many
+                    .iter()
+                    .map(|c| self.os(self.o.objects[*c as usize].id))
+                    .collect();
+                self.problem(dr.kind, src, key, ProblemCode::Ambiguous, format!(
+                    "{} target {}s match key {key:?} ({}); link one explicitly or remove the duplicates",
+                    many.len(), dr.kind.as_str(), ids.join(", ")));
+                self.unlink_stale(dr.kind, src, key, stale);
+                return Res::Unresolved;
+            }
+        };
+        if let Some(oi) = pick {
+            return self.adopt(di, oi);
+        }
+        if let Some(&c) = taken.first() {
+            let owner = self.owner[c as usize];
+            let by = if owner != NONE {
+                format!("source {:?}", self.ls(self.l.links[owner as usize].source))
+            } else {
+                "another desired object".to_owned()
             };
             self.problem(dr.kind, src, key, ProblemCode::KeyTaken, format!(
-                "target {} {tid} has key {key:?} but is already managed for source {by:?}; change one of the keys",
-                dr.kind.as_str()));
+                "target {} {} has key {key:?} but is already managed for {by}; change one of the keys",
+                dr.kind.as_str(), self.os(self.o.objects[c as usize].id)));
             self.unlink_stale(dr.kind, src, key, stale);
             return Res::Unresolved;
         }
+        // Two desired objects with one key must not both be created.
+        let h = key_hash(dr.kind, key, self.pol().key_compare);
+        let same = self.new_keys.entry(h).or_default();
+        if let Some(&other) = same.iter().find(|&&o| {
+            let r = &self.d.objects[o as usize];
+            r.kind == dr.kind && key_eq(self.d.pool.get(r.key), key, self.inp.policy.key_compare)
+        }) {
+            let by = self.ds(self.d.objects[other as usize].id);
+            self.problem(dr.kind, src, key, ProblemCode::KeyTaken, format!(
+                "source {by:?} takes the same key {key:?} in this plan; give each source object its own key"));
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
+        }
+        same.push(di);
+        self.create(di, stale, pending, leaving)
+    }
+
+    fn adopt(&mut self, di: u32, oi: u32) -> Res {
+        let dr = self.d.objects[di as usize];
+        let (src, key) = (self.ds(dr.id), self.ds(dr.key));
+        let owner = self.owner[oi as usize];
+        let tid = self.os(self.o.objects[oi as usize].id);
         if owner != NONE {
             // Its source object is gone: the new source object takes it over
             // instead of deleting it and creating a copy.
@@ -540,6 +641,12 @@ impl<'a> Planner<'a> {
             *users.entry(id).or_insert(0) += 1;
         }
         self.phone_index = Some((by_num, users));
+        let d = self.d;
+        for r in &d.objects {
+            if let Some(n) = d.pool.get_opt(r.phone) {
+                self.wanted.insert(n, ());
+            }
+        }
     }
 
     /// Diff a desired object against the observed object it maps to.
@@ -569,7 +676,10 @@ impl<'a> Planner<'a> {
                         to: key.to_owned(),
                     },
                 );
-                self.push(op, 3, obj, vec![]);
+                let r = self.push(op, 1, obj, vec![]);
+                self.renaming.insert(oi, r);
+                let h = key_hash(dr.kind, key, pol.key_compare);
+                self.new_keys.entry(h).or_default().push(di);
             } else {
                 blocked_update.push(format!("key {okey:?} → {key:?}"));
             }
@@ -708,6 +818,12 @@ impl<'a> Planner<'a> {
             .and_then(|(_, u)| u.get(pid))
             .copied()
             .unwrap_or(1);
+        // A number some desired account wants is only detached, never deleted.
+        let users = if self.wanted.contains_key(num) {
+            users + 1
+        } else {
+            users
+        };
         let op = self.op(
             kind,
             key,
@@ -720,7 +836,7 @@ impl<'a> Planner<'a> {
                 delete_phone: users <= 1,
             },
         );
-        self.push2(op, 9, obj, vec![], num.to_owned());
+        self.push2(op, 9, obj, vec![], format!("{num}\0{pid}"));
     }
 
     fn diff(&self, dr: &DRec, or: &ORec) -> Vec<AttrChange> {
@@ -789,7 +905,7 @@ impl<'a> Planner<'a> {
                             .copied()
                             .unwrap_or(1)
                             > 1;
-                        if !shared {
+                        if !shared && !self.wanted.contains_key(self.os(p.number)) {
                             self.remove_phone(
                                 or.kind,
                                 name,
@@ -841,44 +957,59 @@ impl<'a> Planner<'a> {
         r.kind.is_account() && (self.claimed[oi] || self.owner[oi] != NONE)
     }
 
-    fn memberships(&mut self, res: &[Res]) {
+    fn memberships(&mut self, res: &[Res], dord: &[u32]) {
         let (d, o) = (self.d, self.o);
         // Desired groups by source id; owned observed groups by target id.
         let mut group_by_src: FxMap<&'a str, u32> = FxMap::default();
-        let mut owned_group: FxMap<&'a str, u32> = FxMap::default();
+        let mut owned_group: Vec<u32> = vec![NONE; o.group_ids.len()];
+        let mut any_owned = false;
         let mut accounts = 0usize;
         for (di, r) in d.objects.iter().enumerate() {
             if r.kind == Kind::Group {
                 group_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
                 if let Res::Existing(oi) = res[di] {
-                    owned_group.insert(o.pool.get(o.objects[oi as usize].id), di as u32);
+                    if let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id)) {
+                        owned_group[gx as usize] = di as u32;
+                        any_owned = true;
+                    }
                 }
             } else {
                 accounts += 1;
             }
         }
-        if group_by_src.is_empty() && owned_group.is_empty() {
+        if group_by_src.is_empty() && !any_owned {
             return;
         }
         // Desired memberships as (member desired idx, group desired idx), sorted.
         let mut want: Vec<(u32, u32)> = Vec::with_capacity(d.memberships.len());
         if !d.memberships.is_empty() {
-            let mut acct_by_src: FxMap<&'a str, u32> = map_with_capacity(accounts);
-            for (di, r) in d.objects.iter().enumerate() {
-                if r.kind == Kind::User {
-                    acct_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
-                }
-            }
-            for (di, r) in d.objects.iter().enumerate() {
-                if r.kind == Kind::Admin {
-                    acct_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
-                }
-            }
+            // Members are matched against users, then admins, by merging
+            // memberships sorted by member source id with the sorted desired set.
+            let kind_range = |k: Kind| {
+                let lo = dord.partition_point(|&i| d.objects[i as usize].kind < k);
+                let hi = dord.partition_point(|&i| d.objects[i as usize].kind <= k);
+                (lo, hi)
+            };
+            let ranges = [kind_range(Kind::User), kind_range(Kind::Admin)];
+            let mut ptr = [ranges[0].0, ranges[1].0];
+            let mord = sorted_order(d.memberships.len(), |i| d.pool.get(d.memberships[i].1));
+            let _ = accounts;
             let mut unknown: Vec<(&str, &str)> = Vec::new();
-            for &(g, m) in &d.memberships {
+            for &x in &mord {
+                let (g, m) = d.memberships[x as usize];
                 let (gs, ms) = (d.pool.get(g), d.pool.get(m));
-                match (group_by_src.get(gs), acct_by_src.get(ms)) {
-                    (Some(&gi), Some(&mi)) => want.push((mi, gi)),
+                let mut pos = None;
+                for (r, p) in ranges.iter().zip(ptr.iter_mut()) {
+                    while *p < r.1 && d.pool.get(d.objects[dord[*p] as usize].id) < ms {
+                        *p += 1;
+                    }
+                    if *p < r.1 && d.pool.get(d.objects[dord[*p] as usize].id) == ms {
+                        pos = Some(*p as u32);
+                        break;
+                    }
+                }
+                match (group_by_src.get(gs), pos) {
+                    (Some(&gi), Some(pos)) => want.push((pos, gi)),
                     _ => unknown.push((gs, ms)),
                 }
             }
@@ -888,7 +1019,8 @@ impl<'a> Planner<'a> {
                 self.problem(Kind::Group, gs, gs, ProblemCode::UnknownReference, format!(
                     "membership of source {ms:?} in group {gs:?} names an object that is not in scope; add both to the rule's scope"));
             }
-            want.sort_unstable();
+            // Nearly sorted already (merged in member order): the stable sort is adaptive.
+            want.sort();
             want.dedup();
         }
         let dref = |di: u32, res: &[Res]| -> Option<TargetRef> {
@@ -902,17 +1034,16 @@ impl<'a> Planner<'a> {
         };
         let mut w = 0usize;
         let mut have: Vec<u32> = Vec::new();
-        for (mi, r) in d.objects.iter().enumerate() {
-            let mi = mi as u32;
-            let start = w;
-            while w < want.len() && want[w].0 < mi {
+        for (pos, &mi) in dord.iter().enumerate() {
+            let r = &d.objects[mi as usize];
+            let pos = pos as u32;
+            while w < want.len() && want[w].0 < pos {
                 w += 1;
             }
             let s = w;
-            while w < want.len() && want[w].0 == mi {
+            while w < want.len() && want[w].0 == pos {
                 w += 1;
             }
-            let _ = start;
             if !r.kind.is_account() {
                 continue;
             }
@@ -921,8 +1052,9 @@ impl<'a> Planner<'a> {
             let member_ref = match res[mi as usize] {
                 Res::Existing(oi) => {
                     let or = &o.objects[oi as usize];
-                    for g in o.pool.item_strs(or.groups.0, or.groups.1) {
-                        if let Some(&gi) = owned_group.get(g) {
+                    for &gx in o.groups_of(or) {
+                        let gi = owned_group.get(gx as usize).copied().unwrap_or(NONE);
+                        if gi != NONE {
                             have.push(gi);
                         }
                     }
@@ -964,7 +1096,7 @@ impl<'a> Planner<'a> {
                         member: member_ref.clone(),
                     },
                 );
-                self.push2(op, 7, None, deps, mname.to_owned());
+                self.push2(op, 7, None, deps, format!("{mname}\0{}", d.pool.get(r.id)));
             }
             // Removals: owned groups the account is in but should not be.
             for &gi in &have {
@@ -985,7 +1117,13 @@ impl<'a> Planner<'a> {
                         member: member_ref.clone(),
                     },
                 );
-                self.push2(op, 8, None, vec![], mname.to_owned());
+                self.push2(
+                    op,
+                    8,
+                    None,
+                    vec![],
+                    format!("{mname}\0{}", d.pool.get(r.id)),
+                );
                 self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
             }
         }
@@ -994,9 +1132,11 @@ impl<'a> Planner<'a> {
     /// Remove owned members from groups about to be deleted, before the delete.
     fn group_teardown(&mut self, deletes: &[(u32, u32)]) {
         let o = self.o;
-        let mut by_tid: FxMap<&'a str, u32> = FxMap::default();
+        let mut by_gx: Vec<u32> = vec![NONE; o.group_ids.len()];
         for (i, (oi, _)) in deletes.iter().enumerate() {
-            by_tid.insert(o.pool.get(o.objects[*oi as usize].id), i as u32);
+            if let Some(gx) = o.group_index(o.pool.get(o.objects[*oi as usize].id)) {
+                by_gx[gx as usize] = i as u32;
+            }
         }
         let deleting: BTreeSet<u32> = self
             .drafts
@@ -1008,8 +1148,12 @@ impl<'a> Planner<'a> {
             if !self.owned_kept_account(oi) || deleting.contains(&(oi as u32)) {
                 continue;
             }
-            for g in o.pool.item_strs(r.groups.0, r.groups.1) {
-                let Some(&i) = by_tid.get(g) else { continue };
+            for &gx in o.groups_of(r) {
+                let i = by_gx.get(gx as usize).copied().unwrap_or(NONE);
+                if i == NONE {
+                    continue;
+                }
+                let g = o.pool.get(o.group_ids[gx as usize]);
                 let (goi, del) = deletes[i as usize];
                 let gr = &o.objects[goi as usize];
                 let gsrc = self.drafts[del as usize].op.source_id.clone();
@@ -1026,7 +1170,13 @@ impl<'a> Planner<'a> {
                         member: TargetRef::Existing(o.pool.get(r.id).to_owned()),
                     },
                 );
-                let rm = self.push2(op, 8, None, vec![], mname.to_owned());
+                let rm = self.push2(
+                    op,
+                    8,
+                    None,
+                    vec![],
+                    format!("{mname}\0{}", o.pool.get(r.id)),
+                );
                 self.drafts[del as usize].deps.push(rm);
                 self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
                 self.managed[class_idx(Destructive::MembershipRemoval)] += 1;
@@ -1055,7 +1205,14 @@ impl<'a> Planner<'a> {
                     x.sort2.as_str(),
                 )
             };
-            order.sort_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+            // Full ties (identical-looking ops) fall back to the op's content.
+            order.sort_by(|a, b| {
+                key(a).cmp(&key(b)).then_with(|| {
+                    let (x, y) = (&dr[*a as usize].op, &dr[*b as usize].op);
+                    format!("{:?}{:?}", x.action, x.target)
+                        .cmp(&format!("{:?}{:?}", y.action, y.target))
+                })
+            });
         }
         let mut new_id = vec![0u32; self.drafts.len()];
         for (n, &old) in order.iter().enumerate() {

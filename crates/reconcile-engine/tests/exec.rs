@@ -1,0 +1,177 @@
+//! Executor behaviour: bounded concurrency, cancellation that lets in-flight
+//! ops finish and be journaled, dependents skipped after a failure, and an
+//! unknown create outcome resolved by key instead of a second create.
+
+mod common;
+
+use std::sync::atomic::Ordering::SeqCst;
+
+use common::*;
+use reconcile_engine::*;
+use tokio_util::sync::CancellationToken;
+
+fn users(n: usize) -> DModel {
+    let objs = (0..n)
+        .map(|i| DObj {
+            kind: Kind::User,
+            sid: format!("s{i:02}"),
+            key: format!("user{i:02}"),
+            attrs: vec![Some(Value::Str(format!("u{i}@x"))), None, None],
+            enabled: true,
+            phone: None,
+        })
+        .collect();
+    DModel {
+        objs,
+        members: vec![],
+    }
+}
+
+fn pol() -> Policy {
+    Policy {
+        allow_destructive: true,
+        ..Policy::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_bounded() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    t.yield_in_calls.store(true, SeqCst);
+    let p = plan_now(&users(20), &t, &j, &pol(), false);
+    let r = execute(
+        &p,
+        &t,
+        &j,
+        ExecOptions {
+            concurrency: 3,
+            cancel: CancellationToken::new(),
+        },
+    )
+    .await;
+    assert_eq!(r.users.success, 20);
+    let max = t.max_in_flight.load(SeqCst);
+    assert!(max <= 3 && max >= 2, "max in flight {max}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    t.yield_in_calls.store(true, SeqCst);
+    let cancel = CancellationToken::new();
+    *t.cancel_at.lock().unwrap() = Some((2, cancel.clone()));
+    let p = plan_now(&users(10), &t, &j, &pol(), false);
+    let r = execute(
+        &p,
+        &t,
+        &j,
+        ExecOptions {
+            concurrency: 2,
+            cancel,
+        },
+    )
+    .await;
+    assert!(r.cancelled);
+    let done = r
+        .results
+        .iter()
+        .filter(|x| matches!(x.outcome, Outcome::Succeeded { .. }))
+        .count();
+    let not_started = r
+        .results
+        .iter()
+        .filter(|x| x.outcome == Outcome::NotStarted)
+        .count();
+    // The two ops in flight when the token fired finished; nothing else started.
+    assert_eq!(done, 2, "{:?}", r.results);
+    assert_eq!(not_started, 8);
+    assert_eq!(t.snapshot().objs.len(), 2);
+    let s = j.s.lock().unwrap();
+    assert_eq!(s.links.len(), 2, "finished creates are linked");
+    assert!(
+        s.intents.values().all(|i| i.4.is_some()),
+        "every started intent has an outcome"
+    );
+    assert_eq!(r.users.unsynced, 8);
+}
+
+#[test]
+fn failed_create_skips_its_dependents_only() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    let mut m = users(2);
+    m.objs[0].phone = Some("+15550100".into());
+    m.objs[1].phone = Some("+15550101".into());
+    let p = plan_now(&m, &t, &j, &pol(), false);
+    // Op order: create user00, create user01, then the phones.
+    *t.faults.lock().unwrap() = vec![Fault::Ok, Fault::Transient];
+    let r = run(&p, &t, &j, 1).unwrap();
+    let by_op: Vec<String> = r
+        .results
+        .iter()
+        .map(|x| {
+            let op = &p.ops[x.op as usize];
+            let o = match &x.outcome {
+                Outcome::Succeeded { .. } => "ok".to_owned(),
+                Outcome::Failed { class, .. } => format!("failed {class:?}"),
+                Outcome::Skipped { .. } => "skipped".to_owned(),
+                Outcome::NotStarted => "not started".to_owned(),
+            };
+            format!("{} {}: {o}", op.action.verb(), op.name)
+        })
+        .collect();
+    assert_eq!(
+        by_op,
+        [
+            "create user00: ok",
+            "create user01: failed Transient",
+            "add_phone user00: ok",
+            "add_phone user01: skipped"
+        ]
+    );
+    assert_eq!(r.retry_later, 1);
+    assert_eq!((r.users.success, r.users.failed), (1, 1));
+}
+
+#[test]
+fn unknown_create_is_looked_up_not_repeated() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    let m = users(1);
+    let stale = t.snapshot();
+    let p = plan_now(&m, &t, &j, &pol(), false);
+    *t.faults.lock().unwrap() = vec![Fault::Unknown];
+    let r = run(&p, &t, &j, 1).unwrap();
+    assert_eq!(r.retry_later, 1);
+    assert_eq!(j.pending().len(), 1, "the create stays pending");
+    // Next cycle, planned from a snapshot read before the create landed.
+    let schema = schema();
+    let desired = m.build();
+    let observed = stale.observed(false);
+    let links = j.links();
+    let pending = j.pending();
+    let p2 = plan(&Inputs {
+        rule: "test",
+        rule_deleted: false,
+        schema: &schema,
+        desired: &desired,
+        observed: &observed,
+        links: &links,
+        pending: &pending,
+        policy: &pol(),
+    });
+    assert!(
+        matches!(
+            p2.ops[0].action,
+            Action::Create {
+                lookup_first: true,
+                ..
+            }
+        ),
+        "{}",
+        p2.render()
+    );
+    let r2 = run(&p2, &t, &j, 1).unwrap();
+    assert_eq!(r2.users.success, 1);
+    assert_eq!(t.snapshot().created.len(), 1, "created once");
+    assert!(j.pending().is_empty());
+    assert!(plan_now(&m, &t, &j, &pol(), false).is_empty());
+}

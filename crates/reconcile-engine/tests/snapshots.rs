@@ -1,0 +1,419 @@
+//! Snapshot tests: a plan with every kind of op rendered for people and as
+//! JSON, a blocked plan, and a small executor run's report.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use expect_test::expect;
+use reconcile_engine::*;
+
+fn s(v: &str) -> Option<Value> {
+    Some(Value::Str(v.to_owned()))
+}
+
+fn user(
+    sid: &str,
+    key: &str,
+    email: Option<Value>,
+    title: Option<Value>,
+    enabled: bool,
+    phone: Option<&str>,
+) -> DObj {
+    DObj {
+        kind: Kind::User,
+        sid: sid.into(),
+        key: key.into(),
+        attrs: vec![email, title, s("Eng")],
+        enabled,
+        phone: phone.map(Into::into),
+    }
+}
+
+fn group(sid: &str, key: &str) -> DObj {
+    DObj {
+        kind: Kind::Group,
+        sid: sid.into(),
+        key: key.into(),
+        attrs: vec![None, None, None],
+        enabled: true,
+        phone: None,
+    }
+}
+
+fn obj(
+    kind: Kind,
+    key: &str,
+    attrs: &[(&str, &str)],
+    enabled: bool,
+    phones: &[&str],
+    groups: &[&str],
+) -> MemObj {
+    MemObj {
+        kind,
+        key: key.into(),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::Str((*v).to_owned())))
+            .collect(),
+        enabled,
+        phones: phones.iter().map(|p| (*p).to_owned()).collect(),
+        groups: groups
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect::<BTreeSet<_>>(),
+    }
+}
+
+/// A directory with one of everything.
+fn scenario() -> (DModel, MemTarget, MemJournal) {
+    let model = DModel {
+        objs: vec![
+            user(
+                "s-alice",
+                "alice",
+                s("alice@x"),
+                s("Dev"),
+                true,
+                Some("+15550001"),
+            ),
+            user("s-bob", "bob", s("bob@new"), None, true, None),
+            user("s-carol", "carol", s("carol@x"), None, true, None),
+            user("s-erin", "erin", s("erin@x"), None, false, None),
+            user("s-frank", "frank", s("frank@x"), None, true, None),
+            group("g-sales", "Sales"),
+            group("g-ops", "Operations"),
+        ],
+        members: vec![
+            ("g-sales".into(), "s-alice".into()),
+            ("g-ops".into(), "s-bob".into()),
+        ],
+    };
+    let mut w = World::default();
+    w.phones.insert("DP1".into(), ("+15559999".into(), false));
+    w.objs.insert(
+        "DU1".into(),
+        obj(
+            Kind::User,
+            "bob",
+            &[("email", "bob@old"), ("title", "Boss")],
+            true,
+            &["DP1"],
+            &["DG2"],
+        ),
+    );
+    w.objs.insert(
+        "DU2".into(),
+        obj(Kind::User, "Carol", &[("email", "carol@x")], true, &[], &[]),
+    );
+    w.objs.insert(
+        "DU3".into(),
+        obj(
+            Kind::User,
+            "dave",
+            &[("email", "dave@x")],
+            true,
+            &[],
+            &["DG2"],
+        ),
+    );
+    w.objs.insert(
+        "DU4".into(),
+        obj(Kind::User, "erin", &[("email", "erin@x")], true, &[], &[]),
+    );
+    w.objs
+        .insert("DU5".into(), obj(Kind::User, "frank", &[], true, &[], &[]));
+    w.objs
+        .insert("DU6".into(), obj(Kind::User, "FRANK", &[], true, &[], &[]));
+    w.objs.insert(
+        "DU7".into(),
+        obj(
+            Kind::User,
+            "zoe",
+            &[("email", "zoe@unmanaged")],
+            true,
+            &[],
+            &["DG2"],
+        ),
+    );
+    w.objs
+        .insert("DG1".into(), obj(Kind::Group, "Ops", &[], true, &[], &[]));
+    w.objs
+        .insert("DG2".into(), obj(Kind::Group, "Old", &[], true, &[], &[]));
+    let j = MemJournal::default();
+    {
+        let mut st = j.s.lock().unwrap();
+        let links = [
+            (Kind::User, "s-bob", "DU1"),
+            (Kind::User, "s-dave", "DU3"),
+            (Kind::User, "s-erin", "DU4"),
+            (Kind::Group, "g-ops", "DG1"),
+            (Kind::Group, "g-old", "DG2"),
+        ];
+        for (k, sid, tid) in links {
+            st.links.insert(
+                (k, sid.into()),
+                Link {
+                    kind: k,
+                    source_id: sid.into(),
+                    target_id: tid.into(),
+                    fingerprint: 1,
+                },
+            );
+        }
+    }
+    (model, MemTarget::new(w), j)
+}
+
+fn policy() -> Policy {
+    Policy {
+        phone_cleanup: PhoneCleanup::RemoveUnused,
+        allow_destructive: true,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn renders_every_kind_of_op() {
+    let (m, t, j) = scenario();
+    let mut model = m;
+    let p = plan_now(&model, &t, &j, &policy(), false);
+    let mut text = p.render();
+    // Strip the hash line: it is checked by the JSON snapshot and determinism tests.
+    text.truncate(text.rfind("hash ").unwrap_or(text.len()));
+    expect![[r#"
+        Plan for rule "test": 2 to create, 1 to adopt, 1 to update, 1 to rename, 0 to enable, 1 to disable, 2 to delete, 2 memberships to add, 1 to remove, 1 phones to add, 1 to remove, 0 link changes, 1 problems.
+        = adopt user carol → DU2 (existing object with this key)
+        ~ rename group "Ops" → "Operations"
+        + create group Sales
+        + create user alice (email="alice@x", title="Dev", dept="Eng")
+        ~ update user bob: email "bob@old" → "bob@new", title "Boss" → (empty)
+        + add phone +15550001 to user alice
+        + add user bob to group Operations
+        + add user alice to group Sales
+        - remove user bob from group Old
+        - remove phone +15559999 (DP1) from user bob, delete phone
+        - disable user erin
+        - delete user dave
+        - delete group Old
+        ! failed user frank: 2 target users match key "frank" (DU5, DU6); link one explicitly or remove the duplicates
+    "#]]
+    .assert_eq(&text);
+    model
+        .objs
+        .push(user("s-zed", "zed", None, None, true, None));
+    let p2 = plan_now(
+        &model,
+        &t,
+        &j,
+        &Policy {
+            create: false,
+            update: false,
+            ..policy()
+        },
+        false,
+    );
+    let problems: Vec<String> = p2
+        .problems
+        .iter()
+        .map(|p| format!("{:?} {}: {}", p.code, p.name, p.message))
+        .collect();
+    expect![[r#"
+        UpdateNotAllowed Operations: target differs (key "Ops" → "Operations") and the rule does not allow updates; enable updates to converge
+        CreateNotAllowed Sales: no target group has key "Sales" and the rule does not allow creating it; enable creation or create it by hand
+        CreateNotAllowed alice: no target user has key "alice" and the rule does not allow creating it; enable creation or create it by hand
+        UpdateNotAllowed bob: target differs (email, title) and the rule does not allow updates; enable updates to converge
+        UpdateNotAllowed erin: target differs (disable) and the rule does not allow updates; enable updates to converge
+        Ambiguous frank: 2 target users match key "frank" (DU5, DU6); link one explicitly or remove the duplicates
+        CreateNotAllowed zed: no target user has key "zed" and the rule does not allow creating it; enable creation or create it by hand"#]]
+    .assert_eq(&problems.join("\n"));
+}
+
+#[test]
+fn json_schema_of_a_plan() {
+    let (m, t, j) = scenario();
+    let model = DModel {
+        objs: m.objs[..2].to_vec(),
+        members: vec![],
+    };
+    let p = plan_now(&model, &t, &j, &policy(), false);
+    let v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+    // Keep the snapshot short: the envelope, the summary and two ops.
+    let ops = v["ops"].as_array().unwrap();
+    let short = serde_json::json!({
+        "keys": v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        "summary": v["summary"],
+        "blocked": v["blocked"],
+        "first_ops": [ops[0], ops[ops.len() - 1]],
+    });
+    expect![[r#"
+        {
+          "keys": [
+            "version",
+            "rule",
+            "hash",
+            "blocked",
+            "summary",
+            "ops",
+            "problems"
+          ],
+          "summary": {
+            "create": 1,
+            "adopt": 0,
+            "rename": 0,
+            "update": 1,
+            "enable": 0,
+            "disable": 0,
+            "delete": 4,
+            "add_phone": 1,
+            "remove_phone": 1,
+            "add_member": 0,
+            "remove_member": 1,
+            "link": 0,
+            "problems": 0
+          },
+          "blocked": [],
+          "first_ops": [
+            {
+              "id": 0,
+              "kind": "user",
+              "name": "alice",
+              "source_id": "s-alice",
+              "target": null,
+              "fingerprint": "284b223268a478c8",
+              "action": "create",
+              "attrs": [
+                {
+                  "attr": "email",
+                  "before": null,
+                  "after": "alice@x"
+                },
+                {
+                  "attr": "title",
+                  "before": null,
+                  "after": "Dev"
+                },
+                {
+                  "attr": "dept",
+                  "before": null,
+                  "after": "Eng"
+                }
+              ],
+              "enabled": true,
+              "lookup_first": false,
+              "deps": []
+            },
+            {
+              "id": 8,
+              "kind": "group",
+              "name": "Ops",
+              "source_id": "g-ops",
+              "target": {
+                "existing": "DG1"
+              },
+              "fingerprint": null,
+              "action": "delete",
+              "deps": []
+            }
+          ]
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&short).unwrap());
+    // The JSON reads back into the same plan, with the same hash.
+    let back: Plan = serde_json::from_str(&p.to_json()).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(back.compute_hash(), p.hash);
+}
+
+#[test]
+fn blocked_plan_names_the_limit_and_runs_nothing() {
+    let (m, t, j) = scenario();
+    let pol = Policy {
+        limits: Limits {
+            user_delete: Limit {
+                max_count: Some(0),
+                max_percent: None,
+            },
+            user_disable: Limit {
+                max_count: None,
+                max_percent: Some(10),
+            },
+            ..Limits::none()
+        },
+        allow_destructive: false,
+        ..policy()
+    };
+    let p = plan_now(&m, &t, &j, &pol, false);
+    let reasons: Vec<&str> = p.blocked.iter().map(|b| b.reason.as_str()).collect();
+    expect![[r#"
+        1 user deletes exceed the limit (more than 0); review the plan and run again with allow_destructive to proceed
+        1 user disables exceed the limit (more than 10% of 4 managed); review the plan and run again with allow_destructive to proceed"#]]
+    .assert_eq(&reasons.join("\n"));
+    let before = t.snapshot();
+    let r = run(&p, &t, &j, 4).unwrap();
+    assert!(r.blocked);
+    assert_eq!(t.snapshot(), before, "a blocked plan changed the target");
+
+    // The source suddenly returns nothing: blocked by the empty-source guard.
+    let empty = DModel::default();
+    let pol = Policy {
+        empty_source_guard: Some(2),
+        limits: Limits::none(),
+        allow_destructive: false,
+        ..policy()
+    };
+    let p = plan_now(&empty, &t, &j, &pol, false);
+    expect![[r#"the source returned no account while 3 accounts are linked (guard: 2); check the source and the rule's scope, or run again with allow_destructive"#]]
+        .assert_eq(&p.blocked.iter().map(|b| b.reason.as_str()).collect::<Vec<_>>().join("\n"));
+}
+
+#[test]
+fn run_report_uses_pingone_words() {
+    let (m, t, j) = scenario();
+    // Creating groups fails: the group and its memberships fail, users do not.
+    let p = plan_now(&m, &t, &j, &policy(), false);
+    let create_group = p
+        .ops
+        .iter()
+        .position(|o| o.kind == Kind::Group && matches!(o.action, Action::Create { .. }))
+        .unwrap();
+    let calls_before: usize = p.ops[..create_group]
+        .iter()
+        .filter(|o| !o.action.is_journal_only())
+        .count();
+    let mut faults = vec![Fault::Ok; calls_before];
+    faults.push(Fault::Transient);
+    *t.faults.lock().unwrap() = faults;
+    let r = run(&p, &t, &j, 1).unwrap();
+    let mut by_status: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for o in &r.objects {
+        by_status
+            .entry(format!("{:?}", o.status))
+            .or_default()
+            .push(format!("{} {}", o.kind.as_str(), o.name));
+    }
+    let text = format!(
+        "users: {:?}\ngroups: {:?}\nretry_later: {}\n{:#?}",
+        r.users, r.groups, r.retry_later, by_status
+    );
+    expect![[r#"
+        users: UserCounts { impacted: 6, success: 5, unsynced: 0, partial: 0, failed: 1 }
+        groups: GroupCounts { impacted: 3, success: 2, failed: 1 }
+        retry_later: 1
+        {
+            "Failed": [
+                "group Sales",
+                "user frank",
+            ],
+            "Success": [
+                "group Old",
+                "group Operations",
+                "user alice",
+                "user bob",
+                "user carol",
+                "user dave",
+                "user erin",
+            ],
+        }"#]]
+    .assert_eq(&text);
+}
