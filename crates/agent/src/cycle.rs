@@ -48,7 +48,7 @@ fn scope_key(rule: &str) -> String {
 /// A rule to plan: one in the config, or one only the database remembers.
 #[derive(Debug, Clone)]
 pub enum RuleRef {
-    Configured(Rule),
+    Configured(Box<Rule>),
     Deleted { name: String, memo: RuleMemo },
 }
 
@@ -155,8 +155,7 @@ impl Agent {
             .select_rules(only)
             .map_err(AgentError::Usage)?
             .into_iter()
-            .cloned()
-            .map(RuleRef::Configured)
+            .map(|r| RuleRef::Configured(Box::new(r.clone())))
             .collect();
         // Outbound first: inbound then sees the links outbound just wrote.
         out.sort_by_key(|r| r.direction() == Direction::Inbound);

@@ -191,7 +191,7 @@ pub async fn run_with(
             match subscribe(&agent, &n.public_url).await {
                 Ok(id) => subscription = Some((agent.clone(), id)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not register the PingOne change subscription; the periodic full cycle still runs")
+                    tracing::warn!(error = %e, "could not register the PingOne change subscription; the periodic full cycle still runs");
                 }
             }
         }
