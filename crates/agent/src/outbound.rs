@@ -48,7 +48,7 @@ fn duoerr(what: &str, e: DuoError) -> AgentError {
 }
 
 /// Resolve names or ids against `(id, name)` pairs; unknown ones are an error naming the key.
-fn resolve(
+pub(crate) fn resolve(
     wanted: &[String],
     known: &[(String, String)],
     what: &str,
