@@ -79,6 +79,8 @@ pub struct Prepared {
     pub scope_ids: Vec<String>,
     /// A fast cycle over some users only: scope and stale statuses are left alone.
     pub partial: bool,
+    /// PingOne pages read for the snapshot (for the metrics).
+    pub pingone_reads: u64,
     pub(crate) target: TargetSide,
     pub(crate) origins: HashMap<(Kind, String), Origin>,
 }
@@ -239,6 +241,7 @@ impl Agent {
             .any(|l| l.kind == state_store::ObjectKind::Admin);
 
         let scope_ids;
+        let mut pingone_reads = 0;
         let (mut inputs, target, in_scope_accounts, in_scope_groups) = match (rule, direction) {
             (RuleRef::Configured(r), Direction::Outbound) => {
                 let (p1s, duos) = tokio::try_join!(
@@ -251,6 +254,7 @@ impl Agent {
                     .iter()
                     .filter(|(id, _, _)| !excluded.contains(id))
                     .count() as u64;
+                pingone_reads = p1s.calls;
                 scope_ids = p1s
                     .users
                     .iter()
@@ -377,6 +381,7 @@ impl Agent {
             in_scope_groups,
             scope_ids,
             partial: false,
+            pingone_reads,
             target,
             origins,
         })
@@ -550,12 +555,17 @@ impl Agent {
         if let Some(pb) = &progress {
             pb.finish_and_clear();
         }
-        let side = if matches!(prepared.target, TargetSide::Duo) {
-            "duo"
+        // Duo: every request and 429 seen by the transport (reads and writes);
+        // PingOne: the pages read for the snapshot and the writes made.
+        let (duo_calls, duo_429) = self.duo_calls.take();
+        self.metrics.api("duo", duo_calls, duo_429);
+        let p1_writes = if matches!(prepared.target, TargetSide::Duo) {
+            0
         } else {
-            "pingone"
+            calls
         };
-        self.metrics.api(side, calls, 0);
+        self.metrics
+            .api("pingone", prepared.pingone_reads + p1_writes, 0);
         for (i, r) in report.results.iter().enumerate() {
             let op = &plan.ops[i];
             let result = match r.outcome {
