@@ -894,3 +894,49 @@ impl<T: Target + Send> Target for Counted<T> {
 pub fn is_in_step(s: SyncStatus) -> bool {
     s == SyncStatus::Success
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_follows_the_rule_actions_and_safety_limits() {
+        let env = |n: &str| n.starts_with("P1DUO_").then(|| "s3cr3t".to_owned());
+        let text = crate::config::EXAMPLE
+            .replace("remove_action = \"disable\"", "remove_action = \"delete\"")
+            .replace("max_deletes = 50", "max_deletes = 7");
+        let c = Config::from_str_at(&text, std::path::Path::new("/x/p1duo.toml"), &env).unwrap();
+        let out = policy(&RuleRef::Configured(Box::new(c.rules[0].clone())), false);
+        assert!(out.create && out.update && out.disable && out.deprovision && out.group_push);
+        assert_eq!(out.remove_action, engine::RemoveAction::Delete);
+        assert_eq!(
+            out.limits.user_delete,
+            Limit {
+                max_count: Some(7),
+                max_percent: None
+            }
+        );
+        assert_eq!(out.limits.user_disable.max_count, Some(100));
+        assert!(!out.allow_destructive);
+        let inb = policy(&RuleRef::Configured(Box::new(c.rules[1].clone())), true);
+        assert!(!inb.deprovision, "deprovision is off unless configured");
+        assert!(!inb.group_push, "inbound rules never push groups");
+        assert!(inb.allow_destructive);
+        // A removed rule is deprovisioned the way it was configured.
+        let memo = RuleMemo {
+            direction: Direction::Outbound,
+            deprovision_on_rule_deletion: true,
+            remove_action: RemoveAction::Delete,
+            target_population: None,
+        };
+        let gone = policy(
+            &RuleRef::Deleted {
+                name: "old".into(),
+                memo,
+            },
+            false,
+        );
+        assert!(gone.deprovision_on_rule_deletion && gone.deprovision);
+        assert_eq!(gone.remove_action, engine::RemoveAction::Delete);
+    }
+}
