@@ -85,3 +85,83 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
         .unwrap();
     assert_eq!(outcome, agent::Outcome::InStep);
 }
+
+/// `p1duo run` as a child process: SIGHUP reloads the config (a new rule
+/// appears), and SIGTERM stops it cleanly with exit code 0.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
+    let env = Env::new().await;
+    env.p1_user("alice", &env.workforce, json!({}));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent_cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    let first = outbound_rule("first", "", "");
+    env.sims
+        .write_config(env.dir.path(), &agent_cfg, &first)
+        .unwrap();
+    let mut child = tokio::process::Command::new(p1duo_tests::p1duo_bin())
+        .args(["run", "--config", env.path.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    let status_page = || {
+        let url = format!("http://127.0.0.1:{port}/status");
+        async move { reqwest::get(url).await.ok()?.text().await.ok() }
+    };
+    let mut page = String::new();
+    for _ in 0..800 {
+        if let Some(p) = status_page().await
+            && p.contains("rule first")
+        {
+            page = p;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        page.contains("rule first"),
+        "the agent never served its status page"
+    );
+    let kill = |sig: &'static str, pid: String| async move {
+        let ok = tokio::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(ok.success());
+    };
+    // A file with a second rule is taken without a restart.
+    env.sims
+        .write_config(
+            env.dir.path(),
+            &agent_cfg,
+            &format!("{first}\n{}", outbound_rule("second", "", "")),
+        )
+        .unwrap();
+    kill("-HUP", pid.clone()).await;
+    let mut reloaded = false;
+    for _ in 0..800 {
+        if status_page()
+            .await
+            .is_some_and(|p| p.contains("rule second"))
+        {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(reloaded, "the second rule never appeared after SIGHUP");
+    kill("-TERM", pid).await;
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
