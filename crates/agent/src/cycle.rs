@@ -634,13 +634,18 @@ impl Agent {
         journal::flush_statuses(&db, statuses, stale).await?;
         let outcome = if report.blocked {
             Outcome::Blocked
-        } else if summary.users_failed > 0 || summary.groups_failed > 0 || report.retry_later > 0 {
+        } else if summary.users_failed > 0
+            || summary.groups_failed > 0
+            || report.retry_later > 0
+            || report.cancelled
+        {
+            // A cancelled run left ops not started: not in step.
             Outcome::SomeFailed
         } else {
             Outcome::InStep
         };
         let run_outcome = match outcome {
-            Outcome::InStep if report.cancelled => RunOutcome::Aborted,
+            _ if report.cancelled => RunOutcome::Aborted,
             Outcome::InStep => RunOutcome::Succeeded,
             Outcome::SomeFailed => RunOutcome::PartiallyFailed,
             Outcome::Blocked => RunOutcome::Aborted,
