@@ -18,8 +18,7 @@ use reconcile_engine::{
 };
 use serde::{Deserialize, Serialize};
 use state_store::{
-    NewRun, ObjectKey, Origin, RunCounts, RunEnd, RunOutcome, StatusFilter, SyncStatus, Trigger,
-    now_millis,
+    NewRun, ObjectKey, Origin, RunCounts, RunEnd, RunOutcome, StatusFilter, Trigger, now_millis,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -893,11 +892,6 @@ impl<T: Target + Send> Target for Counted<T> {
         self.tick(false);
         self.inner.find_by_key(k, key).await
     }
-}
-
-/// Statuses of the store in the engine's words (for tests and reports).
-pub fn is_in_step(s: SyncStatus) -> bool {
-    s == SyncStatus::Success
 }
 
 #[cfg(test)]
