@@ -1,4 +1,9 @@
 //! The one end-to-end test binary (one binary links and runs faster than many).
-//! Each module is an area: smoke, then the areas later issues add.
+//! Each module is an area: smoke, config and CLI, outbound, inbound, the agent.
 
+mod cli;
+mod inbound;
+mod outbound;
+mod run;
 mod smoke;
+mod support;

@@ -17,25 +17,45 @@ pub fn workspace_root() -> &'static Path {
 /// profile as the tests (cargo does not build other packages' binaries for us).
 pub fn p1duo_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let target_dir = target_dir();
-        let release = profile_dir(&target_dir) == "release";
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "-p", "p1duo", "--bin", "p1duo"])
-            .env("CARGO_TARGET_DIR", &target_dir);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("running cargo build for p1duo");
-        assert!(status.success(), "cargo build -p p1duo failed");
-        let bin = target_dir
-            .join(if release { "release" } else { "debug" })
-            .join(format!("p1duo{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "p1duo binary not found at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| build_bin("p1duo", "p1duo"))
+}
+
+/// Path of the standalone `duo-sim` binary (built like [`p1duo_bin`]).
+pub fn duo_sim_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_bin("duo-sim", "duo-sim"))
+}
+
+/// Path of the standalone `pingone-sim` binary (built like [`p1duo_bin`]).
+pub fn pingone_sim_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_bin("pingone-sim", "pingone-sim"))
+}
+
+fn build_bin(package: &str, bin: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = target_dir();
+    let release = profile_dir(&target_dir) == "release";
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root())
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo build for {bin}: {e}"));
+    assert!(status.success(), "cargo build -p {package} failed");
+    let path = target_dir
+        .join(if release { "release" } else { "debug" })
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{bin} binary not found at {}",
+        path.display()
+    );
+    path
 }
 
 /// The cargo target directory the running test binary was built into

@@ -1,12 +1,220 @@
-//! `p1duo`: the command line over the `agent` library. Nothing else lives here.
+//! `p1duo`: the command line over the `agent` library. Nothing else lives here:
+//! argument parsing, logging setup and turning outcomes into exit codes.
 
-use clap::Parser;
+use agent::{AgentError, Config, Outcome};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// Keep Duo Security in step with PingOne.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  all in step (or the command succeeded)
+  1  could not run (a service unreachable, credentials refused, state database unusable)
+  2  bad usage or configuration (nothing was contacted)
+  3  ran, but some objects failed (see `p1duo status`)
+  4  blocked by a safety limit (review the plan; `sync --allow-deletes` to proceed)";
+
+/// Keep Duo Security in step with PingOne: users, administrators, phones,
+/// groups and memberships, outbound (PingOne -> Duo) and inbound (Duo -> PingOne).
 #[derive(Parser)]
-#[command(name = "p1duo", version, about)]
-struct Cli {}
+#[command(name = "p1duo", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    /// Configuration file [default: $P1DUO_CONFIG, else ./p1duo.toml].
+    #[arg(long, global = true, value_name = "FILE", env = "P1DUO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: readable text, or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log level or filter (error, warn, info, debug, trace, or `agent=debug,...`) [default: $RUST_LOG, else warn].
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Test the connection and more: reachability, credentials, Duo permissions,
+    /// PingOne role, clock skew, named populations and groups, the state database.
+    Check,
+    /// Show what a sync would do, without writing anything.
+    Plan {
+        /// Only this rule (enabled or not).
+        #[arg(long, value_name = "NAME")]
+        rule: Option<String>,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one full cycle of every enabled rule (or one), then print the summary.
+    Sync {
+        /// Only this rule (enabled or not).
+        #[arg(long, value_name = "NAME")]
+        rule: Option<String>,
+        /// Carry out plans that exceed a safety limit (mass deletes or disables).
+        #[arg(long)]
+        allow_deletes: bool,
+    },
+    /// Run the agent: every rule on its interval, change notifications, the status server.
+    Run,
+    /// Show each rule's last runs and every object not in step, from the state database.
+    Status {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain one user: scope, link, last synced values, last error, next action.
+    Explain {
+        /// PingOne username or id, or Duo username or id.
+        user: String,
+    },
+    /// Start both simulators with a sample directory and run check, plan and sync against them.
+    Demo {
+        /// Keep the agent and its status page running afterwards.
+        #[arg(long)]
+        serve: bool,
+    },
+    /// One raw authorised call, for debugging a tenant.
+    Api {
+        /// Which side to call.
+        #[arg(value_enum)]
+        side: Side,
+        /// HTTP method (GET, POST, PUT, PATCH, DELETE).
+        method: String,
+        /// Path, e.g. /admin/v1/users or /environments/{envId}/users.
+        path: String,
+        /// Parameters as key=value (query for GET/DELETE, body otherwise).
+        params: Vec<String>,
+    },
+    /// Print an example configuration or validate one.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Side {
+    Duo,
+    Pingone,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print a commented example configuration.
+    Example,
+    /// Validate the configuration (secrets are read; nothing is contacted).
+    Validate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, cli.log_level.as_deref());
+    let config_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("p1duo.toml"));
+    let result = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(dispatch(cli.command, config_path)),
+        Err(e) => Err(AgentError::Other(format!(
+            "cannot start the async runtime: {e}"
+        ))),
+    };
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, AgentError> {
+    Config::load(path).map_err(AgentError::Config)
+}
+
+async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, AgentError> {
+    let out = &mut std::io::stdout();
+    match command {
+        Command::Config {
+            action: ConfigAction::Example,
+        } => {
+            print!("{}", agent::config::EXAMPLE);
+            Ok(Outcome::InStep)
+        }
+        Command::Config {
+            action: ConfigAction::Validate,
+        } => {
+            let c = load(&config_path)?;
+            println!(
+                "{}: valid ({} rule{}: {})",
+                config_path.display(),
+                c.rules.len(),
+                if c.rules.len() == 1 { "" } else { "s" },
+                c.rules
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(Outcome::InStep)
+        }
+        Command::Check => agent::commands::check(&load(&config_path)?, out).await,
+        Command::Plan { rule, json } => {
+            agent::commands::plan(&load(&config_path)?, rule.as_deref(), json, out).await
+        }
+        Command::Sync {
+            rule,
+            allow_deletes,
+        } => {
+            let opts = agent::commands::SyncOptions {
+                rule,
+                allow_deletes,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            agent::commands::sync(&load(&config_path)?, &opts, out).await
+        }
+        Command::Run => agent::run::run(config_path).await,
+        Command::Status { json } => agent::commands::status(&load(&config_path)?, json, out).await,
+        Command::Explain { user } => {
+            agent::commands::explain(&load(&config_path)?, &user, out).await
+        }
+        Command::Demo { serve } => agent::demo::demo(serve, out).await,
+        Command::Api {
+            side,
+            method,
+            path,
+            params,
+        } => {
+            let side = match side {
+                Side::Duo => agent::commands::ApiSide::Duo,
+                Side::Pingone => agent::commands::ApiSide::PingOne,
+            };
+            agent::commands::api(&load(&config_path)?, side, &method, &path, &params, out).await
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::try_new(l).unwrap_or_else(|_| EnvFilter::new("warn")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }

@@ -1,0 +1,235 @@
+//! `p1duo check`: PingOne's "Test Connection" and more. Each check says what
+//! it found and, when it fails, what to fix.
+
+use crate::clients;
+use crate::config::{Config, Direction};
+use futures::TryStreamExt;
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+fn pass(name: &str, detail: impl Into<String>) -> CheckResult {
+    CheckResult {
+        name: name.into(),
+        ok: true,
+        detail: detail.into(),
+    }
+}
+
+fn fail(name: &str, detail: impl Into<String>) -> CheckResult {
+    CheckResult {
+        name: name.into(),
+        ok: false,
+        detail: detail.into(),
+    }
+}
+
+/// Run every check; never stops at the first failure.
+pub async fn run_all(c: &Config) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    out.push(state_db(c).await);
+    out.extend(duo(c).await);
+    out.extend(pingone(c).await);
+    out
+}
+
+async fn state_db(c: &Config) -> CheckResult {
+    let name = "state database";
+    let path = &c.state_path;
+    if !path.exists() {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        return match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() && !m.permissions().readonly() => pass(
+                name,
+                format!(
+                    "{} does not exist yet; the first sync creates it",
+                    path.display()
+                ),
+            ),
+            _ => fail(
+                name,
+                format!(
+                    "directory {} does not exist or is not writable; create it or change state_path",
+                    dir.display()
+                ),
+            ),
+        };
+    }
+    let db = match crate::state::StateDb::open_read_only(path).await {
+        Ok(Some(db)) => db,
+        Ok(None) => return fail(name, format!("{} disappeared", path.display())),
+        Err(e) => return fail(name, e.to_string()),
+    };
+    match db
+        .call(|s| Ok((s.integrity_check()?, s.schema_version()?)))
+        .await
+    {
+        Ok((problems, v)) if problems.is_empty() || problems == ["ok"] => pass(
+            name,
+            format!(
+                "{} is healthy (schema version {v}, integrity_check ok)",
+                path.display()
+            ),
+        ),
+        Ok((problems, _)) => fail(
+            name,
+            format!(
+                "{} fails integrity_check: {}; restore it from a backup (see docs/operations.md)",
+                path.display(),
+                problems.join("; ")
+            ),
+        ),
+        Err(e) => fail(name, e.to_string()),
+    }
+}
+
+async fn duo(c: &Config) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let duo = match clients::duo(c) {
+        Ok(d) => d,
+        Err(e) => return vec![fail("Duo connection", e.to_string())],
+    };
+    let mut limit = duo_client::Params::new();
+    limit.push("limit", "1");
+    match duo
+        .raw_call(duo_client::Method::GET, "/admin/v1/users", &limit)
+        .await
+    {
+        Ok(_) => {
+            out.push(pass(
+                "Duo connection",
+                format!(
+                    "{} answered; integration key and secret key accepted",
+                    c.duo.api_host
+                ),
+            ));
+            out.push(pass("Duo clock skew", "Duo accepted the request's signed Date header, so this machine's clock is within Duo's tolerance"));
+            out.push(pass(
+                "Duo permission: read resources",
+                "users can be listed",
+            ));
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let skew = e.code() == Some(40103);
+            out.push(fail("Duo connection", msg.clone()));
+            if skew {
+                out.push(fail("Duo clock skew", "Duo refused the signature (40103): if the secret key is right, set this machine's clock (NTP) to within a few minutes of UTC"));
+            }
+            return out;
+        }
+    }
+    // A modify of a user that cannot exist: 404 proves the write grant without writing anything.
+    match duo.raw_call(duo_client::Method::POST, "/admin/v1/users/DUP1DUOCHECKNOSUCHUSR", &duo_client::Params::new()).await {
+        Err(e) if e.status() == Some(403) => out.push(fail(
+            "Duo permission: write resources",
+            "Duo refused a write (403): in the Duo Admin Panel > Applications > this Admin API application, tick \"Grant write resource\"",
+        )),
+        Err(e) if e.is_transient() => out.push(fail("Duo permission: write resources", e.to_string())),
+        _ => out.push(pass("Duo permission: write resources", "writes are allowed")),
+    }
+    if c.manages_admins() {
+        match duo.raw_call(duo_client::Method::GET, "/admin/v1/admins", &limit).await {
+            Ok(_) => out.push(pass("Duo permission: administrators", "administrators can be listed (userType is mapped)")),
+            Err(e) => out.push(fail(
+                "Duo permission: administrators",
+                format!("{e}; a rule maps userType, so tick \"Grant administrators\" on the Admin API application"),
+            )),
+        }
+    }
+    out
+}
+
+async fn pingone(c: &Config) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let p1 = match clients::pingone(c) {
+        Ok(p) => p,
+        Err(e) => return vec![fail("PingOne connection", e.to_string())],
+    };
+    let pops: Result<Vec<_>, _> = p1.list_populations().try_collect::<Vec<_>>().await;
+    let pops: Vec<pingone_client::Population> = match pops {
+        Ok(pages) => {
+            out.push(pass(
+                "PingOne connection",
+                format!(
+                    "token issued for environment {}; {} answered",
+                    c.pingone.environment_id, c.pingone.api_url
+                ),
+            ));
+            pages.into_iter().flat_map(|p| p.items).collect()
+        }
+        Err(e) => {
+            out.push(fail("PingOne connection", e.to_string()));
+            return out;
+        }
+    };
+    let groups: Vec<pingone_client::Group> = match p1
+        .list_groups(&Default::default())
+        .try_collect::<Vec<_>>()
+        .await
+    {
+        Ok(pages) => pages.into_iter().flat_map(|p| p.items).collect(),
+        Err(e) => {
+            out.push(fail(
+                "PingOne role",
+                format!("{e}; give the worker application the Identity Data Admin role"),
+            ));
+            return out;
+        }
+    };
+    match p1.list_users(&Default::default()).try_next().await {
+        Ok(_) => out.push(pass(
+            "PingOne role",
+            "users and groups can be read (Identity Data Admin or equivalent)",
+        )),
+        Err(e) => {
+            out.push(fail(
+                "PingOne role",
+                format!("{e}; give the worker application the Identity Data Admin role"),
+            ));
+            return out;
+        }
+    }
+    for r in &c.rules {
+        let mut missing = Vec::new();
+        let pop = |n: &String| pops.iter().any(|p| &p.id == n || &p.name == n);
+        let grp = |n: &String| groups.iter().any(|g| &g.id == n || &g.name == n);
+        for p in &r.scope_populations {
+            if !pop(p) {
+                missing.push(format!("population {p:?} (scope.populations)"));
+            }
+        }
+        for g in r.scope_groups.iter().chain(&r.push_groups) {
+            if !grp(g) {
+                missing.push(format!("group {g:?}"));
+            }
+        }
+        if r.direction == Direction::Inbound
+            && let Some(p) = &r.target_population
+            && !pop(p)
+        {
+            missing.push(format!("population {p:?} (target.population)"));
+        }
+        let name = format!("rule {}: named populations and groups", r.name);
+        if missing.is_empty() {
+            out.push(pass(&name, "all exist"));
+        } else {
+            out.push(fail(
+                &name,
+                format!(
+                    "not found in PingOne: {}; fix the names (case-sensitive) or create them",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,108 @@
+//! Building the Duo and PingOne clients from the validated config.
+
+use crate::AgentError;
+use crate::config::{Config, TokenAuthMethod};
+use duo_client::transport::{
+    HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError,
+};
+use duo_client::{DuoClient, DuoConfig, RateLimits};
+use futures::future::BoxFuture;
+use pingone_client::{ClientConfig, PingOneClient, Region};
+use secrecy::ExposeSecret;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Requests sent to Duo and how many were answered 429 (for the metrics).
+#[derive(Debug, Default)]
+pub struct CallCounts {
+    pub calls: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+impl CallCounts {
+    /// Take the counts accumulated since the last take.
+    pub fn take(&self) -> (u64, u64) {
+        (
+            self.calls.swap(0, Ordering::Relaxed),
+            self.throttled.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+/// The real transport, counting what passes through it.
+struct Counting {
+    inner: ReqwestTransport,
+    counts: Arc<CallCounts>,
+}
+
+impl Transport for Counting {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        Box::pin(async move {
+            self.counts.calls.fetch_add(1, Ordering::Relaxed);
+            let r = self.inner.send(request).await;
+            if let Ok(resp) = &r
+                && resp.status == 429
+            {
+                self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+            }
+            r
+        })
+    }
+}
+
+/// The Duo Admin API client of this config, counting its calls into `counts`.
+pub fn duo_counted(config: &Config, counts: Arc<CallCounts>) -> Result<DuoClient, AgentError> {
+    let c = duo_config(config);
+    let inner = ReqwestTransport::new(c.connect_timeout, c.request_timeout, &c.user_agent, None)
+        .map_err(|e| AgentError::Duo(e.to_string()))?;
+    DuoClient::with_transport(c, Arc::new(Counting { inner, counts }))
+        .map_err(|e| AgentError::Duo(format!("{e} (config key duo.api_host)")))
+}
+
+/// The Duo Admin API client of this config.
+pub fn duo(config: &Config) -> Result<DuoClient, AgentError> {
+    DuoClient::new(duo_config(config))
+        .map_err(|e| AgentError::Duo(format!("{e} (config key duo.api_host)")))
+}
+
+fn duo_config(config: &Config) -> DuoConfig {
+    let d = &config.duo;
+    let mut c = DuoConfig::new(
+        d.api_host.clone(),
+        d.integration_key.clone(),
+        // A fresh SecretString: the config keeps its own.
+        d.secret_key.expose_secret().to_owned().into(),
+    );
+    c.request_timeout = d.timeout;
+    c.rate_limits = match d.rate_limit {
+        None => RateLimits::off(),
+        Some(rl) => RateLimits {
+            writes_per_minute: NonZeroU32::new(rl.writes_per_minute),
+            reads_per_minute: NonZeroU32::new(rl.reads_per_minute),
+            pages_per_minute: NonZeroU32::new(rl.pages_per_minute),
+            ..RateLimits::duo_published()
+        },
+    };
+    c
+}
+
+/// The PingOne client of this config.
+pub fn pingone(config: &Config) -> Result<PingOneClient, AgentError> {
+    let p = &config.pingone;
+    let mut c = ClientConfig::new(
+        p.environment_id.clone(),
+        p.client_id.clone(),
+        p.client_secret.expose_secret().to_owned().into(),
+    );
+    c.region = p.region.parse::<Region>().unwrap_or_default();
+    c.api_base = Some(p.api_url.clone());
+    c.auth_base = Some(p.auth_url.clone());
+    c.token_auth_method = match p.token_auth_method {
+        TokenAuthMethod::ClientSecretBasic => pingone_client::TokenAuthMethod::ClientSecretBasic,
+        TokenAuthMethod::ClientSecretPost => pingone_client::TokenAuthMethod::ClientSecretPost,
+    };
+    c.request_timeout = p.timeout;
+    c.requests_per_second = p.requests_per_second.and_then(NonZeroU32::new);
+    PingOneClient::new(c).map_err(|e| AgentError::PingOne(e.to_string()))
+}

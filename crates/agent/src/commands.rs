@@ -1,0 +1,358 @@
+//! The one-shot commands behind `p1duo check|plan|sync|status|explain|api`.
+
+use crate::check;
+use crate::cycle::{Agent, CycleReport, RuleRef};
+use crate::metrics::Metrics;
+use crate::state::StateDb;
+use crate::status::StatusReport;
+use crate::{AgentError, Config, Outcome};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Options of `sync`.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Only this rule.
+    pub rule: Option<String>,
+    /// Carry out plans beyond the safety limits.
+    pub allow_deletes: bool,
+    /// Draw a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// Which side `api` calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiSide {
+    Duo,
+    PingOne,
+}
+
+fn io(e: std::io::Error) -> AgentError {
+    AgentError::Other(format!("writing the output: {e}"))
+}
+
+/// `p1duo check`: every check, each failure with what to fix.
+pub async fn check(c: &Config, out: &mut dyn Write) -> Result<Outcome, AgentError> {
+    let results = check::run_all(c).await;
+    let mut failed = 0;
+    for r in &results {
+        let mark = if r.ok { "ok  " } else { "FAIL" };
+        writeln!(out, "{mark} {}: {}", r.name, r.detail).map_err(io)?;
+        if !r.ok {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        writeln!(out, "{failed} check(s) failed").map_err(io)?;
+        return Err(AgentError::Other(format!(
+            "{failed} check(s) failed; fix what is listed above and run `p1duo check` again"
+        )));
+    }
+    writeln!(out, "all {} checks passed", results.len()).map_err(io)?;
+    Ok(Outcome::InStep)
+}
+
+/// `p1duo plan`: what a sync would do, without writing anything.
+pub async fn plan(
+    c: &Config,
+    rule: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Outcome, AgentError> {
+    let db = StateDb::open_read_only(&c.state_path).await?;
+    let agent = Agent::new(Arc::new(c.clone()), db, Arc::new(Metrics::new()))?;
+    let mut outcome = Outcome::InStep;
+    let mut plans = Vec::new();
+    for r in agent.rules(rule).await? {
+        let p = agent.prepare(&r, false).await?;
+        if !p.plan.blocked.is_empty() {
+            outcome = outcome.worst(Outcome::Blocked);
+        } else if p
+            .plan
+            .problems
+            .iter()
+            .any(|pr| pr.code.status() == reconcile_engine::SyncStatus::Failed)
+        {
+            outcome = outcome.worst(Outcome::SomeFailed);
+        }
+        if json {
+            plans.push(
+                serde_json::from_str::<serde_json::Value>(&p.plan.to_json()).unwrap_or_default(),
+            );
+        } else {
+            let label = match &r {
+                RuleRef::Configured(rc) => format!("rule {} ({})", rc.name, rc.direction),
+                RuleRef::Deleted { name, .. } => {
+                    format!("rule {name} (removed from the configuration)")
+                }
+            };
+            writeln!(out, "{label}").map_err(io)?;
+            write!(out, "{}", p.plan.render()).map_err(io)?;
+            writeln!(out).map_err(io)?;
+        }
+    }
+    if json {
+        let v = serde_json::json!({ "plans": plans });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )
+        .map_err(io)?;
+    }
+    Ok(outcome)
+}
+
+/// Print a cycle report in PingOne's words.
+pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentError> {
+    let s = &r.summary;
+    if !r.blocked.is_empty() {
+        writeln!(
+            out,
+            "rule {} ({}): BLOCKED by a safety limit, nothing was changed",
+            r.rule, r.direction
+        )
+        .map_err(io)?;
+        for b in &r.blocked {
+            writeln!(out, "  {b}").map_err(io)?;
+        }
+        writeln!(
+            out,
+            "  review with `p1duo plan --rule {0}`, then run `p1duo sync --rule {0} --allow-deletes` if it is intended",
+            r.rule
+        )
+        .map_err(io)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "rule {} ({}): {} change(s) planned, {} call(s) made",
+        r.rule, r.direction, r.ops, r.writes
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "  Users:  impacted {}, success {}, unsynced {}, partially synced {}, failed {}",
+        s.users_impacted, s.users_success, s.users_unsynced, s.users_partial, s.users_failed
+    )
+    .map_err(io)?;
+    if r.direction == crate::config::Direction::Outbound {
+        writeln!(
+            out,
+            "  Groups: impacted {}, success {}, failed {}",
+            s.groups_impacted, s.groups_success, s.groups_failed
+        )
+        .map_err(io)?;
+    }
+    for (kind, name, status, msg) in r.problems.iter().take(50) {
+        writeln!(out, "  {status} {kind} {name}: {msg}").map_err(io)?;
+    }
+    if r.problems.len() > 50 {
+        writeln!(
+            out,
+            "  ... and {} more (see `p1duo status`)",
+            r.problems.len() - 50
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Run one full cycle of the selected rules; returns the reports.
+pub async fn sync_reports(
+    c: &Config,
+    o: &SyncOptions,
+) -> Result<Vec<Result<CycleReport, AgentError>>, AgentError> {
+    let db = StateDb::open(&c.state_path).await?;
+    db.call(|s| s.close_interrupted_runs(state_store::now_millis()))
+        .await?;
+    let agent = Agent::new(Arc::new(c.clone()), Some(db), Arc::new(Metrics::new()))?;
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let guard = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("interrupted: letting the writes in flight finish, starting no new one");
+            on_ctrl_c.cancel();
+        }
+    });
+    let mut reports = Vec::new();
+    for r in agent.rules(o.rule.as_deref()).await? {
+        let bar = o.progress.then(|| {
+            let b = ProgressBar::new(0);
+            b.set_style(
+                ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len} writes ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b
+        });
+        reports.push(
+            agent
+                .cycle(
+                    &r,
+                    state_store::Trigger::Manual,
+                    o.allow_deletes,
+                    cancel.clone(),
+                    bar,
+                )
+                .await,
+        );
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    guard.abort();
+    Ok(reports)
+}
+
+/// `p1duo sync`.
+pub async fn sync(c: &Config, o: &SyncOptions, out: &mut dyn Write) -> Result<Outcome, AgentError> {
+    let mut outcome = Outcome::InStep;
+    let mut first_err = None;
+    for r in sync_reports(c, o).await? {
+        match r {
+            Ok(rep) => {
+                print_report(&rep, out)?;
+                outcome = outcome.worst(rep.outcome);
+            }
+            Err(e) => {
+                writeln!(out, "rule failed: {e}").map_err(io)?;
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
+}
+
+/// `p1duo status`.
+pub async fn status(c: &Config, json: bool, out: &mut dyn Write) -> Result<Outcome, AgentError> {
+    let db = StateDb::open_read_only(&c.state_path).await?;
+    let report = StatusReport::read(c, db.as_ref()).await?;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        )
+        .map_err(io)?;
+    } else {
+        if db.is_none() {
+            writeln!(
+                out,
+                "no state database at {} yet: run `p1duo sync` or `p1duo run` first",
+                c.state_path.display()
+            )
+            .map_err(io)?;
+        }
+        write!(out, "{}", report.render_text()).map_err(io)?;
+    }
+    Ok(if report.all_in_step() {
+        Outcome::InStep
+    } else {
+        Outcome::SomeFailed
+    })
+}
+
+/// `p1duo explain USER`.
+pub async fn explain(c: &Config, user: &str, out: &mut dyn Write) -> Result<Outcome, AgentError> {
+    let text = crate::explain::explain(c, user).await?;
+    write!(out, "{text}").map_err(io)?;
+    Ok(Outcome::InStep)
+}
+
+/// `p1duo api duo|pingone METHOD PATH [k=v...]`: prints the JSON answer.
+pub async fn api(
+    c: &Config,
+    side: ApiSide,
+    method: &str,
+    path: &str,
+    params: &[String],
+    out: &mut dyn Write,
+) -> Result<Outcome, AgentError> {
+    let mut pairs = Vec::new();
+    for p in params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(AgentError::Usage(format!(
+                "parameter {p:?} is not key=value"
+            )));
+        };
+        pairs.push((k.to_owned(), v.to_owned()));
+    }
+    let method_up = method.to_ascii_uppercase();
+    let value = match side {
+        ApiSide::Duo => {
+            let m = duo_client::Method::from_bytes(method_up.as_bytes())
+                .map_err(|_| AgentError::Usage(format!("{method:?} is not an HTTP method")))?;
+            let duo = crate::clients::duo(c)?;
+            let mut ps = duo_client::Params::new();
+            for (k, v) in &pairs {
+                ps.push(k.clone(), v.clone());
+            }
+            let r = duo
+                .raw_call(m, path, &ps)
+                .await
+                .map_err(|e| AgentError::Duo(e.to_string()))?;
+            serde_json::json!({ "response": r.response, "metadata": r.metadata })
+        }
+        ApiSide::PingOne => {
+            let m = pingone_client::Method::from_bytes(method_up.as_bytes())
+                .map_err(|_| AgentError::Usage(format!("{method:?} is not an HTTP method")))?;
+            let p1 = crate::clients::pingone(c)?;
+            let path = path.replace("{envId}", &c.pingone.environment_id);
+            let (path, body) =
+                if m == pingone_client::Method::GET || m == pingone_client::Method::DELETE {
+                    let q: Vec<String> = pairs
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", encode(v)))
+                        .collect();
+                    let sep = if path.contains('?') { '&' } else { '?' };
+                    (
+                        if q.is_empty() {
+                            path
+                        } else {
+                            format!("{path}{sep}{}", q.join("&"))
+                        },
+                        None,
+                    )
+                } else {
+                    let mut obj = serde_json::Map::new();
+                    for (k, v) in &pairs {
+                        // Values that parse as JSON (true, 3, {"a":1}) are sent as such.
+                        obj.insert(
+                            k.clone(),
+                            serde_json::from_str(v)
+                                .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
+                        );
+                    }
+                    (path, Some(serde_json::Value::Object(obj)))
+                };
+            p1.raw(m, &path, body.as_ref())
+                .await
+                .map_err(|e| AgentError::PingOne(e.to_string()))?
+                .unwrap_or(serde_json::Value::Null)
+        }
+    };
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    )
+    .map_err(io)?;
+    Ok(Outcome::InStep)
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,310 @@
+//! The configuration: read in two phases (raw TOML with serde, then validated
+//! typed values built once), so a config that is wrong in any way is refused
+//! before anything is contacted, with the file, the key and what is expected.
+
+mod duration;
+mod raw;
+mod secret;
+mod validate;
+
+pub use duration::parse_duration;
+
+use secrecy::SecretString;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The commented example printed by `p1duo config example`.
+pub const EXAMPLE: &str = include_str!("example.toml");
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (relative paths inside resolve against its directory).
+    pub file: PathBuf,
+    /// Where the state database lives.
+    pub state_path: PathBuf,
+    pub pingone: PingOneConfig,
+    pub duo: DuoConfig,
+    pub agent: AgentSettings,
+    pub rules: Vec<Rule>,
+}
+
+/// `[pingone]`: the PingOne environment and its worker application.
+#[derive(Debug, Clone)]
+pub struct PingOneConfig {
+    pub environment_id: String,
+    pub region: String,
+    /// API base including the version, e.g. `https://api.pingone.com/v1`.
+    pub api_url: String,
+    /// Auth base without the environment, e.g. `https://auth.pingone.com`.
+    pub auth_url: String,
+    pub client_id: String,
+    /// Never printed: `SecretString`'s `Debug` redacts it.
+    pub client_secret: SecretString,
+    pub token_auth_method: TokenAuthMethod,
+    /// Requests per second; `None` is off.
+    pub requests_per_second: Option<u32>,
+    pub timeout: Duration,
+}
+
+/// How the worker application authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// `[duo]`: the Duo Admin API application.
+#[derive(Debug, Clone)]
+pub struct DuoConfig {
+    /// A host name or a URL with scheme and port (plain http only to loopback).
+    pub api_host: String,
+    pub integration_key: String,
+    /// Never printed: `SecretString`'s `Debug` redacts it.
+    pub secret_key: SecretString,
+    /// `None` is off.
+    pub rate_limit: Option<DuoRateLimit>,
+    pub timeout: Duration,
+}
+
+/// Duo's published per-minute limits, the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuoRateLimit {
+    pub writes_per_minute: u32,
+    pub reads_per_minute: u32,
+    pub pages_per_minute: u32,
+}
+
+impl Default for DuoRateLimit {
+    fn default() -> Self {
+        DuoRateLimit {
+            writes_per_minute: 300,
+            reads_per_minute: 300,
+            pages_per_minute: 200,
+        }
+    }
+}
+
+/// `[agent]`: how `p1duo run` schedules and serves.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    /// Address of the health/metrics/status server.
+    pub listen: SocketAddr,
+    /// Period of the full cycle of each rule.
+    pub interval: Duration,
+    /// Random delay added to each period, at most this much.
+    pub jitter: Duration,
+    /// Writes in flight at once per rule.
+    pub concurrency: usize,
+    /// PingOne change notifications; `None` when off.
+    pub notifications: Option<Notifications>,
+}
+
+/// `[agent.notifications]`: where PingOne should deliver change events.
+#[derive(Debug, Clone)]
+pub struct Notifications {
+    /// The URL PingOne posts to; it must reach this agent's `/pingone/events`.
+    pub public_url: String,
+    /// Changes arriving within this window are synced together.
+    pub debounce: Duration,
+}
+
+/// Which way a rule provisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// PingOne → Duo.
+    Outbound,
+    /// Duo → PingOne.
+    Inbound,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        })
+    }
+}
+
+/// What happens to a user who leaves the scope or is deleted at the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoveAction {
+    Disable,
+    Delete,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub direction: Direction,
+    pub enabled: bool,
+    /// Outbound: PingOne populations (names or ids); all conditions must hold.
+    pub scope_populations: Vec<String>,
+    /// Outbound: PingOne groups (names or ids), any kind of membership.
+    pub scope_groups: Vec<String>,
+    pub actions: Actions,
+    /// Outbound: PingOne groups pushed to Duo with their in-scope members.
+    pub push_groups: Vec<String>,
+    /// The compiled `[rules.mapping]` (the direction's default when absent).
+    pub mapping: mapping::Mapping,
+    /// Inbound: the population new PingOne users land in.
+    pub target_population: Option<String>,
+    pub safety: Safety,
+}
+
+/// `[rules.actions]`, PingOne's user actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actions {
+    pub create: bool,
+    pub update: bool,
+    pub disable: bool,
+    pub deprovision: bool,
+    pub remove_action: RemoveAction,
+    pub deprovision_on_rule_deletion: bool,
+    /// Remove Duo phones no longer used by anyone (never one with an activated device).
+    pub remove_unused_phones: bool,
+}
+
+impl Default for Actions {
+    fn default() -> Self {
+        Actions {
+            create: true,
+            update: true,
+            disable: true,
+            deprovision: false,
+            remove_action: RemoveAction::Disable,
+            deprovision_on_rule_deletion: false,
+            remove_unused_phones: true,
+        }
+    }
+}
+
+/// `[rules.safety]`: a plan beyond these is blocked unless deletes are allowed.
+/// Counts always apply; percentages (of the objects the rule manages) only when set,
+/// since on a small directory any percentage trips on a single change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Safety {
+    pub max_deletes: u64,
+    pub max_delete_percent: Option<f64>,
+    pub max_disables: u64,
+    pub max_disable_percent: Option<f64>,
+    pub max_membership_removals: u64,
+    pub max_membership_removal_percent: Option<f64>,
+}
+
+impl Default for Safety {
+    fn default() -> Self {
+        Safety {
+            max_deletes: 50,
+            max_delete_percent: None,
+            max_disables: 100,
+            max_disable_percent: None,
+            max_membership_removals: 500,
+            max_membership_removal_percent: None,
+        }
+    }
+}
+
+/// One thing wrong with a configuration: the key and what is expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted path such as `rules[0].actions.remove_action`.
+    pub key: String,
+    pub message: String,
+}
+
+/// A configuration that cannot be used. Never contains a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read the configuration ({source}); pass --config FILE or set P1DUO_CONFIG", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file was read but is wrong; every problem found is listed.
+    #[error("{}", render_problems(file, problems))]
+    Invalid {
+        file: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+impl ConfigError {
+    /// The problems found (empty for a read error).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ConfigError::Read { .. } => &[],
+            ConfigError::Invalid { problems, .. } => problems,
+        }
+    }
+}
+
+fn render_problems(file: &Path, problems: &[Problem]) -> String {
+    let mut s = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(&format!("{}: {}: {}", file.display(), p.key, p.message));
+    }
+    s
+}
+
+impl Config {
+    /// Read and validate `file`. Reads secrets from the environment and files;
+    /// contacts nothing.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Config::from_str_at(&text, file, &|name| std::env::var(name).ok())
+    }
+
+    /// Validate `text` as if read from `file`, taking environment variables from `env`.
+    pub fn from_str_at(
+        text: &str,
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        validate::parse_and_validate(text, file, env)
+    }
+
+    /// The enabled rules, or the one named (enabled or not).
+    pub fn select_rules(&self, name: Option<&str>) -> Result<Vec<&Rule>, String> {
+        match name {
+            None => Ok(self.rules.iter().filter(|r| r.enabled).collect()),
+            Some(n) => match self.rules.iter().find(|r| r.name == n) {
+                Some(r) => Ok(vec![r]),
+                None => Err(format!(
+                    "no rule named {n:?} in {}; the rules are: {}",
+                    self.file.display(),
+                    self.rules
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+        }
+    }
+
+    /// Whether any outbound rule maps `userType` (so Duo administrators are managed).
+    pub fn manages_admins(&self) -> bool {
+        self.rules.iter().any(|r| {
+            r.enabled
+                && r.direction == Direction::Outbound
+                && r.mapping.spec().0.contains_key("userType")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

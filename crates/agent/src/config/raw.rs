@@ -1,0 +1,134 @@
+//! Phase one of reading a configuration: the TOML as written, with serde.
+//!
+//! Nothing here is checked beyond its shape; `validate` turns these into the
+//! typed [`crate::config::Config`]. Values whose shape varies (secrets, rate
+//! limits) stay `toml::Value` so validation can explain what is expected.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub state_path: Option<String>,
+    pub pingone: RawPingOne,
+    pub duo: RawDuo,
+    #[serde(default)]
+    pub agent: RawAgent,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+/// `[pingone]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPingOne {
+    pub environment_id: String,
+    pub region: Option<String>,
+    pub api_url: Option<String>,
+    pub auth_url: Option<String>,
+    pub client_id: String,
+    pub client_secret: toml::Value,
+    pub token_auth_method: Option<String>,
+    pub rate_limit: Option<toml::Value>,
+    pub timeout: Option<String>,
+}
+
+/// `[duo]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDuo {
+    pub api_host: String,
+    pub integration_key: String,
+    pub secret_key: toml::Value,
+    pub rate_limit: Option<toml::Value>,
+    pub timeout: Option<String>,
+}
+
+/// `[agent]`: how `p1duo run` behaves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAgent {
+    pub listen: Option<String>,
+    pub interval: Option<String>,
+    pub jitter: Option<String>,
+    pub concurrency: Option<i64>,
+    #[serde(default)]
+    pub notifications: RawNotifications,
+}
+
+/// `[agent.notifications]`: PingOne change events.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifications {
+    pub enabled: Option<bool>,
+    pub public_url: Option<String>,
+    pub debounce: Option<String>,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: String,
+    pub direction: String,
+    pub enabled: Option<bool>,
+    pub scope: Option<RawScope>,
+    #[serde(default)]
+    pub actions: RawActions,
+    pub groups: Option<RawGroups>,
+    pub mapping: Option<toml::Table>,
+    pub target: Option<RawTarget>,
+    #[serde(default)]
+    pub safety: RawSafety,
+}
+
+/// `[rules.scope]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScope {
+    #[serde(default)]
+    pub populations: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// `[rules.actions]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActions {
+    pub create: Option<bool>,
+    pub update: Option<bool>,
+    pub disable: Option<bool>,
+    pub deprovision: Option<bool>,
+    pub remove_action: Option<String>,
+    pub deprovision_on_rule_deletion: Option<bool>,
+    pub remove_unused_phones: Option<bool>,
+}
+
+/// `[rules.groups]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroups {
+    #[serde(default)]
+    pub push: Vec<String>,
+}
+
+/// `[rules.target]` (inbound).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub population: Option<String>,
+}
+
+/// `[rules.safety]`: limits on destructive changes per cycle.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSafety {
+    pub max_deletes: Option<i64>,
+    pub max_delete_percent: Option<f64>,
+    pub max_disables: Option<i64>,
+    pub max_disable_percent: Option<f64>,
+    pub max_membership_removals: Option<i64>,
+    pub max_membership_removal_percent: Option<f64>,
+}

@@ -1,0 +1,591 @@
+//! Phase two: raw TOML values → the typed [`Config`], collecting every problem
+//! with its key and what is expected.
+
+use super::raw::*;
+use super::*;
+use std::collections::BTreeSet;
+
+/// PingOne's regions: code → top-level domain.
+const REGIONS: &[&str] = &["com", "eu", "ca", "asia", "com.au", "sg"];
+
+struct Checker<'a> {
+    problems: Vec<Problem>,
+    base: PathBuf,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn duration(&mut self, key: &str, v: Option<&str>, default: Duration) -> Duration {
+        match v.map(parse_duration) {
+            None => default,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                self.problem(key, e);
+                default
+            }
+        }
+    }
+
+    fn secret(&mut self, key: &str, v: &toml::Value) -> SecretString {
+        match secret::resolve(v, &self.base, self.env) {
+            Ok(s) => s,
+            Err(e) => {
+                self.problem(key, e);
+                SecretString::from(String::new())
+            }
+        }
+    }
+}
+
+pub fn parse_and_validate(
+    text: &str,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let invalid = |problems| ConfigError::Invalid {
+        file: file.to_path_buf(),
+        problems,
+    };
+    let raw: RawConfig = parse_raw(text).map_err(|p| invalid(vec![p]))?;
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut c = Checker {
+        problems: Vec::new(),
+        base,
+        env,
+    };
+    let config = build(raw, file, &mut c);
+    if c.problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(invalid(c.problems))
+    }
+}
+
+fn parse_raw(text: &str) -> Result<RawConfig, Problem> {
+    let de =
+        toml::Deserializer::parse(text).map_err(|e| toml_problem(text, "(file)".into(), &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." || key.is_empty() {
+            "(top level)".into()
+        } else {
+            key
+        };
+        toml_problem(text, key, e.inner())
+    })
+}
+
+fn toml_problem(text: &str, key: String, e: &toml::de::Error) -> Problem {
+    let at = e
+        .span()
+        .map(|s| {
+            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        })
+        .unwrap_or_default();
+    let msg = e.message().trim().replace('`', "\"");
+    Problem {
+        key,
+        message: format!("{msg}{at}"),
+    }
+}
+
+fn build(raw: RawConfig, file: &Path, c: &mut Checker<'_>) -> Config {
+    let state_path = c.base.join(raw.state_path.as_deref().unwrap_or("p1duo.db"));
+    if raw.state_path.as_deref() == Some("") {
+        c.problem(
+            "state_path",
+            "expected a file path for the state database, got an empty string",
+        );
+    }
+    let pingone = pingone(raw.pingone, c);
+    let duo = duo(raw.duo, c);
+    let agent = agent(raw.agent, c);
+    let mut names = BTreeSet::new();
+    let mut rules = Vec::new();
+    for (i, r) in raw.rules.into_iter().enumerate() {
+        let key = format!("rules[{i}]");
+        if !names.insert(r.name.clone()) {
+            c.problem(
+                format!("{key}.name"),
+                format!(
+                    "rule name {:?} is used twice; rule names must be unique",
+                    r.name
+                ),
+            );
+        }
+        rules.push(rule(r, &key, c));
+    }
+    Config {
+        file: file.to_path_buf(),
+        state_path,
+        pingone,
+        duo,
+        agent,
+        rules,
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Check a base URL: https, or http to loopback only. Returns it without a trailing slash.
+fn check_url(c: &mut Checker<'_>, key: &str, url: &str, shape: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        c.problem(
+            key,
+            format!("expected a URL shaped like {shape:?}, got {url:?}"),
+        );
+        return url.to_owned();
+    };
+    let host_port = rest.split('/').next().unwrap_or("");
+    let host = match host_port.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|ch| ch.is_ascii_digit()) && !h.is_empty() => h,
+        _ => host_port,
+    };
+    if host.is_empty() {
+        c.problem(
+            key,
+            format!("expected a URL with a host, shaped like {shape:?}, got {url:?}"),
+        );
+    }
+    match scheme {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => c.problem(
+            key,
+            format!("plain http is allowed only to a loopback address (127.0.0.1, ::1, localhost); use https for {host}"),
+        ),
+        _ => c.problem(key, format!("expected an https URL shaped like {shape:?}, got scheme {scheme:?}")),
+    }
+    url.trim_end_matches('/').to_owned()
+}
+
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|ch| ch.is_ascii_hexdigit()))
+}
+
+fn pingone(p: RawPingOne, c: &mut Checker<'_>) -> PingOneConfig {
+    if !is_uuid(&p.environment_id) {
+        c.problem(
+            "pingone.environment_id",
+            format!(
+                "expected the environment's id, a UUID such as \"1b2c3d4e-0000-4000-8000-00000000abcd\" (PingOne console > Environment > Properties), got {:?}",
+                p.environment_id
+            ),
+        );
+    }
+    let region = p.region.unwrap_or_else(|| "com".into());
+    if !REGIONS.contains(&region.as_str()) {
+        c.problem(
+            "pingone.region",
+            format!("expected one of {}, got {region:?}", REGIONS.join(" | ")),
+        );
+    }
+    let api_url = match &p.api_url {
+        Some(u) => check_url(c, "pingone.api_url", u, "https://api.pingone.com/v1"),
+        None => format!("https://api.pingone.{region}/v1"),
+    };
+    let auth_url = match &p.auth_url {
+        Some(u) => check_url(c, "pingone.auth_url", u, "https://auth.pingone.com"),
+        None => format!("https://auth.pingone.{region}"),
+    };
+    if p.client_id.trim().is_empty() {
+        c.problem(
+            "pingone.client_id",
+            "expected the worker application's client id, got an empty string",
+        );
+    }
+    let client_secret = c.secret("pingone.client_secret", &p.client_secret);
+    let token_auth_method = match p.token_auth_method.as_deref() {
+        None | Some("client_secret_basic") => TokenAuthMethod::ClientSecretBasic,
+        Some("client_secret_post") => TokenAuthMethod::ClientSecretPost,
+        Some(other) => {
+            c.problem(
+                "pingone.token_auth_method",
+                format!("expected \"client_secret_basic\" or \"client_secret_post\" (the worker application's Token Endpoint Authentication Method), got {other:?}"),
+            );
+            TokenAuthMethod::ClientSecretBasic
+        }
+    };
+    let requests_per_second = match &p.rate_limit {
+        None => Some(30),
+        Some(toml::Value::String(s)) if s == "off" => None,
+        Some(toml::Value::Table(t)) if t.len() == 1 && t.contains_key("requests_per_second") => {
+            match t["requests_per_second"].as_integer() {
+                Some(n) if (1..=10_000).contains(&n) => Some(n as u32),
+                _ => {
+                    c.problem(
+                        "pingone.rate_limit.requests_per_second",
+                        "expected a whole number from 1 to 10000",
+                    );
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            c.problem(
+                "pingone.rate_limit",
+                "expected { requests_per_second = N } or \"off\"",
+            );
+            None
+        }
+    };
+    let timeout = c.duration(
+        "pingone.timeout",
+        p.timeout.as_deref(),
+        Duration::from_secs(30),
+    );
+    PingOneConfig {
+        environment_id: p.environment_id,
+        region,
+        api_url,
+        auth_url,
+        client_id: p.client_id,
+        client_secret,
+        token_auth_method,
+        requests_per_second,
+        timeout,
+    }
+}
+
+fn duo(d: RawDuo, c: &mut Checker<'_>) -> DuoConfig {
+    let api_host = if d.api_host.contains("://") {
+        check_url(
+            c,
+            "duo.api_host",
+            &d.api_host,
+            "https://api-xxxxxxxx.duosecurity.com",
+        )
+    } else {
+        let h = d.api_host.trim().to_ascii_lowercase();
+        let ok = !h.is_empty()
+            && h.split(':').next().is_some_and(|name| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '.')
+            });
+        if !ok {
+            c.problem(
+                "duo.api_host",
+                format!("expected the Admin API application's API hostname such as \"api-xxxxxxxx.duosecurity.com\", got {:?}", d.api_host),
+            );
+        }
+        h
+    };
+    let ikey = d.integration_key.trim();
+    if !(ikey.len() == 20
+        && ikey.starts_with("DI")
+        && ikey.chars().all(|ch| ch.is_ascii_alphanumeric()))
+    {
+        c.problem(
+            "duo.integration_key",
+            format!("expected the Admin API application's integration key, 20 letters and digits starting with \"DI\", got {:?}", d.integration_key),
+        );
+    }
+    let secret_key = c.secret("duo.secret_key", &d.secret_key);
+    let rate_limit = match &d.rate_limit {
+        None => Some(DuoRateLimit::default()),
+        Some(toml::Value::String(s)) if s == "off" => None,
+        Some(toml::Value::Table(t)) => {
+            let mut rl = DuoRateLimit::default();
+            for (k, v) in t {
+                let slot = match k.as_str() {
+                    "writes_per_minute" => &mut rl.writes_per_minute,
+                    "reads_per_minute" => &mut rl.reads_per_minute,
+                    "pages_per_minute" => &mut rl.pages_per_minute,
+                    other => {
+                        c.problem(
+                            format!("duo.rate_limit.{other}"),
+                            "unknown key; expected writes_per_minute, reads_per_minute or pages_per_minute",
+                        );
+                        continue;
+                    }
+                };
+                match v.as_integer() {
+                    Some(n) if (1..=100_000).contains(&n) => *slot = n as u32,
+                    _ => c.problem(
+                        format!("duo.rate_limit.{k}"),
+                        "expected a whole number from 1 to 100000",
+                    ),
+                }
+            }
+            Some(rl)
+        }
+        Some(_) => {
+            c.problem(
+                "duo.rate_limit",
+                "expected { writes_per_minute = N, reads_per_minute = N, pages_per_minute = N } or \"off\"",
+            );
+            None
+        }
+    };
+    let timeout = c.duration("duo.timeout", d.timeout.as_deref(), Duration::from_secs(30));
+    DuoConfig {
+        api_host,
+        integration_key: d.integration_key,
+        secret_key,
+        rate_limit,
+        timeout,
+    }
+}
+
+fn agent(a: RawAgent, c: &mut Checker<'_>) -> AgentSettings {
+    let default_listen: SocketAddr = ([127, 0, 0, 1], 9464).into();
+    let listen = match a.listen.as_deref().map(str::parse::<SocketAddr>) {
+        None => default_listen,
+        Some(Ok(addr)) => addr,
+        Some(Err(_)) => {
+            c.problem(
+                "agent.listen",
+                format!(
+                    "expected an address and port such as \"127.0.0.1:9464\", got {:?}",
+                    a.listen.unwrap_or_default()
+                ),
+            );
+            default_listen
+        }
+    };
+    let interval = c.duration(
+        "agent.interval",
+        a.interval.as_deref(),
+        Duration::from_secs(15 * 60),
+    );
+    if interval < Duration::from_secs(1) {
+        c.problem("agent.interval", "expected at least 1s between full cycles");
+    }
+    let jitter = c.duration("agent.jitter", a.jitter.as_deref(), Duration::from_secs(30));
+    let concurrency = match a.concurrency {
+        None => 8,
+        Some(n) if (1..=256).contains(&n) => n as usize,
+        Some(n) => {
+            c.problem(
+                "agent.concurrency",
+                format!("expected a whole number from 1 to 256, got {n}"),
+            );
+            8
+        }
+    };
+    let n = a.notifications;
+    let notifications = match (n.enabled.unwrap_or(n.public_url.is_some()), n.public_url) {
+        (false, _) => None,
+        (true, None) => {
+            c.problem(
+                "agent.notifications.public_url",
+                "notifications are enabled but no public_url is set; give the URL at which PingOne reaches this agent's /pingone/events",
+            );
+            None
+        }
+        (true, Some(url)) => {
+            let public_url = check_url(
+                c,
+                "agent.notifications.public_url",
+                &url,
+                "https://p1duo.example.com/pingone/events",
+            );
+            let debounce = c.duration(
+                "agent.notifications.debounce",
+                n.debounce.as_deref(),
+                Duration::from_secs(2),
+            );
+            Some(Notifications {
+                public_url,
+                debounce,
+            })
+        }
+    };
+    AgentSettings {
+        listen,
+        interval,
+        jitter,
+        concurrency,
+        notifications,
+    }
+}
+
+fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
+    if r.name.trim().is_empty()
+        || !r
+            .name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+    {
+        c.problem(
+            format!("{key}.name"),
+            format!(
+                "expected a name of letters, digits, '-', '_' or '.', got {:?}",
+                r.name
+            ),
+        );
+    }
+    let direction = match r.direction.as_str() {
+        "outbound" => Direction::Outbound,
+        "inbound" => Direction::Inbound,
+        other => {
+            c.problem(
+                format!("{key}.direction"),
+                format!("expected \"outbound\" (PingOne -> Duo) or \"inbound\" (Duo -> PingOne), got {other:?}"),
+            );
+            Direction::Outbound
+        }
+    };
+    let scope = r.scope.unwrap_or_default();
+    let push_groups = r.groups.map(|g| g.push).unwrap_or_default();
+    let target_population = r.target.and_then(|t| t.population);
+    for (list, what) in [
+        (&scope.populations, "scope.populations"),
+        (&scope.groups, "scope.groups"),
+        (&push_groups, "groups.push"),
+    ] {
+        let mut seen = BTreeSet::new();
+        for (i, v) in list.iter().enumerate() {
+            if v.trim().is_empty() {
+                c.problem(
+                    format!("{key}.{what}[{i}]"),
+                    "expected a name or an id, got an empty string",
+                );
+            } else if !seen.insert(v) {
+                c.problem(
+                    format!("{key}.{what}[{i}]"),
+                    format!("{v:?} is listed twice"),
+                );
+            }
+        }
+    }
+    match direction {
+        Direction::Outbound => {
+            if target_population.is_some() {
+                c.problem(
+                    format!("{key}.target.population"),
+                    "only inbound rules have a target population; outbound rules choose users with [rules.scope]",
+                );
+            }
+        }
+        Direction::Inbound => {
+            if !scope.populations.is_empty() || !scope.groups.is_empty() {
+                c.problem(
+                    format!("{key}.scope"),
+                    "inbound rules read every Duo user not provisioned by an outbound rule; remove [rules.scope]",
+                );
+            }
+            if !push_groups.is_empty() {
+                c.problem(
+                    format!("{key}.groups.push"),
+                    "inbound group provisioning is not supported (as in PingOne's Duo connection); remove groups.push",
+                );
+            }
+            match &target_population {
+                None => c.problem(
+                    format!("{key}.target.population"),
+                    "inbound rules need the population (name or id) where new PingOne users are created",
+                ),
+                Some(p) if p.trim().is_empty() => {
+                    c.problem(format!("{key}.target.population"), "expected a population name or id, got an empty string");
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let a = r.actions;
+    let d = Actions::default();
+    let remove_action = match a.remove_action.as_deref() {
+        None | Some("disable") => RemoveAction::Disable,
+        Some("delete") => RemoveAction::Delete,
+        Some(other) => {
+            c.problem(
+                format!("{key}.actions.remove_action"),
+                format!("expected \"disable\" or \"delete\", got {other:?}"),
+            );
+            RemoveAction::Disable
+        }
+    };
+    let actions = Actions {
+        create: a.create.unwrap_or(d.create),
+        update: a.update.unwrap_or(d.update),
+        disable: a.disable.unwrap_or(d.disable),
+        deprovision: a.deprovision.unwrap_or(d.deprovision),
+        remove_action,
+        deprovision_on_rule_deletion: a
+            .deprovision_on_rule_deletion
+            .unwrap_or(d.deprovision_on_rule_deletion),
+        remove_unused_phones: a.remove_unused_phones.unwrap_or(d.remove_unused_phones),
+    };
+    let s = r.safety;
+    let ds = Safety::default();
+    let count = |c: &mut Checker<'_>, k: &str, v: Option<i64>, def: u64| match v {
+        None => def,
+        Some(n) if n >= 0 => n as u64,
+        Some(n) => {
+            c.problem(
+                format!("{key}.safety.{k}"),
+                format!("expected a count of 0 or more, got {n}"),
+            );
+            def
+        }
+    };
+    let pct = |c: &mut Checker<'_>, k: &str, v: Option<f64>| match v {
+        None => None,
+        Some(p) if (0.0..=100.0).contains(&p) => Some(p),
+        Some(p) => {
+            c.problem(
+                format!("{key}.safety.{k}"),
+                format!("expected a percentage from 0 to 100, got {p}"),
+            );
+            None
+        }
+    };
+    let safety = Safety {
+        max_deletes: count(c, "max_deletes", s.max_deletes, ds.max_deletes),
+        max_delete_percent: pct(c, "max_delete_percent", s.max_delete_percent),
+        max_disables: count(c, "max_disables", s.max_disables, ds.max_disables),
+        max_disable_percent: pct(c, "max_disable_percent", s.max_disable_percent),
+        max_membership_removals: count(
+            c,
+            "max_membership_removals",
+            s.max_membership_removals,
+            ds.max_membership_removals,
+        ),
+        max_membership_removal_percent: pct(
+            c,
+            "max_membership_removal_percent",
+            s.max_membership_removal_percent,
+        ),
+    };
+    let mapping = crate::mapping_spec::compile(
+        direction,
+        r.mapping.as_ref(),
+        &format!("{key}.mapping"),
+        &mut |k, m| c.problem(k, m),
+    )
+    .unwrap_or_else(mapping::Mapping::default_outbound);
+    Rule {
+        name: r.name,
+        direction,
+        enabled: r.enabled.unwrap_or(true),
+        scope_populations: scope.populations,
+        scope_groups: scope.groups,
+        actions,
+        push_groups,
+        mapping,
+        target_population,
+        safety,
+    }
+}

@@ -1,0 +1,176 @@
+//! `p1duo explain USER`: why a user is or is not in a rule's scope, its link,
+//! last synced values, last error, and what the next cycle would do to it.
+
+use crate::AgentError;
+use crate::config::{Config, Direction};
+use crate::cycle::{Agent, RuleRef};
+use crate::metrics::Metrics;
+use crate::state::StateDb;
+use crate::status::fmt_time;
+use futures::TryStreamExt;
+use state_store::{ObjectKey, ObjectKind};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// The explanation as text.
+pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
+    let db = StateDb::open_read_only(&c.state_path).await?;
+    let agent = Agent::new(Arc::new(c.clone()), db.clone(), Arc::new(Metrics::new()))?;
+    let mut s = String::new();
+    // Find the user on both sides, by username or id.
+    let p1_users: Vec<pingone_client::User> = agent
+        .p1
+        .list_users(&Default::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| AgentError::PingOne(e.to_string()))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
+    let p1u = p1_users
+        .iter()
+        .find(|u| u.id == user || u.username.eq_ignore_ascii_case(user));
+    let pops: Vec<pingone_client::Population> = agent
+        .p1
+        .list_populations()
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| AgentError::PingOne(e.to_string()))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
+    let pop_name = |id: &str| {
+        pops.iter()
+            .find(|p| p.id == id)
+            .map_or_else(|| id.to_owned(), |p| format!("{} ({id})", p.name))
+    };
+    let duo_users = agent
+        .duo
+        .list_users()
+        .await
+        .map_err(|e| AgentError::Duo(e.to_string()))?;
+    let duou = duo_users
+        .iter()
+        .find(|u| u.user_id == user || u.username.eq_ignore_ascii_case(user));
+    let _ = writeln!(s, "user {user}");
+    match p1u {
+        Some(u) => {
+            let _ = writeln!(
+                s,
+                "  PingOne: id {}, username {}, population {}, enabled {}",
+                u.id,
+                u.username,
+                u.population_id().map_or_else(|| "?".to_owned(), pop_name),
+                u.enabled.unwrap_or(true)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  PingOne: no user with this username or id");
+        }
+    }
+    match duou {
+        Some(u) => {
+            let _ = writeln!(
+                s,
+                "  Duo: user id {}, username {}, status {}, {} phone(s), {} group(s)",
+                u.user_id,
+                u.username,
+                u.status.as_ref().map_or("?", |st| st.as_str()),
+                u.phones.len(),
+                u.groups.len()
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  Duo: no user with this username or id");
+        }
+    }
+    for r in agent.rules(None).await? {
+        let source_id = match r.direction() {
+            Direction::Outbound => p1u.map(|u| u.id.clone()),
+            Direction::Inbound => duou.map(|u| u.user_id.clone()),
+        };
+        let _ = writeln!(s, "rule {} ({}):", r.name(), r.direction());
+        let Some(src) = source_id else {
+            let _ = writeln!(
+                s,
+                "  not in scope: the user does not exist on this rule's source side"
+            );
+            continue;
+        };
+        let p = agent.prepare(&r, false).await?;
+        let in_scope = p.inputs.names.contains_key(&src)
+            && p.inputs.attrs_json.keys().any(|(_, id)| *id == src)
+            || p.plan.problems.iter().any(|pr| pr.source_id == src);
+        if in_scope {
+            let _ = writeln!(s, "  in scope");
+        } else if let RuleRef::Configured(rc) = &r {
+            let _ = writeln!(
+                s,
+                "  not in scope: the rule takes users of populations {:?} and groups {:?}{}",
+                rc.scope_populations,
+                rc.scope_groups,
+                if rc.direction == Direction::Inbound {
+                    " (inbound: Duo users not provisioned by an outbound rule)"
+                } else {
+                    ""
+                }
+            );
+        }
+        if let Some(db) = &db {
+            for kind in [ObjectKind::User, ObjectKind::Admin] {
+                let key = ObjectKey::new(r.name(), kind, src.clone());
+                let k2 = key.clone();
+                let (link, st) = db
+                    .call(move |st| Ok((st.get_link(&key)?, st.get_status(&k2)?)))
+                    .await?;
+                if let Some(l) = link {
+                    let _ = writeln!(
+                        s,
+                        "  linked {} → {} ({}, first synced {}, last synced {})",
+                        kind,
+                        l.target_id,
+                        l.origin,
+                        fmt_time(l.first_synced),
+                        fmt_time(l.last_synced)
+                    );
+                    let _ = writeln!(s, "  last synced values: {}", l.attrs);
+                }
+                if let Some(st) = st {
+                    let err = st
+                        .last_error
+                        .map(|e| format!(" — last error {}: {}", e.code, e.message))
+                        .unwrap_or_default();
+                    let _ = writeln!(s, "  status: {} (attempts {}){err}", st.status, st.attempts);
+                }
+            }
+        }
+        let ops: Vec<_> = p
+            .plan
+            .ops
+            .iter()
+            .filter(|o| o.source_id.as_deref() == Some(&src))
+            .collect();
+        let problems: Vec<_> = p
+            .plan
+            .problems
+            .iter()
+            .filter(|pr| pr.source_id == src)
+            .collect();
+        if ops.is_empty() && problems.is_empty() {
+            let _ = writeln!(s, "  next cycle: nothing to do");
+        }
+        for o in ops {
+            let _ = writeln!(
+                s,
+                "  next cycle: {} {} {}",
+                o.action.verb(),
+                o.kind.as_str(),
+                o.name
+            );
+        }
+        for pr in problems {
+            let _ = writeln!(s, "  problem ({:?}): {}", pr.code, pr.message);
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,341 @@
+//! `p1duo run`: the long-running agent. Every rule on its interval (one cycle
+//! per rule at a time), PingOne change notifications triggering a fast cycle,
+//! the status server, config reload on SIGHUP and graceful shutdown on
+//! SIGINT/SIGTERM that lets the writes in flight finish.
+
+use crate::config::{Config, Direction};
+use crate::cycle::{Agent, RuleRef};
+use crate::metrics::Metrics;
+use crate::scheduler::{CycleRunner, CycleTrigger, Scheduler, Timing};
+use crate::server::{self, ChangeEvent, Shared};
+use crate::state::StateDb;
+use crate::{AgentError, Outcome};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Run the agent until SIGINT or SIGTERM.
+pub async fn run(config_path: PathBuf) -> Result<Outcome, AgentError> {
+    let config = Arc::new(Config::load(&config_path)?);
+    let shutdown = CancellationToken::new();
+    let s2 = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_stop().await;
+        tracing::info!("stopping: no new write starts; the writes in flight finish");
+        s2.cancel();
+    });
+    run_with(config, Some(config_path), shutdown, None).await
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A stream of SIGHUPs (never fires where there are none).
+struct Reload {
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Reload {
+    fn new() -> Reload {
+        #[cfg(unix)]
+        {
+            Reload {
+                hup: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Reload {}
+        }
+    }
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(h) = &mut self.hup {
+            h.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs cycles for the scheduler and marks the agent ready after every rule's first one.
+struct Runner {
+    agent: Arc<Agent>,
+    shared: Arc<Shared>,
+    pending_first: Mutex<HashSet<String>>,
+    /// Per outbound rule: PingOne users changed since its last cycle, and
+    /// whether a change (to a group) needs a full cycle.
+    changed: Mutex<HashMap<String, (HashSet<String>, bool)>>,
+}
+
+impl Runner {
+    /// Remember what a notification changed, for every outbound rule.
+    fn note(&self, rules: &[String], ev: &ChangeEvent) {
+        let users: Vec<&String> = ev
+            .resources
+            .iter()
+            .filter(|(t, _)| t == "USER")
+            .map(|(_, id)| id)
+            .collect();
+        let full = users.is_empty()
+            || ev.action.starts_with("GROUP.")
+            || ev.action.starts_with("GROUP_NESTING.");
+        let mut c = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        for r in rules {
+            let e = c.entry(r.clone()).or_default();
+            e.0.extend(users.iter().map(|u| (*u).clone()));
+            e.1 |= full;
+        }
+    }
+}
+
+impl CycleRunner for Runner {
+    async fn run_cycle(&self, rule: &str, trigger: CycleTrigger, cancel: CancellationToken) {
+        let rules = match self.agent.rules(None).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(rule, error = %e, "cannot list the rules");
+                return;
+            }
+        };
+        let Some(r) = rules.into_iter().find(|r| r.name() == rule) else {
+            return;
+        };
+        let store_trigger = match trigger {
+            CycleTrigger::Startup => state_store::Trigger::Startup,
+            CycleTrigger::Schedule | CycleTrigger::Notification => state_store::Trigger::Schedule,
+        };
+        // Every cycle covers the changes noted so far; a notification with only
+        // user changes runs the fast path for just those users.
+        let (users, full) = self
+            .changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(rule)
+            .unwrap_or_default();
+        let result = match (&r, trigger) {
+            (RuleRef::Configured(rc), CycleTrigger::Notification) if !full && !users.is_empty() => {
+                self.agent.fast_cycle(rc, &users, cancel).await
+            }
+            _ => {
+                self.agent
+                    .cycle(&r, store_trigger, false, cancel, None)
+                    .await
+            }
+        };
+        match result {
+            Ok(rep) => {
+                let s = &rep.summary;
+                tracing::info!(
+                    rule,
+                    trigger = trigger.as_str(),
+                    outcome = ?rep.outcome,
+                    ops = rep.ops,
+                    users_impacted = s.users_impacted,
+                    users_failed = s.users_failed,
+                    groups_failed = s.groups_failed,
+                    "cycle finished"
+                );
+                for b in &rep.blocked {
+                    tracing::warn!(rule, reason = %b, "cycle blocked by a safety limit; run `p1duo sync --rule {rule} --allow-deletes` if intended");
+                }
+            }
+            Err(e) => tracing::error!(rule, error = %e, "cycle failed"),
+        }
+        let mut p = self.pending_first.lock().unwrap_or_else(|p| p.into_inner());
+        p.remove(rule);
+        if p.is_empty() {
+            self.shared.ready.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// The agent with a given config; `reload_from` is re-read on SIGHUP.
+/// Returns when `shutdown` is cancelled and the cycles in flight finished.
+/// `bound` receives the status server's address once it listens.
+pub async fn run_with(
+    mut config: Arc<Config>,
+    reload_from: Option<PathBuf>,
+    shutdown: CancellationToken,
+    bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+) -> Result<Outcome, AgentError> {
+    let db = StateDb::open(&config.state_path).await?;
+    db.call(|s| s.close_interrupted_runs(state_store::now_millis()))
+        .await?;
+    let metrics = Arc::new(Metrics::new());
+    let (tx, mut rx) = mpsc::channel::<ChangeEvent>(1024);
+    let shared = Arc::new(Shared {
+        config: RwLock::new(config.clone()),
+        db: db.clone(),
+        metrics: metrics.clone(),
+        ready: Default::default(),
+        events: tx,
+    });
+    let listener = tokio::net::TcpListener::bind(config.agent.listen)
+        .await
+        .map_err(|e| {
+            AgentError::Other(format!(
+                "cannot listen on {} (agent.listen): {e}; pick a free port",
+                config.agent.listen
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AgentError::Other(e.to_string()))?;
+    tracing::info!(%addr, "status server listening: /healthz /readyz /metrics /status");
+    if let Some(b) = bound {
+        let _ = b.send(addr);
+    }
+    let server = tokio::spawn(
+        axum::serve(listener, server::router(shared.clone()))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
+    let mut reload = Reload::new();
+    let mut subscription: Option<(Arc<Agent>, String)> = None;
+    'outer: loop {
+        let agent = Arc::new(Agent::new(
+            config.clone(),
+            Some(db.clone()),
+            metrics.clone(),
+        )?);
+        if let Some(n) = &config.agent.notifications
+            && subscription.is_none()
+        {
+            match subscribe(&agent, &n.public_url).await {
+                Ok(id) => subscription = Some((agent.clone(), id)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not register the PingOne change subscription; the periodic full cycle still runs");
+                }
+            }
+        }
+        let names: Vec<String> = agent
+            .rules(None)
+            .await?
+            .iter()
+            .map(|r| r.name().to_owned())
+            .collect();
+        let outbound: Vec<String> = config
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.direction == Direction::Outbound)
+            .map(|r| r.name.clone())
+            .collect();
+        shared.ready.store(names.is_empty(), Ordering::Release);
+        let runner = Arc::new(Runner {
+            agent,
+            shared: shared.clone(),
+            pending_first: Mutex::new(names.iter().cloned().collect()),
+            changed: Mutex::new(HashMap::new()),
+        });
+        let timing = Timing {
+            interval: config.agent.interval,
+            jitter: config.agent.jitter,
+            debounce: config
+                .agent
+                .notifications
+                .as_ref()
+                .map_or(std::time::Duration::from_secs(2), |n| n.debounce),
+        };
+        let sched = Scheduler::start(runner.clone(), names, timing, shutdown.child_token());
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    sched.shutdown().await;
+                    break 'outer;
+                }
+                _ = reload.recv() => {
+                    let Some(path) = &reload_from else { continue };
+                    match Config::load(path) {
+                        Ok(new) => {
+                            tracing::info!(file = %path.display(), "configuration reloaded; restarting the rules after their cycles in flight");
+                            sched.shutdown().await;
+                            config = Arc::new(new);
+                            *shared.config.write().unwrap_or_else(|p| p.into_inner()) = config.clone();
+                            continue 'outer;
+                        }
+                        Err(e) => tracing::error!(error = %e, "the new configuration is refused; keeping the running one"),
+                    }
+                }
+                Some(ev) = rx.recv() => {
+                    tracing::debug!(action = %ev.action, "PingOne change notification");
+                    runner.note(&outbound, &ev);
+                    for r in &outbound {
+                        sched.kick(r);
+                    }
+                }
+            }
+        }
+    }
+    if let Some((agent, id)) = subscription {
+        let path = format!(
+            "/environments/{}/subscriptions/{id}",
+            config.pingone.environment_id
+        );
+        if let Err(e) = agent
+            .p1
+            .raw(pingone_client::Method::DELETE, &path, None)
+            .await
+        {
+            tracing::warn!(error = %e, "could not remove the PingOne change subscription");
+        }
+    }
+    let _ = server.await;
+    Ok(Outcome::InStep)
+}
+
+/// Register a PingOne subscription delivering user, group and membership changes.
+async fn subscribe(agent: &Agent, url: &str) -> Result<String, AgentError> {
+    let body = serde_json::json!({
+        "name": "p1duo change notifications",
+        "enabled": true,
+        "format": "ACTIVITY",
+        "httpEndpoint": { "url": url, "headers": {} },
+        "filterOptions": { "includedActionTypes": [
+            "USER.CREATED", "USER.UPDATED", "USER.DELETED",
+            "GROUP.CREATED", "GROUP.UPDATED", "GROUP.DELETED",
+            "GROUP_MEMBERSHIP.CREATED", "GROUP_MEMBERSHIP.DELETED"
+        ] }
+    });
+    let path = format!(
+        "/environments/{}/subscriptions",
+        agent.config.pingone.environment_id
+    );
+    let v = agent
+        .p1
+        .raw(pingone_client::Method::POST, &path, Some(&body))
+        .await
+        .map_err(|e| AgentError::PingOne(e.to_string()))?;
+    let id = v
+        .as_ref()
+        .and_then(|v| v.get("id"))
+        .and_then(|i| i.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    tracing::info!(subscription = %id, %url, "PingOne change notifications registered");
+    Ok(id)
+}

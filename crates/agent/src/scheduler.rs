@@ -1,0 +1,257 @@
+//! The scheduler of `p1duo run`: one task per rule, so a rule never runs two
+//! cycles at once; a full cycle every interval plus random jitter; a fast cycle
+//! soon after a change notification (debounced), the full cycle staying the
+//! safety net; cancellation lets the cycle in flight finish.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why a cycle runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleTrigger {
+    /// The first cycle after start or reload.
+    Startup,
+    /// The periodic full cycle.
+    Schedule,
+    /// A PingOne change notification.
+    Notification,
+}
+
+impl CycleTrigger {
+    /// Label used in metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CycleTrigger::Startup => "startup",
+            CycleTrigger::Schedule => "schedule",
+            CycleTrigger::Notification => "notification",
+        }
+    }
+}
+
+/// Runs one cycle of one rule. `cancel` asks it to start no new write.
+pub trait CycleRunner: Send + Sync + 'static {
+    /// One cycle; errors are the runner's to record and log.
+    fn run_cycle(
+        &self,
+        rule: &str,
+        trigger: CycleTrigger,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Timing of the scheduler.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub interval: Duration,
+    pub jitter: Duration,
+    pub debounce: Duration,
+}
+
+/// The running scheduler: per-rule tasks and their kick channels.
+pub struct Scheduler {
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+    kicks: Vec<(String, mpsc::Sender<()>)>,
+}
+
+impl Scheduler {
+    /// Start one task per rule. The first cycle of each starts at once.
+    pub fn start<R: CycleRunner>(
+        runner: Arc<R>,
+        rules: Vec<String>,
+        timing: Timing,
+        cancel: CancellationToken,
+    ) -> Scheduler {
+        let tracker = TaskTracker::new();
+        let mut kicks = Vec::new();
+        for rule in rules {
+            let (tx, rx) = mpsc::channel(1);
+            kicks.push((rule.clone(), tx));
+            tracker.spawn(rule_loop(runner.clone(), rule, timing, rx, cancel.clone()));
+        }
+        tracker.close();
+        Scheduler {
+            tracker,
+            cancel,
+            kicks,
+        }
+    }
+
+    /// Ask `rule` for a fast cycle (a no-op when one is already pending).
+    pub fn kick(&self, rule: &str) {
+        for (name, tx) in &self.kicks {
+            if name == rule {
+                let _ = tx.try_send(());
+            }
+        }
+    }
+
+    /// Stop: no new cycle starts; waits for the cycles in flight to finish.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.wait().await;
+    }
+}
+
+fn jittered(t: &Timing) -> Duration {
+    let j = u64::try_from(t.jitter.as_millis()).unwrap_or(u64::MAX);
+    let extra = if j == 0 { 0 } else { rand::random_range(0..=j) };
+    t.interval + Duration::from_millis(extra)
+}
+
+async fn rule_loop<R: CycleRunner>(
+    runner: Arc<R>,
+    rule: String,
+    timing: Timing,
+    mut kicks: mpsc::Receiver<()>,
+    cancel: CancellationToken,
+) {
+    let mut trigger = CycleTrigger::Startup;
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        runner.run_cycle(&rule, trigger, cancel.clone()).await;
+        let next = tokio::time::sleep(jittered(&timing));
+        tokio::pin!(next);
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = &mut next => trigger = CycleTrigger::Schedule,
+            Some(()) = kicks.recv() => {
+                // Let a burst of changes settle, then sync them together.
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(timing.debounce) => {}
+                }
+                while kicks.try_recv().is_ok() {}
+                trigger = CycleTrigger::Notification;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Recorder {
+        cycles: Mutex<Vec<(String, CycleTrigger, tokio::time::Instant)>>,
+        /// How long each cycle takes.
+        work: Duration,
+        in_flight: Mutex<u32>,
+        max_in_flight: Mutex<u32>,
+    }
+
+    impl CycleRunner for Recorder {
+        async fn run_cycle(&self, rule: &str, trigger: CycleTrigger, _cancel: CancellationToken) {
+            {
+                let mut n = self.in_flight.lock().unwrap();
+                *n += 1;
+                let mut m = self.max_in_flight.lock().unwrap();
+                *m = (*m).max(*n);
+            }
+            self.cycles.lock().unwrap().push((
+                rule.to_owned(),
+                trigger,
+                tokio::time::Instant::now(),
+            ));
+            tokio::time::sleep(self.work).await;
+            *self.in_flight.lock().unwrap() -= 1;
+        }
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            interval: Duration::from_secs(60),
+            jitter: Duration::from_secs(10),
+            debounce: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_rule_runs_at_start_then_every_interval_plus_jitter() {
+        let r = Arc::new(Recorder::default());
+        let start = tokio::time::Instant::now();
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into(), "b".into()],
+            timing(),
+            CancellationToken::new(),
+        );
+        tokio::time::sleep(Duration::from_secs(60 * 5 + 1)).await;
+        s.shutdown().await;
+        let cycles = r.cycles.lock().unwrap().clone();
+        for rule in ["a", "b"] {
+            let times: Vec<_> = cycles
+                .iter()
+                .filter(|c| c.0 == rule)
+                .map(|c| c.2 - start)
+                .collect();
+            assert_eq!(
+                cycles.iter().find(|c| c.0 == rule).unwrap().1,
+                CycleTrigger::Startup
+            );
+            // 5 minutes at 60–70 s per period: 5 or 6 cycles with the first at once.
+            assert!((5..=6).contains(&times.len()), "{rule}: {times:?}");
+            for w in times.windows(2) {
+                let gap = w[1] - w[0];
+                assert!(
+                    gap >= Duration::from_secs(60) && gap <= Duration::from_secs(70),
+                    "{rule}: gap {gap:?}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kick_runs_a_debounced_fast_cycle_and_bursts_coalesce() {
+        let r = Arc::new(Recorder::default());
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into()],
+            timing(),
+            CancellationToken::new(),
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for _ in 0..10 {
+            s.kick("a");
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        s.shutdown().await;
+        let cycles = r.cycles.lock().unwrap().clone();
+        let triggers: Vec<_> = cycles.iter().map(|c| c.1).collect();
+        assert_eq!(
+            triggers,
+            vec![CycleTrigger::Startup, CycleTrigger::Notification]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_cycle_never_overlaps_itself_and_shutdown_waits_for_it() {
+        let r = Arc::new(Recorder {
+            work: Duration::from_secs(300),
+            ..Default::default()
+        });
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into()],
+            timing(),
+            CancellationToken::new(),
+        );
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        s.kick("a");
+        s.kick("a");
+        let before = tokio::time::Instant::now();
+        s.shutdown().await;
+        // Shutdown waited for the 300 s cycle in flight.
+        assert!(tokio::time::Instant::now() - before >= Duration::from_secs(280));
+        assert_eq!(*r.max_in_flight.lock().unwrap(), 1);
+        assert_eq!(*r.in_flight.lock().unwrap(), 0);
+    }
+}

@@ -1,0 +1,223 @@
+//! The agent's local HTTP server: `/healthz`, `/readyz`, `/metrics`, `/status`,
+//! and `/pingone/events`, where PingOne delivers change notifications.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::StateDb;
+use crate::status::StatusReport;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::sync::mpsc;
+
+/// A change PingOne told us about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEvent {
+    /// e.g. `USER.UPDATED`, `GROUP_MEMBERSHIP.CREATED`.
+    pub action: String,
+    /// `(resource type, id)` pairs such as `("USER", "…")`.
+    pub resources: Vec<(String, String)>,
+}
+
+impl ChangeEvent {
+    /// Parse one PingOne activity event; `None` if it is not one.
+    pub fn parse(v: &serde_json::Value) -> Option<ChangeEvent> {
+        let action = v.get("action")?.get("type")?.as_str()?.to_owned();
+        let resources = v
+            .get("resources")
+            .and_then(|r| r.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| {
+                        Some((
+                            r.get("type")?.as_str()?.to_owned(),
+                            r.get("id")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(ChangeEvent { action, resources })
+    }
+}
+
+/// What the server reads; shared with the scheduler.
+pub struct Shared {
+    pub config: RwLock<Arc<Config>>,
+    pub db: StateDb,
+    pub metrics: Arc<Metrics>,
+    /// Set once every enabled rule finished its first cycle.
+    pub ready: AtomicBool,
+    pub events: mpsc::Sender<ChangeEvent>,
+}
+
+impl Shared {
+    /// The current configuration.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// The router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/status", get(status_page))
+        .route("/status.json", get(status_json))
+        .route("/pingone/events", post(events))
+        .with_state(shared)
+}
+
+async fn readyz(State(s): State<Arc<Shared>>) -> Response {
+    if s.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the first cycle of every rule has not finished\n",
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+    if let Ok(report) = StatusReport::read(&s.config(), Some(&s.db)).await {
+        for (rule, status, n) in report.per_status() {
+            s.metrics
+                .objects(&rule, &status, i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn status_page(State(s): State<Arc<Shared>>) -> Response {
+    match StatusReport::read(&s.config(), Some(&s.db)).await {
+        Ok(r) => Html(r.render_html()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn status_json(State(s): State<Arc<Shared>>) -> Response {
+    match StatusReport::read(&s.config(), Some(&s.db)).await {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn events(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "expected a JSON activity event\n").into_response();
+    };
+    // PingOne may batch events in an array.
+    let items: Vec<&serde_json::Value> = match &v {
+        serde_json::Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    for item in items {
+        if let Some(e) = ChangeEvent::parse(item) {
+            // A full queue only means a sync is already due: dropping is safe.
+            let _ = s.events.try_send(e);
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn http(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let code = out
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (code, out)
+    }
+
+    #[test]
+    fn a_pingone_activity_event_names_its_action_and_resources() {
+        let v = serde_json::json!({
+            "action": { "type": "GROUP_MEMBERSHIP.CREATED" },
+            "resources": [ { "type": "USER", "id": "u1", "name": "alice" }, { "type": "GROUP", "id": "g1" } ]
+        });
+        let e = ChangeEvent::parse(&v).unwrap();
+        assert_eq!(e.action, "GROUP_MEMBERSHIP.CREATED");
+        assert_eq!(
+            e.resources,
+            vec![("USER".into(), "u1".into()), ("GROUP".into(), "g1".into())]
+        );
+        assert!(ChangeEvent::parse(&serde_json::json!({ "hello": 1 })).is_none());
+    }
+
+    #[tokio::test]
+    async fn readyz_waits_for_the_first_cycles_and_events_reach_the_scheduler() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = crate::config::EXAMPLE;
+        let env = |n: &str| n.starts_with("P1DUO_").then(|| "s3cr3t".to_owned());
+        let config = Config::from_str_at(text, &dir.path().join("p1duo.toml"), &env).unwrap();
+        let db = StateDb::from_store(state_store::Store::open_in_memory().unwrap());
+        let (tx, mut rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            config: RwLock::new(Arc::new(config)),
+            db,
+            metrics: Arc::new(Metrics::new()),
+            ready: AtomicBool::new(false),
+            events: tx,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(axum::serve(listener, router(shared.clone())).into_future());
+        assert_eq!(http(addr, "GET", "/healthz", "").await.0, 200);
+        assert_eq!(http(addr, "GET", "/readyz", "").await.0, 503);
+        shared.ready.store(true, Ordering::Release);
+        assert_eq!(http(addr, "GET", "/readyz", "").await.0, 200);
+        let (code, body) = http(addr, "GET", "/status", "").await;
+        assert_eq!(code, 200);
+        assert!(
+            body.contains("rule workforce-to-duo") && body.contains("rule duo-to-pingone"),
+            "{body}"
+        );
+        let ev = r#"{"action":{"type":"USER.UPDATED"},"resources":[{"type":"USER","id":"u9"}]}"#;
+        assert_eq!(http(addr, "POST", "/pingone/events", ev).await.0, 204);
+        assert_eq!(
+            rx.recv().await.unwrap().resources,
+            vec![("USER".into(), "u9".into())]
+        );
+        assert_eq!(
+            http(addr, "POST", "/pingone/events", "not json").await.0,
+            400
+        );
+    }
+}

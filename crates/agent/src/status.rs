@@ -1,0 +1,253 @@
+//! What `p1duo status`, `/status` and the metrics show: each rule's last runs,
+//! its objects per status, and every object not in step with its last error.
+
+use crate::AgentError;
+use crate::config::Config;
+use crate::state::StateDb;
+use serde::Serialize;
+use state_store::{ObjectStatus, Run, StatusFilter, SyncStatus};
+use std::fmt::Write as _;
+
+/// Most objects not in step listed per rule.
+const MAX_LISTED: u32 = 1000;
+
+/// The status of every rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub rules: Vec<RuleStatus>,
+}
+
+/// The status of one rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleStatus {
+    pub name: String,
+    /// False for a rule that is only in the database (removed from the config).
+    pub configured: bool,
+    pub enabled: bool,
+    pub runs: Vec<Run>,
+    /// Objects per status (`success`, `unsynced`, `partial`, `failed`).
+    pub counts: Vec<(String, String, u64)>,
+    pub not_in_step: Vec<ObjectStatus>,
+}
+
+impl StatusReport {
+    /// Read the report from the state database (`None`: no database yet).
+    pub async fn read(config: &Config, db: Option<&StateDb>) -> Result<StatusReport, AgentError> {
+        let mut names: Vec<(String, bool, bool)> = config
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), true, r.enabled))
+            .collect();
+        let Some(db) = db else {
+            let rules = names
+                .into_iter()
+                .map(|(name, configured, enabled)| RuleStatus {
+                    name,
+                    configured,
+                    enabled,
+                    runs: vec![],
+                    counts: vec![],
+                    not_in_step: vec![],
+                })
+                .collect();
+            return Ok(StatusReport { rules });
+        };
+        let stored = db.call(|s| s.link_rules()).await?;
+        for r in stored {
+            if !names.iter().any(|(n, _, _)| *n == r) {
+                names.push((r, false, false));
+            }
+        }
+        let mut rules = Vec::new();
+        for (name, configured, enabled) in names {
+            let n = name.clone();
+            let (runs, counts, not_in_step) = db
+                .call(move |s| {
+                    let runs = s.recent_runs(Some(&n), 5)?;
+                    let counts = s
+                        .status_counts(&n)?
+                        .into_iter()
+                        .map(|(k, st, c)| (k.as_str().to_owned(), st.as_str().to_owned(), c))
+                        .collect();
+                    let filter = StatusFilter {
+                        rule: Some(n.clone()),
+                        kind: None,
+                        not_in_step: true,
+                        limit: Some(MAX_LISTED),
+                    };
+                    Ok((runs, counts, s.statuses(&filter)?))
+                })
+                .await?;
+            rules.push(RuleStatus {
+                name,
+                configured,
+                enabled,
+                runs,
+                counts,
+                not_in_step,
+            });
+        }
+        Ok(StatusReport { rules })
+    }
+
+    /// True when every listed object is in step.
+    pub fn all_in_step(&self) -> bool {
+        self.rules.iter().all(|r| r.not_in_step.is_empty())
+    }
+
+    /// Plain text for a terminal.
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        for r in &self.rules {
+            let state = match (r.configured, r.enabled) {
+                (false, _) => " (not in the configuration)",
+                (true, false) => " (disabled)",
+                _ => "",
+            };
+            let _ = writeln!(s, "rule {}{state}", r.name);
+            if r.runs.is_empty() {
+                let _ = writeln!(s, "  no run yet");
+            }
+            for run in &r.runs {
+                let _ = writeln!(
+                    s,
+                    "  run {} {} started {} {}{}",
+                    run.id,
+                    run.trigger,
+                    fmt_time(run.started),
+                    run.outcome.map_or("running or interrupted", |o| o.as_str()),
+                    fmt_counts(run)
+                );
+            }
+            let mut counts: Vec<String> = r
+                .counts
+                .iter()
+                .map(|(k, st, c)| format!("{k} {st}: {c}"))
+                .collect();
+            counts.sort();
+            if !counts.is_empty() {
+                let _ = writeln!(s, "  objects: {}", counts.join(", "));
+            }
+            for o in &r.not_in_step {
+                let err = o.last_error.as_ref().map_or(String::new(), |e| {
+                    format!(
+                        " — {}{}: {}",
+                        e.code,
+                        e.attribute
+                            .as_ref()
+                            .map_or(String::new(), |a| format!(" [{a}]")),
+                        e.message
+                    )
+                });
+                let _ = writeln!(
+                    s,
+                    "  {} {} {}: {}{err}",
+                    o.key.kind, o.display_name, o.key.source_id, o.status
+                );
+            }
+        }
+        s
+    }
+
+    /// The `/status` page.
+    pub fn render_html(&self) -> String {
+        let mut s = String::from(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>p1duo status</title>\
+             <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}\
+             td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.failed{color:#b00}</style></head><body>\
+             <h1>p1duo status</h1>",
+        );
+        for r in &self.rules {
+            let _ = write!(s, "<h2>rule {}</h2>", esc(&r.name));
+            s.push_str("<table><tr><th>run</th><th>trigger</th><th>started</th><th>outcome</th><th>counts</th></tr>");
+            for run in &r.runs {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    run.id,
+                    run.trigger,
+                    fmt_time(run.started),
+                    run.outcome.map_or("running", |o| o.as_str()),
+                    esc(fmt_counts(run).trim())
+                );
+            }
+            s.push_str("</table>");
+            if r.not_in_step.is_empty() {
+                s.push_str("<p>Every object is in step.</p>");
+            } else {
+                s.push_str("<table><tr><th>kind</th><th>name</th><th>source id</th><th>status</th><th>last error</th><th>attempts</th></tr>");
+                for o in &r.not_in_step {
+                    let err = o
+                        .last_error
+                        .as_ref()
+                        .map_or(String::new(), |e| format!("{}: {}", e.code, e.message));
+                    let _ = write!(
+                        s,
+                        "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        o.status,
+                        o.key.kind,
+                        esc(&o.display_name),
+                        esc(&o.key.source_id),
+                        o.status,
+                        esc(&err),
+                        o.attempts
+                    );
+                }
+                s.push_str("</table>");
+            }
+        }
+        s.push_str("</body></html>");
+        s
+    }
+
+    /// Objects per status over every rule (for the metrics).
+    pub fn per_status(&self) -> Vec<(String, String, u64)> {
+        let mut out = Vec::new();
+        for r in &self.rules {
+            for st in SyncStatus::ALL {
+                let n: u64 = r
+                    .counts
+                    .iter()
+                    .filter(|(_, s, _)| s == st.as_str())
+                    .map(|(_, _, c)| c)
+                    .sum();
+                out.push((r.name.clone(), st.as_str().to_owned(), n));
+            }
+        }
+        out
+    }
+}
+
+fn fmt_counts(run: &Run) -> String {
+    let mut parts: Vec<String> = run
+        .counts
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    parts.extend(run.counts.by_op.iter().map(|(k, v)| format!("{k} {v}")));
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// Unix milliseconds as RFC 3339 (UTC).
+pub fn fmt_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Escape text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,194 @@
+//! Shared fixtures: both simulators in-process, a config written beside a
+//! temporary state database, and helpers to read what each side holds.
+
+use agent::commands::{SyncOptions, sync_reports};
+use agent::config::Config;
+use agent::cycle::CycleReport;
+use agent::demo::Sims;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// An outbound rule over population Workforce with the seed's mapping.
+pub fn outbound_rule(name: &str, actions: &str, extra: &str) -> String {
+    format!(
+        r#"[[rules]]
+name = "{name}"
+direction = "outbound"
+[rules.scope]
+populations = ["Workforce"]
+[rules.actions]
+{actions}
+[rules.mapping]
+username = "username"
+email = "email"
+phones = "primaryPhone"
+enabled = "enabled"
+realname = "name.given"
+{extra}
+"#
+    )
+}
+
+/// An inbound rule landing users in `population`.
+pub fn inbound_rule(name: &str, population: &str, actions: &str) -> String {
+    format!(
+        r#"[[rules]]
+name = "{name}"
+direction = "inbound"
+[rules.target]
+population = "{population}"
+[rules.actions]
+{actions}
+[rules.mapping]
+username = "username"
+email = "email"
+"name.formatted" = "realname"
+enabled = "status"
+"#
+    )
+}
+
+/// Both simulators, populations Workforce and Contractors, and a temp dir.
+pub struct Env {
+    pub sims: Sims,
+    pub dir: tempfile::TempDir,
+    pub workforce: String,
+    pub contractors: String,
+    pub path: PathBuf,
+}
+
+impl Env {
+    pub async fn new() -> Env {
+        let sims = Sims::start().await.expect("simulators start");
+        let workforce = sims.p1.create_population("Workforce").expect("population");
+        let contractors = sims
+            .p1
+            .create_population("Contractors")
+            .expect("population");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p1duo.toml");
+        Env {
+            sims,
+            dir,
+            workforce,
+            contractors,
+            path,
+        }
+    }
+
+    /// Write the config with these rules; returns it loaded.
+    pub fn config(&self, rules: &str) -> Config {
+        self.sims
+            .write_config(self.dir.path(), "listen = \"127.0.0.1:0\"", rules)
+            .expect("config written");
+        Config::load(&self.path).expect("config valid")
+    }
+
+    /// One `sync` of every rule; panics if a rule could not run.
+    pub async fn sync(&self, config: &Config) -> Vec<CycleReport> {
+        self.sync_with(config, false).await
+    }
+
+    pub async fn sync_with(&self, config: &Config, allow_deletes: bool) -> Vec<CycleReport> {
+        let opts = SyncOptions {
+            rule: None,
+            allow_deletes,
+            progress: false,
+        };
+        sync_reports(config, &opts)
+            .await
+            .expect("sync runs")
+            .into_iter()
+            .map(|r| r.expect("rule runs"))
+            .collect()
+    }
+
+    /// A PingOne user in `population` with these extra attributes.
+    pub fn p1_user(&self, username: &str, population: &str, extra: Value) -> String {
+        let mut body = json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "name": { "given": format!("Given {username}"), "family": "Family" },
+            "population": { "id": population },
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.sims
+            .p1
+            .create_user(body)
+            .expect("PingOne user created")
+    }
+
+    pub fn duo_user(&self, username: &str) -> Option<duo_sim::User> {
+        self.sims
+            .duo
+            .state()
+            .users
+            .into_iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+    }
+
+    pub fn duo_users_named(&self, username: &str) -> usize {
+        self.sims
+            .duo
+            .state()
+            .users
+            .iter()
+            .filter(|u| u.username.eq_ignore_ascii_case(username))
+            .count()
+    }
+
+    /// Numbers of the phones attached to a Duo user.
+    pub fn duo_phones(&self, username: &str) -> Vec<String> {
+        let st = self.sims.duo.state();
+        let Some(u) = st.users.iter().find(|u| u.username == username) else {
+            return vec![];
+        };
+        st.phones
+            .iter()
+            .filter(|p| u.phones.contains(&p.phone_id))
+            .map(|p| p.number.clone())
+            .collect()
+    }
+
+    pub fn p1_state_user(&self, username: &str) -> Option<pingone_sim::UserState> {
+        self.sims
+            .p1
+            .state()
+            .users
+            .into_iter()
+            .find(|u| u.username == username)
+    }
+
+    /// Duo calls that are not reads.
+    pub fn duo_writes(&self) -> u64 {
+        self.sims
+            .duo
+            .stats()
+            .by_route
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET "))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// PingOne calls that are not reads (token requests excluded).
+    pub fn p1_writes(&self) -> u64 {
+        self.sims
+            .p1
+            .stats()
+            .by_route
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET ") && !k.contains("/as/token"))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    pub fn reset_stats(&self) {
+        self.sims.duo.reset_stats();
+        self.sims.p1.reset_stats();
+    }
+}
