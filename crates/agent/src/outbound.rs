@@ -135,9 +135,13 @@ pub async fn read_pingone(p1: &PingOneClient, rule: &Rule) -> Result<PingOneSnap
             .get_or_insert_with(HashSet::new)
             .extend(pages.into_iter().flat_map(|p| p.items).map(|u| u.id));
     }
-    // Every user, filtered here: population (any listed) and group (any listed) must both hold.
+    // Populations are filtered by PingOne (fewer pages to read); both conditions
+    // are still checked here, so a filter PingOne ignored cannot widen the scope.
+    let query = population_filter(&pop_ids)
+        .map(pingone_client::UserQuery::filtered)
+        .unwrap_or_default();
     let pages: Vec<_> = p1
-        .list_users(&Default::default())
+        .list_users(&query)
         .try_collect()
         .await
         .map_err(|e| p1err(&format!("listing the users of rule {:?}", rule.name), e))?;
@@ -862,4 +866,12 @@ impl Target for DuoTarget {
             }
         }
     }
+}
+
+/// `population.id eq "a" or population.id eq "b"`, or `None` when the scope names no population.
+fn population_filter(pop_ids: &[String]) -> Option<pingone_client::Filter> {
+    pop_ids
+        .iter()
+        .filter_map(|id| pingone_client::Filter::eq("population.id", id.as_str()).ok())
+        .reduce(pingone_client::Filter::or)
 }
