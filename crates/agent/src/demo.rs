@@ -369,9 +369,13 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
     )
     .map_err(io)?;
     writeln!(out, "\nThe failed users above are the sample's bad records (an invalid userType, a phone that is not a number, a name too long for Duo).").map_err(io)?;
+    // The directory outlives the demo so that `status` and `explain` can read its state database.
+    let kept = dir.keep();
     writeln!(
         out,
-        "Inspect them with: p1duo --config {} status",
+        "The demo's config and state database stay in {} (delete it when done).\n\
+         Inspect the failures with: p1duo --config {} status",
+        kept.display(),
         path.display()
     )
     .map_err(io)?;

@@ -121,6 +121,7 @@ pub fn build(
                 inp.desired.push_failure(Failure {
                     kind: Kind::User,
                     source_id: u.user_id.clone(),
+                    name: u.username.clone(),
                     message: format!("Duo user {:?} (rule {:?}): {msg}", u.username, rule.name),
                 });
                 inp.names.insert(u.user_id.clone(), u.username.clone());

@@ -307,6 +307,7 @@ pub fn build(
                 inp.desired.push_failure(Failure {
                     kind: Kind::User,
                     source_id: id.clone(),
+                    name: username.clone(),
                     message: format!("user {username:?} (rule {:?}): {msg}", rule.name),
                 });
                 inp.names.insert(id.clone(), username.clone());
@@ -388,6 +389,7 @@ pub fn build(
                 inp.desired.push_failure(Failure {
                     kind: Kind::Group,
                     source_id: gid.clone(),
+                    name: gname.clone(),
                     message: format!("group {gname:?}: {msg}"),
                 });
             }

@@ -378,6 +378,8 @@ pub struct Failure {
     pub kind: Kind,
     /// Its source id.
     pub source_id: String,
+    /// A name people recognise (e.g. the username); the source id when empty.
+    pub name: String,
     /// Why it could not be mapped.
     pub message: String,
 }

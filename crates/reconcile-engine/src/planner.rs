@@ -245,10 +245,15 @@ impl<'a> Planner<'a> {
         drop(oord);
 
         for f in &d.failures {
+            let name = if f.name.is_empty() {
+                &f.source_id
+            } else {
+                &f.name
+            };
             self.problem(
                 f.kind,
                 &f.source_id,
-                &f.source_id,
+                name,
                 ProblemCode::MappingFailed,
                 f.message.clone(),
             );
