@@ -2,6 +2,7 @@
 //! Each module is an area: smoke, config and CLI, outbound, inbound, the agent.
 
 mod cli;
+mod faults;
 mod inbound;
 mod outbound;
 mod run;
