@@ -167,3 +167,80 @@ async fn demo_runs_and_exits_0() {
     );
     assert!(t.contains("Duo write calls in the second sync: 0"), "{t}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_status_and_api_show_what_an_operator_needs() {
+    let env = Env::new().await;
+    env.p1_user("alice", &env.workforce, json!({}));
+    env.p1_user("zed", &env.workforce, json!({ "primaryPhone": "call 12" }));
+    env.config(&outbound_rule("r", "", ""));
+    let cfg = env.path.to_str().unwrap().to_owned();
+    let out = p1duo(&["sync", "--config", &cfg], &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+
+    let alice = p1duo(&["explain", "alice", "--config", &cfg], &[]).await;
+    let t = text(&alice);
+    assert!(alice.status.success(), "{t}");
+    assert!(
+        t.contains("in scope")
+            && t.contains("linked user →")
+            && t.contains("next cycle: nothing to do"),
+        "{t}"
+    );
+    assert!(
+        t.contains("last synced values") && t.contains("alice@example.com"),
+        "{t}"
+    );
+    let zed = text(&p1duo(&["explain", "zed", "--config", &cfg], &[]).await);
+    assert!(
+        zed.contains("status: failed") && zed.contains("phones"),
+        "{zed}"
+    );
+
+    let status = p1duo(&["status", "--config", &cfg], &[]).await;
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "an object is not in step: {}",
+        text(&status)
+    );
+    assert!(
+        text(&status).contains("zed") && text(&status).contains("call 12"),
+        "{}",
+        text(&status)
+    );
+
+    let api = p1duo(
+        &[
+            "api",
+            "duo",
+            "GET",
+            "/admin/v1/users",
+            "username=alice",
+            "--config",
+            &cfg,
+        ],
+        &[],
+    )
+    .await;
+    assert!(api.status.success(), "{}", text(&api));
+    let v: serde_json::Value = serde_json::from_slice(&api.stdout).unwrap();
+    assert_eq!(v["response"][0]["username"], "alice");
+    let api = p1duo(
+        &[
+            "api",
+            "pingone",
+            "GET",
+            "/environments/{envId}/populations",
+            "--config",
+            &cfg,
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        api.status.success() && text(&api).contains("Workforce"),
+        "{}",
+        text(&api)
+    );
+}

@@ -48,7 +48,7 @@ fn scope_key(rule: &str) -> String {
 /// A rule to plan: one in the config, or one only the database remembers.
 #[derive(Debug, Clone)]
 pub enum RuleRef {
-    Configured(Rule),
+    Configured(Box<Rule>),
     Deleted { name: String, memo: RuleMemo },
 }
 
@@ -77,11 +77,13 @@ pub struct Prepared {
     pub in_scope_groups: u64,
     /// Outbound: the PingOne user ids in scope (remembered for the inbound rules).
     pub scope_ids: Vec<String>,
-    target: TargetSide,
-    origins: HashMap<(Kind, String), Origin>,
+    /// A fast cycle over some users only: scope and stale statuses are left alone.
+    pub partial: bool,
+    pub(crate) target: TargetSide,
+    pub(crate) origins: HashMap<(Kind, String), Origin>,
 }
 
-enum TargetSide {
+pub(crate) enum TargetSide {
     Duo,
     PingOne { population_id: String },
 }
@@ -155,8 +157,7 @@ impl Agent {
             .select_rules(only)
             .map_err(AgentError::Usage)?
             .into_iter()
-            .cloned()
-            .map(RuleRef::Configured)
+            .map(|r| RuleRef::Configured(Box::new(r.clone())))
             .collect();
         // Outbound first: inbound then sees the links outbound just wrote.
         out.sort_by_key(|r| r.direction() == Direction::Inbound);
@@ -375,6 +376,7 @@ impl Agent {
             in_scope_accounts,
             in_scope_groups,
             scope_ids,
+            partial: false,
             target,
             origins,
         })
@@ -407,7 +409,49 @@ impl Agent {
             let key = memo_key(&name);
             db.call(move |s| s.kv_set(&key, &memo)).await?;
         }
-        let prepared = match self.prepare(rule, allow_destructive).await {
+        let prepared = self.prepare(rule, allow_destructive).await;
+        self.execute_prepared(&name, prepared, trigger, cancel, progress, started)
+            .await
+    }
+
+    /// A fast cycle of an outbound rule for just these PingOne users (from
+    /// change notifications); the periodic full cycle remains the safety net.
+    pub async fn fast_cycle(
+        &self,
+        rule: &Rule,
+        user_ids: &HashSet<String>,
+        cancel: CancellationToken,
+    ) -> Result<CycleReport, AgentError> {
+        let _one_at_a_time = self.cycle_lock.lock().await;
+        let started = std::time::Instant::now();
+        let prepared = crate::fast::prepare_users(self, rule, user_ids).await;
+        self.execute_prepared(
+            &rule.name,
+            prepared,
+            Trigger::Schedule,
+            cancel,
+            None,
+            started,
+        )
+        .await
+    }
+
+    /// Execute a prepared plan (or record the failed preparation) and report.
+    async fn execute_prepared(
+        &self,
+        name: &str,
+        prepared: Result<Prepared, AgentError>,
+        trigger: Trigger,
+        cancel: CancellationToken,
+        progress: Option<ProgressBar>,
+        started: std::time::Instant,
+    ) -> Result<CycleReport, AgentError> {
+        let name = name.to_owned();
+        let db = self
+            .db
+            .clone()
+            .ok_or_else(|| AgentError::State("sync needs the state database".into()))?;
+        let prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
                 // A run that could not read its snapshot is recorded as failed.
@@ -441,7 +485,10 @@ impl Agent {
                 return Err(e);
             }
         };
-        if matches!(rule, RuleRef::Configured(r) if r.direction == Direction::Outbound) {
+        let rule = &prepared.rule;
+        if matches!(rule, RuleRef::Configured(r) if r.direction == Direction::Outbound)
+            && !prepared.partial
+        {
             let ids = serde_json::to_string(&prepared.scope_ids).unwrap_or_default();
             let key = scope_key(&name);
             db.call(move |s| s.kv_set(&key, &ids)).await?;
@@ -540,7 +587,7 @@ impl Agent {
                 })
             })
             .await?;
-        let stale: Vec<ObjectKey> = old
+        let stale: Vec<ObjectKey> = if prepared.partial { Vec::new() } else { old }
             .into_iter()
             .filter(|o| !keep.contains(&(o.key.kind, o.key.source_id.clone())))
             .map(|o| o.key)

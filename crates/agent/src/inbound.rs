@@ -227,10 +227,10 @@ fn unsupported(what: &str) -> TargetError {
 /// Build a PingOne user body from dotted attribute paths; `None` clears (null).
 fn fields(changes: &[AttrChange], name_base: Option<&Json>) -> Result<UserFields, TargetError> {
     let mut root = Map::new();
-    if let Some(Json::Object(name)) = name_base {
-        if changes.iter().any(|c| c.attr.starts_with("name.")) {
-            root.insert("name".into(), Json::Object(name.clone()));
-        }
+    if let Some(Json::Object(name)) = name_base
+        && changes.iter().any(|c| c.attr.starts_with("name."))
+    {
+        root.insert("name".into(), Json::Object(name.clone()));
     }
     for c in changes {
         let v = match &c.after {

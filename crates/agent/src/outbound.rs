@@ -48,7 +48,7 @@ fn duoerr(what: &str, e: DuoError) -> AgentError {
 }
 
 /// Resolve names or ids against `(id, name)` pairs; unknown ones are an error naming the key.
-fn resolve(
+pub(crate) fn resolve(
     wanted: &[String],
     known: &[(String, String)],
     what: &str,
@@ -154,10 +154,9 @@ pub async fn read_pingone(p1: &PingOneClient, rule: &Rule) -> Result<PingOneSnap
             if let (Some(pid), Some(obj)) = (
                 u.population_id(),
                 json.get_mut("population").and_then(|p| p.as_object_mut()),
-            ) {
-                if let Some(name) = pop_names.get(pid) {
-                    obj.insert("name".into(), serde_json::Value::String(name.clone()));
-                }
+            ) && let Some(name) = pop_names.get(pid)
+            {
+                obj.insert("name".into(), serde_json::Value::String(name.clone()));
             }
             snap.users.push((u.id.clone(), u.username.clone(), json));
         }
@@ -534,12 +533,14 @@ fn set(changes: &[AttrChange], name: &str) -> Option<String> {
 }
 
 fn user_update(changes: &[AttrChange]) -> UserUpdate {
-    let mut u = UserUpdate::default();
-    u.email = set(changes, "email");
-    u.realname = set(changes, "realname");
-    u.firstname = set(changes, "firstname");
-    u.lastname = set(changes, "lastname");
-    u.notes = set(changes, "notes");
+    let mut u = UserUpdate {
+        email: set(changes, "email"),
+        realname: set(changes, "realname"),
+        firstname: set(changes, "firstname"),
+        lastname: set(changes, "lastname"),
+        notes: set(changes, "notes"),
+        ..UserUpdate::default()
+    };
     let aliases: BTreeMap<usize, String> = (1..=4)
         .filter_map(|i| set(changes, &format!("alias{i}")).map(|v| (i, v)))
         .collect();

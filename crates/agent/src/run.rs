@@ -10,7 +10,7 @@ use crate::scheduler::{CycleRunner, CycleTrigger, Scheduler, Timing};
 use crate::server::{self, ChangeEvent, Shared};
 use crate::state::StateDb;
 use crate::{AgentError, Outcome};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -87,6 +87,30 @@ struct Runner {
     agent: Arc<Agent>,
     shared: Arc<Shared>,
     pending_first: Mutex<HashSet<String>>,
+    /// Per outbound rule: PingOne users changed since its last cycle, and
+    /// whether a change (to a group) needs a full cycle.
+    changed: Mutex<HashMap<String, (HashSet<String>, bool)>>,
+}
+
+impl Runner {
+    /// Remember what a notification changed, for every outbound rule.
+    fn note(&self, rules: &[String], ev: &ChangeEvent) {
+        let users: Vec<&String> = ev
+            .resources
+            .iter()
+            .filter(|(t, _)| t == "USER")
+            .map(|(_, id)| id)
+            .collect();
+        let full = users.is_empty()
+            || ev.action.starts_with("GROUP.")
+            || ev.action.starts_with("GROUP_NESTING.");
+        let mut c = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        for r in rules {
+            let e = c.entry(r.clone()).or_default();
+            e.0.extend(users.iter().map(|u| (*u).clone()));
+            e.1 |= full;
+        }
+    }
 }
 
 impl CycleRunner for Runner {
@@ -191,7 +215,7 @@ pub async fn run_with(
             match subscribe(&agent, &n.public_url).await {
                 Ok(id) => subscription = Some((agent.clone(), id)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not register the PingOne change subscription; the periodic full cycle still runs")
+                    tracing::warn!(error = %e, "could not register the PingOne change subscription; the periodic full cycle still runs");
                 }
             }
         }
@@ -212,6 +236,7 @@ pub async fn run_with(
             agent,
             shared: shared.clone(),
             pending_first: Mutex::new(names.iter().cloned().collect()),
+            changed: Mutex::new(HashMap::new()),
         });
         let timing = Timing {
             interval: config.agent.interval,
@@ -222,7 +247,7 @@ pub async fn run_with(
                 .as_ref()
                 .map_or(std::time::Duration::from_secs(2), |n| n.debounce),
         };
-        let sched = Scheduler::start(runner, names, timing, shutdown.child_token());
+        let sched = Scheduler::start(runner.clone(), names, timing, shutdown.child_token());
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => {
@@ -244,6 +269,7 @@ pub async fn run_with(
                 }
                 Some(ev) = rx.recv() => {
                     tracing::debug!(action = %ev.action, "PingOne change notification");
+                    runner.note(&outbound, &ev);
                     for r in &outbound {
                         sched.kick(r);
                     }

@@ -406,22 +406,68 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-/// The generic HAL collection envelope.
+/// A HAL collection page decoded straight into `T` (no intermediate JSON tree).
 #[derive(Debug, Deserialize)]
-pub(crate) struct HalCollection {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub(crate) struct HalCollection<T> {
     #[serde(rename = "_links", default)]
     pub links: Map<String, Value>,
-    #[serde(rename = "_embedded", default)]
-    pub embedded: Map<String, Value>,
+    #[serde(rename = "_embedded", default = "Embedded::empty")]
+    pub embedded: Embedded<T>,
     #[serde(default)]
     pub count: Option<f64>,
     #[serde(default)]
     pub size: Option<f64>,
 }
 
-impl HalCollection {
+impl<T> HalCollection<T> {
     pub(crate) fn next_href(&self) -> Option<String> {
         let href = self.links.get("next")?.get("href")?.as_str()?;
         (!href.is_empty()).then(|| href.to_owned())
+    }
+}
+
+/// `_embedded` of a collection: PingOne puts exactly one key there (`users`, `groups`, ...);
+/// the first key's array is decoded and any other key skipped.
+#[derive(Debug)]
+pub(crate) struct Embedded<T> {
+    pub key: Option<String>,
+    pub items: Vec<T>,
+}
+
+impl<T> Embedded<T> {
+    fn empty() -> Self {
+        Self {
+            key: None,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Embedded<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Embedded<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an `_embedded` object holding one array")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Embedded::empty();
+                while let Some(k) = map.next_key::<String>()? {
+                    if out.key.is_none() {
+                        out.items = map.next_value()?;
+                        out.key = Some(k);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }

@@ -44,17 +44,18 @@ impl PingOneClient {
                         replay: Replay::Safe,
                     })
                     .await?;
-                let hal: HalCollection = decode(&object, &resp.body)?;
+                let hal: HalCollection<T> = decode(&object, &resp.body)?;
                 let next_href = hal.next_href();
                 let next = next_href.as_deref().map(|h| client.checked_link(h));
-                let mut embedded = hal.embedded;
-                let items = match embedded.remove(key) {
-                    Some(v) => serde_json::from_value::<Vec<T>>(v).map_err(|e| Error::Decode {
+                if let Some(k) = &hal.embedded.key
+                    && k != key
+                {
+                    return Err(Error::Decode {
                         object: object.clone(),
-                        message: format!("`_embedded.{key}`: {e}"),
-                    })?,
-                    None => Vec::new(),
-                };
+                        message: format!("expected `_embedded.{key}`, found `_embedded.{k}`"),
+                    });
+                }
+                let items = hal.embedded.items;
                 let page = Page {
                     items,
                     size: hal.size.map(|n| n as u64),

@@ -280,6 +280,9 @@ async fn deliver_loop(
                 break;
             }
         }
+        if !ok {
+            tracing::debug!(host = %host, path = %path, "webhook delivery failed three times; event dropped");
+        }
         let counter = if ok { &n.delivered } else { &n.failed };
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -13,7 +13,7 @@ fn bench(c: &mut Criterion) {
     for n in [10_000usize, 100_000] {
         let w = scale::build(n, 0.01);
         g.bench_function(format!("users_{n}_rate_0.01"), |b| {
-            b.iter(|| scale::run(&w))
+            b.iter(|| scale::run(&w));
         });
     }
     g.finish();

@@ -321,11 +321,13 @@ pub async fn execute<T: Target, J: Journal>(
     }
     let mut waiting: Vec<usize> = vec![0; n];
     let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for op in &plan.ops {
+    // Positions, not `op.id`, index everything: a plan read back from a file
+    // must not be able to make the executor panic.
+    for (i, op) in plan.ops.iter().enumerate() {
         for &d in &op.deps {
-            if (d as usize) < n && d < op.id {
-                waiting[op.id as usize] += 1;
-                dependents[d as usize].push(op.id);
+            if (d as usize) < i {
+                waiting[i] += 1;
+                dependents[d as usize].push(i as u32);
             }
         }
     }
@@ -363,6 +365,7 @@ pub async fn execute<T: Target, J: Journal>(
             }
             inflight.push(run_op(
                 &plan.rule,
+                id,
                 op,
                 tid.flatten(),
                 member.flatten(),
@@ -460,6 +463,7 @@ fn settle(
 
 async fn run_op<T: Target, J: Journal>(
     rule: &str,
+    idx: u32,
     op: &Op,
     tid: Option<String>,
     member: Option<String>,
@@ -488,7 +492,7 @@ async fn run_op<T: Target, J: Journal>(
                 Ok(()) => Outcome::Succeeded { target_id: None },
                 Err(e) => fail(ErrorClass::Transient, e.to_string()),
             };
-            return (op.id, o);
+            return (idx, o);
         }
         Action::Unlink => {
             let r = match &op.source_id {
@@ -499,7 +503,7 @@ async fn run_op<T: Target, J: Journal>(
                 Ok(()) => Outcome::Succeeded { target_id: None },
                 Err(e) => fail(ErrorClass::Transient, e.to_string()),
             };
-            return (op.id, o);
+            return (idx, o);
         }
         _ => {}
     }
@@ -507,7 +511,7 @@ async fn run_op<T: Target, J: Journal>(
         Ok(i) => i,
         Err(e) => {
             return (
-                op.id,
+                idx,
                 fail(ErrorClass::Transient, format!("{e}; the op was not sent")),
             );
         }
@@ -594,7 +598,7 @@ async fn run_op<T: Target, J: Journal>(
     if let Err(e) = j.outcome(intent, &outcome).await {
         tracing::warn!(error = %e, op = op.id, "outcome not recorded; the intent stays pending");
     }
-    (op.id, outcome)
+    (idx, outcome)
 }
 
 fn summarise(plan: &Plan, report: &mut RunReport) {

@@ -1,10 +1,50 @@
-//! `reconcile-engine`: the planner and the executor.
+//! `reconcile-engine`: the pure planner and the journaled async executor.
 //!
-//! The planner is pure and deterministic: desired records, observed records,
-//! links and a policy in, a `Plan` out. The executor runs a plan against a
-//! `Target` trait, journaling every op through a `Journal` trait.
+//! Must not know: the vendors, their wire protocols, the database, config files
+//! or the CLI. It works on neutral records; the agent converts the clients' and
+//! the mapping's records into them and implements the two traits.
 //!
-//! Must not know: the vendors, HTTP, SQL, config files or the CLI.
+//! # Planning (pure, deterministic, never panics on data)
+//!
+//! 1. Fill the inputs: a [`Schema`] (managed attributes with their
+//!    [`EmptyPolicy`] and [`WritePolicy`]), a [`DesiredSet`] (users, admins,
+//!    groups and memberships keyed by source id, plus mapping
+//!    [`Failure`]s), an [`ObservedSet`] (target objects keyed by target id,
+//!    with phones and group memberships), a [`LinkSet`] (the state store's
+//!    links), the journal's [`PendingIntent`]s and a [`Policy`]. The sets
+//!    store their strings in one buffer each, so a million objects are a few
+//!    allocations. Passing them sorted by (kind, id) keeps planning linear.
+//! 2. Call [`plan`] with [`Inputs`]. Matching is link first, else the match
+//!    key (compared as [`KeyCompare`] says); one candidate is adopted, several
+//!    are an `ambiguous` [`Problem`]. Target objects neither linked nor
+//!    matched are never touched.
+//! 3. The [`Plan`] lists [`Op`]s in dependency order (each with its `deps`),
+//!    per-object problems, safety [`Block`]s, a [`Summary`] and a sha256
+//!    hash; [`Plan::render`] prints it like `terraform plan`,
+//!    [`Plan::to_json`] in the schema documented in `docs/engine.md`.
+//!
+//! # Executing
+//!
+//! [`execute`] runs a plan against a [`Target`] with at most
+//! [`ExecOptions::concurrency`] ops in flight, one at a time per object, in
+//! dependency order; ops depending on a failed op are skipped. Before each
+//! target call it records the intent with [`Journal::intent`] and after it
+//! the [`Outcome`]; links are upserted after creates/adoptions/updates and
+//! removed after deletes. A blocked plan runs nothing. Cancelling
+//! [`ExecOptions::cancel`] starts no new op; in-flight ops finish and are
+//! journaled. The [`RunReport`] counts users and groups in PingOne's words
+//! (success / unsynced / partial / failed).
+//!
+//! # Unknown outcomes
+//!
+//! A create that timed out after sending (or whose process died between
+//! intent and outcome) leaves its intent pending in the journal. On the next
+//! cycle the agent passes those as [`Inputs::pending`]: if the fresh
+//! snapshot shows the object, key matching adopts it; if the snapshot is
+//! stale, the planned create carries `lookup_first`, and the executor calls
+//! [`Target::find_by_key`] before creating. The journal clears a pending
+//! intent when the link of that source object is upserted. Phones are looked
+//! up by number before one is created, for the same reason.
 
 mod exec;
 mod fx;

@@ -387,7 +387,11 @@ pub struct Failure {
 pub struct DesiredSet {
     pub(crate) pool: Pool,
     pub(crate) objects: Vec<DRec>,
-    pub(crate) memberships: Vec<(S, S)>,
+    /// (interned group source id, member source id)
+    pub(crate) memberships: Vec<(u32, S)>,
+    /// Group source ids named by memberships, interned while filling.
+    pub(crate) group_refs: Vec<S>,
+    group_ref_index: crate::fx::FxMap<Box<str>, u32>,
     pub(crate) failures: Vec<Failure>,
 }
 
@@ -416,10 +420,23 @@ impl DesiredSet {
     /// Add a desired membership: the account with source id `member`
     /// (a user or an admin) in the group with source id `group`.
     pub fn push_membership(&mut self, group: &str, member: &str) -> Result<(), CapacityError> {
-        let g = self.pool.put(group)?;
+        let g = match self.group_ref_index.get(group) {
+            Some(&g) => g,
+            None => {
+                let g = u32::try_from(self.group_refs.len()).map_err(|_| CapacityError)?;
+                let s = self.pool.put(group)?;
+                self.group_refs.push(s);
+                self.group_ref_index.insert(group.into(), g);
+                g
+            }
+        };
         let m = self.pool.put(member)?;
         self.memberships.push((g, m));
         Ok(())
+    }
+    /// Interned index of a group source id named by a membership.
+    pub(crate) fn group_ref(&self, source_id: &str) -> Option<u32> {
+        self.group_ref_index.get(source_id).copied()
     }
     /// Record a source object that could not be mapped.
     pub fn push_failure(&mut self, failure: Failure) {

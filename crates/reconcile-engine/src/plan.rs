@@ -203,8 +203,6 @@ pub enum ProblemCode {
     UpdateNotAllowed,
     /// A membership names a group or member that is not desired.
     UnknownReference,
-    /// A phone with an activated device was kept.
-    PhoneKept,
 }
 
 impl ProblemCode {
@@ -212,7 +210,7 @@ impl ProblemCode {
     pub fn status(self) -> SyncStatus {
         match self {
             ProblemCode::CreateNotAllowed => SyncStatus::Unsynced,
-            ProblemCode::UpdateNotAllowed | ProblemCode::PhoneKept => SyncStatus::Partial,
+            ProblemCode::UpdateNotAllowed => SyncStatus::Partial,
             _ => SyncStatus::Failed,
         }
     }

@@ -46,6 +46,9 @@ enum Res {
     Created(u32),
 }
 
+/// Phone id by number, and how many accounts hold each phone id.
+type PhoneIndex<'a> = (FxMap<&'a str, &'a str>, FxMap<&'a str, u32>);
+
 struct Draft {
     op: Op,
     phase: u8,
@@ -69,13 +72,15 @@ struct Planner<'a> {
     visited: Vec<bool>,
     counts: [u64; 6],
     managed: [u64; 6],
-    phone_index: Option<(FxMap<&'a str, &'a str>, FxMap<&'a str, u32>)>,
+    phone_index: Option<PhoneIndex<'a>>,
     /// Numbers some desired account wants (never deleted).
     wanted: FxMap<&'a str, ()>,
     /// Observed objects renamed away from their key -> the rename op.
     renaming: FxMap<u32, u32>,
     /// Keys claimed by creates and renames of this plan (hash -> desired idx).
     new_keys: FxMap<u64, Vec<u32>>,
+    /// Accounts linked to an existing target object (for the empty-source guard).
+    linked_accounts: u64,
 }
 
 fn class_idx(c: Destructive) -> usize {
@@ -106,7 +111,7 @@ fn key_hash(kind: Kind, key: &str, mode: KeyCompare) -> u64 {
 fn sorted_order<'k, K: Ord + 'k>(n: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
     let mut v: Vec<u32> = (0..n as u32).collect();
     if !v.is_sorted_by(|a, b| key(*a as usize) <= key(*b as usize)) {
-        v.sort_by(|a, b| key(*a as usize).cmp(&key(*b as usize)));
+        v.sort_by_key(|a| key(*a as usize));
     }
     v
 }
@@ -146,6 +151,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         wanted: FxMap::default(),
         renaming: FxMap::default(),
         new_keys: FxMap::default(),
+        linked_accounts: 0,
     };
     p.run()
 }
@@ -233,6 +239,9 @@ impl<'a> Planner<'a> {
             }
         }
         drop(lord_t);
+        self.linked_accounts = (0..l.links.len())
+            .filter(|&i| l.links[i].kind.is_account() && link_obs[i] != NONE)
+            .count() as u64;
         drop(oord);
 
         for f in &d.failures {
@@ -355,6 +364,7 @@ impl<'a> Planner<'a> {
 
         // Links whose desired object is gone (or every link, when the rule is deleted).
         let mut group_deletes: Vec<(u32, u32)> = Vec::new(); // (observed idx, delete draft)
+        #[allow(clippy::needless_range_loop)] // li indexes three parallel vectors
         for li in 0..l.links.len() {
             if self.visited[li] {
                 continue;
@@ -630,8 +640,8 @@ impl<'a> Planner<'a> {
             return;
         }
         let o = self.o;
-        let mut by_num: FxMap<&'a str, &'a str> = FxMap::default();
-        let mut users: FxMap<&'a str, u32> = FxMap::default();
+        let mut by_num: FxMap<&'a str, &'a str> = map_with_capacity(o.phones.len());
+        let mut users: FxMap<&'a str, u32> = map_with_capacity(o.phones.len());
         for p in &o.phones {
             let (id, num) = (o.pool.get(p.id), o.pool.get(p.number));
             let e = by_num.entry(num).or_insert(id);
@@ -960,24 +970,31 @@ impl<'a> Planner<'a> {
     fn memberships(&mut self, res: &[Res], dord: &[u32]) {
         let (d, o) = (self.d, self.o);
         // Desired groups by source id; owned observed groups by target id.
-        let mut group_by_src: FxMap<&'a str, u32> = FxMap::default();
+        // Membership group refs (interned while filling) -> desired group index.
+        let mut gref_to_group: Vec<u32> = vec![NONE; d.group_refs.len()];
+        let mut any_group = false;
         let mut owned_group: Vec<u32> = vec![NONE; o.group_ids.len()];
         let mut any_owned = false;
         let mut accounts = 0usize;
         for (di, r) in d.objects.iter().enumerate() {
             if r.kind == Kind::Group {
-                group_by_src.entry(d.pool.get(r.id)).or_insert(di as u32);
-                if let Res::Existing(oi) = res[di] {
-                    if let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id)) {
-                        owned_group[gx as usize] = di as u32;
-                        any_owned = true;
-                    }
+                any_group = true;
+                if let Some(gx) = d.group_ref(d.pool.get(r.id))
+                    && gref_to_group[gx as usize] == NONE
+                {
+                    gref_to_group[gx as usize] = di as u32;
+                }
+                if let Res::Existing(oi) = res[di]
+                    && let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id))
+                {
+                    owned_group[gx as usize] = di as u32;
+                    any_owned = true;
                 }
             } else {
                 accounts += 1;
             }
         }
-        if group_by_src.is_empty() && !any_owned {
+        if !any_group && !any_owned {
             return;
         }
         // Desired memberships as (member desired idx, group desired idx), sorted.
@@ -997,7 +1014,7 @@ impl<'a> Planner<'a> {
             let mut unknown: Vec<(&str, &str)> = Vec::new();
             for &x in &mord {
                 let (g, m) = d.memberships[x as usize];
-                let (gs, ms) = (d.pool.get(g), d.pool.get(m));
+                let ms = d.pool.get(m);
                 let mut pos = None;
                 for (r, p) in ranges.iter().zip(ptr.iter_mut()) {
                     while *p < r.1 && d.pool.get(d.objects[dord[*p] as usize].id) < ms {
@@ -1008,9 +1025,10 @@ impl<'a> Planner<'a> {
                         break;
                     }
                 }
-                match (group_by_src.get(gs), pos) {
-                    (Some(&gi), Some(pos)) => want.push((pos, gi)),
-                    _ => unknown.push((gs, ms)),
+                let gi = gref_to_group.get(g as usize).copied().unwrap_or(NONE);
+                match pos {
+                    Some(pos) if gi != NONE => want.push((pos, gi)),
+                    _ => unknown.push((d.pool.get(d.group_refs[g as usize]), ms)),
                 }
             }
             unknown.sort_unstable();
@@ -1322,13 +1340,7 @@ impl<'a> Planner<'a> {
                 && d.objects.iter().all(|r| !r.kind.is_account())
                 && d.failures.is_empty()
             {
-                let linked = self
-                    .l
-                    .links
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, r)| r.kind.is_account() && self.owner.contains(&(*i as u32)))
-                    .count() as u64;
+                let linked = self.linked_accounts;
                 if linked >= min && linked > 0 {
                     blocked.push(Block {
                         class: None,

@@ -51,7 +51,7 @@ async fn concurrency_is_bounded() {
     .await;
     assert_eq!(r.users.success, 20);
     let max = t.max_in_flight.load(SeqCst);
-    assert!(max <= 3 && max >= 2, "max in flight {max}");
+    assert!((2..=3).contains(&max), "max in flight {max}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -274,10 +274,10 @@ fn check_converged(
             }
             match (&d.attrs[i], *empty) {
                 (Some(v), _) => {
-                    prop_assert_eq!(o.attrs.get(*name), Some(v), "{} of {}", name, d.sid)
+                    prop_assert_eq!(o.attrs.get(*name), Some(v), "{} of {}", name, d.sid);
                 }
                 (None, EmptyPolicy::Clear) => {
-                    prop_assert_eq!(o.attrs.get(*name), None, "{} of {}", name, d.sid)
+                    prop_assert_eq!(o.attrs.get(*name), None, "{} of {}", name, d.sid);
                 }
                 (None, EmptyPolicy::Keep) => {}
             }
@@ -444,4 +444,140 @@ proptest! {
         // taken by a rename that only succeeded on a later round).
         check_converged(&m, &last.unwrap(), &t, &j, &pol)?;
     }
+}
+
+/// Arbitrary (even inconsistent) inputs: duplicate ids and links, links of the
+/// wrong kind, odd Unicode keys, memberships naming nothing. Planning never
+/// panics, stays deterministic, and a tampered plan never panics the executor.
+#[test]
+fn never_panics_on_odd_data() {
+    let s = prop::sample::select(vec!["a", "A", "\u{212A}", "k", "ß", "SS", "", "x y"]);
+    let k = prop::sample::select(vec![Kind::User, Kind::Admin, Kind::Group]);
+    let dobj = (
+        k.clone(),
+        s.clone(),
+        s.clone(),
+        prop::option::of(s.clone()),
+        any::<u64>(),
+        any::<bool>(),
+    );
+    let oobj = (
+        k.clone(),
+        s.clone(),
+        s.clone(),
+        prop::collection::vec(s.clone(), 0..3),
+        prop::option::of(any::<u64>()),
+    );
+    let link = (k, s.clone(), s.clone(), any::<u64>());
+    let strat = (
+        prop::collection::vec(dobj, 0..10),
+        prop::collection::vec(oobj, 0..10),
+        prop::collection::vec(link, 0..10),
+        prop::collection::vec((s.clone(), s), 0..6),
+        any::<[bool; 6]>(),
+        prop::collection::vec(0u32..20, 0..6),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: cases(),
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&strat, |(ds, os, ls, ms, flags, bad_ids)| {
+            let schema = schema();
+            let mut d = DesiredSet::new();
+            for (kind, sid, key, v, fp, en) in &ds {
+                let attrs = [
+                    (AttrId(0), v.map(ValueRef::Str)),
+                    (AttrId(9), Some(ValueRef::Bool(true))),
+                ];
+                d.push(NewDesired {
+                    kind: *kind,
+                    source_id: sid,
+                    key,
+                    attrs: &attrs,
+                    enabled: *en,
+                    phone: v.as_deref(),
+                    fingerprint: *fp,
+                })
+                .unwrap();
+            }
+            for (g, m) in &ms {
+                d.push_membership(g, m).unwrap();
+            }
+            let mut o = ObservedSet::new();
+            for (kind, id, key, groups, fp) in &os {
+                let phones = [PhoneRef {
+                    id,
+                    number: key,
+                    activated: flags[0],
+                }];
+                let attrs = [(AttrId(0), Some(ValueRef::Str(key)))];
+                o.push(NewObserved {
+                    kind: *kind,
+                    target_id: id,
+                    key,
+                    attrs: &attrs,
+                    enabled: flags[1],
+                    phones: &phones,
+                    groups,
+                    fingerprint: *fp,
+                })
+                .unwrap();
+            }
+            let mut l = LinkSet::new();
+            for (kind, sid, tid, fp) in &ls {
+                l.push(*kind, sid, tid, *fp).unwrap();
+            }
+            let policy = Policy {
+                key_compare: if flags[2] {
+                    KeyCompare::Exact
+                } else {
+                    KeyCompare::CaseInsensitive
+                },
+                phone_cleanup: if flags[3] {
+                    PhoneCleanup::RemoveUnusedIncludingActivated
+                } else {
+                    PhoneCleanup::RemoveUnused
+                },
+                remove_action: if flags[4] {
+                    RemoveAction::Disable
+                } else {
+                    RemoveAction::Delete
+                },
+                allow_destructive: flags[5],
+                ..Policy::default()
+            };
+            let pending = [PendingIntent {
+                kind: Kind::User,
+                source_id: "a".into(),
+                key: "a".into(),
+            }];
+            let inputs = Inputs {
+                rule: "odd",
+                rule_deleted: flags[0] && flags[1],
+                schema: &schema,
+                desired: &d,
+                observed: &o,
+                links: &l,
+                pending: &pending,
+                policy: &policy,
+            };
+            let p = plan(&inputs);
+            prop_assert_eq!(&p, &plan(&inputs));
+            for op in &p.ops {
+                prop_assert!(op.deps.iter().all(|&x| x < op.id), "deps point backwards");
+            }
+            // Tamper with ids and deps, as a hand-edited plan file might.
+            let mut bad = p.clone();
+            bad.blocked.clear();
+            for (op, id) in bad.ops.iter_mut().zip(bad_ids.iter().cycle()) {
+                op.id = *id;
+                op.deps.push(*id);
+            }
+            let t = MemTarget::default();
+            let j = MemJournal::default();
+            let _ = run(&bad, &t, &j, 2);
+            Ok(())
+        })
+        .unwrap();
 }

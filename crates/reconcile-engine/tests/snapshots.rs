@@ -417,3 +417,71 @@ fn run_report_uses_pingone_words() {
         }"#]]
     .assert_eq(&text);
 }
+
+#[test]
+fn rule_deletion_deprovisions_or_only_unlinks() {
+    let (m, t, j) = scenario();
+    let schema = schema();
+    let desired = m.build();
+    let observed = t.snapshot().observed(false);
+    let links = j.links();
+    let render = |pol: &Policy| {
+        let p = plan(&Inputs {
+            rule: "test",
+            rule_deleted: true,
+            schema: &schema,
+            desired: &desired,
+            observed: &observed,
+            links: &links,
+            pending: &[],
+            policy: pol,
+        });
+        p.ops
+            .iter()
+            .map(|o| format!("{} {} {}", o.action.verb(), o.kind.as_str(), o.name))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // Off: every link is dropped, nothing on the target changes.
+    expect![[r#"
+        unlink group Old
+        unlink group Ops
+        unlink user bob
+        unlink user dave
+        unlink user erin"#]]
+    .assert_eq(&render(&Policy {
+        deprovision_on_rule_deletion: false,
+        ..policy()
+    }));
+    // On, remove action delete: every linked object is deleted (members that
+    // are deleted too need no removal; unmanaged ones go with the group).
+    expect![[r#"
+        remove_phone user bob
+        delete user bob
+        delete user dave
+        delete user erin
+        delete group Old
+        delete group Ops"#]]
+    .assert_eq(&render(&Policy {
+        deprovision_on_rule_deletion: true,
+        ..policy()
+    }));
+    // On, remove action disable: kept members leave deleted groups first,
+    // accounts are disabled, then unlinked.
+    expect![[r#"
+        remove_member group Old
+        remove_member group Old
+        disable user bob
+        disable user dave
+        disable user erin
+        delete group Old
+        delete group Ops
+        unlink user bob
+        unlink user dave
+        unlink user erin"#]]
+    .assert_eq(&render(&Policy {
+        deprovision_on_rule_deletion: true,
+        remove_action: RemoveAction::Disable,
+        ..policy()
+    }));
+}

@@ -1,6 +1,6 @@
 //! Links: (rule, kind, source id) ↔ target id, with the last applied values.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{CachedStatement, OptionalExtension, Row, Transaction, params};
 
 use crate::error::Result;
 use crate::records::{Link, ObjectKey, ObjectKind, Origin};
@@ -92,7 +92,16 @@ impl Store {
 }
 
 pub(crate) fn upsert(tx: &Transaction<'_>, links: &[Link]) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = upsert_stmt(tx)?;
+    for link in links {
+        upsert_one(&mut stmt, link)?;
+    }
+    Ok(())
+}
+
+/// The prepared upsert, for callers that interleave other work per row.
+pub(crate) fn upsert_stmt<'t>(tx: &'t Transaction<'_>) -> Result<CachedStatement<'t>> {
+    Ok(tx.prepare_cached(
         "INSERT INTO links (rule, kind, source_id, target_id, attrs, fingerprint, origin,
                             first_synced, last_synced)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -100,21 +109,22 @@ pub(crate) fn upsert(tx: &Transaction<'_>, links: &[Link]) -> Result<()> {
             target_id = excluded.target_id, attrs = excluded.attrs,
             fingerprint = excluded.fingerprint, origin = excluded.origin,
             last_synced = excluded.last_synced",
-    )?;
-    for link in links {
-        secrets::check("link attributes", || link.key().to_string(), &link.attrs)?;
-        stmt.execute(params![
-            link.rule,
-            link.kind.as_str(),
-            link.source_id,
-            link.target_id,
-            link.attrs.to_string(),
-            fp_to_sql(link.fingerprint),
-            link.origin.as_str(),
-            link.first_synced,
-            link.last_synced,
-        ])?;
-    }
+    )?)
+}
+
+pub(crate) fn upsert_one(stmt: &mut CachedStatement<'_>, link: &Link) -> Result<()> {
+    secrets::check("link attributes", || link.key().to_string(), &link.attrs)?;
+    stmt.execute(params![
+        link.rule,
+        link.kind.as_str(),
+        link.source_id,
+        link.target_id,
+        link.attrs.to_string(),
+        fp_to_sql(link.fingerprint),
+        link.origin.as_str(),
+        link.first_synced,
+        link.last_synced,
+    ])?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Recording results: per-object status, the audit trail, link changes and
 //! intent outcomes of a batch, all in one transaction; and reading them back.
 
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{CachedStatement, Row, Transaction, params};
 
 use crate::error::Result;
 use crate::records::{
@@ -39,22 +39,32 @@ impl Store {
             rows += 1;
             on_row(rows);
         }
-        for link in &batch.link_upserts {
-            links::upsert(&tx, std::slice::from_ref(link))?;
-            rows += 1;
-            on_row(rows);
+        // Each statement is prepared once per batch, not once per row.
+        {
+            let mut stmt = links::upsert_stmt(&tx)?;
+            for link in &batch.link_upserts {
+                links::upsert_one(&mut stmt, link)?;
+                rows += 1;
+                on_row(rows);
+            }
         }
         links::delete(&tx, &batch.link_deletes)?;
-        for status in &batch.statuses {
-            upsert_status(&tx, status)?;
-            rows += 1;
-            on_row(rows);
+        {
+            let mut stmt = tx.prepare_cached(STATUS_UPSERT)?;
+            for status in &batch.statuses {
+                upsert_status(&mut stmt, status)?;
+                rows += 1;
+                on_row(rows);
+            }
         }
         delete_statuses(&tx, &batch.status_deletes)?;
-        for entry in &batch.audit {
-            insert_audit(&tx, entry)?;
-            rows += 1;
-            on_row(rows);
+        {
+            let mut stmt = tx.prepare_cached(AUDIT_INSERT)?;
+            for entry in &batch.audit {
+                insert_audit(&mut stmt, entry)?;
+                rows += 1;
+                on_row(rows);
+            }
         }
         Ok(tx.commit()?)
     }
@@ -141,10 +151,9 @@ impl Store {
     }
 }
 
-fn upsert_status(tx: &Transaction<'_>, s: &StatusUpdate) -> Result<()> {
-    // Attempts count consecutive non-successes; a success resets them and the error.
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO object_status (rule, kind, source_id, display_name, status, error_code,
+// Attempts count consecutive non-successes; a success resets them and the error.
+const STATUS_UPSERT: &str =
+    "INSERT INTO object_status (rule, kind, source_id, display_name, status, error_code,
                 error_message, error_attribute, attempts, last_attempt, last_success, run_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
                  CASE WHEN ?5 = 'success' THEN 0 ELSE 1 END,
@@ -157,8 +166,13 @@ fn upsert_status(tx: &Transaction<'_>, s: &StatusUpdate) -> Result<()> {
                             ELSE object_status.attempts + 1 END,
             last_attempt = excluded.last_attempt,
             last_success = coalesce(excluded.last_success, object_status.last_success),
-            run_id = excluded.run_id",
-    )?;
+            run_id = excluded.run_id";
+
+const AUDIT_INSERT: &str =
+    "INSERT INTO audit (run_id, rule, kind, source_id, op, before, after, at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+fn upsert_status(stmt: &mut CachedStatement<'_>, s: &StatusUpdate) -> Result<()> {
     let error = s.error.as_ref();
     stmt.execute(params![
         s.key.rule,
@@ -185,14 +199,10 @@ fn delete_statuses(tx: &Transaction<'_>, keys: &[ObjectKey]) -> Result<()> {
     Ok(())
 }
 
-fn insert_audit(tx: &Transaction<'_>, a: &AuditEntry) -> Result<()> {
+fn insert_audit(stmt: &mut CachedStatement<'_>, a: &AuditEntry) -> Result<()> {
     secrets::check("audit entry", || a.key.to_string(), &a.before)?;
     secrets::check("audit entry", || a.key.to_string(), &a.after)?;
-    tx.prepare_cached(
-        "INSERT INTO audit (run_id, rule, kind, source_id, op, before, after, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
+    stmt.execute(params![
         a.run_id.map(|r| r.0),
         a.key.rule,
         a.key.kind.as_str(),

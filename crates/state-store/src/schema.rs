@@ -79,7 +79,6 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (rule, kind, source_id)
     );
     CREATE INDEX object_status_not_in_step ON object_status (rule, status) WHERE status <> 'success';
-    CREATE INDEX object_status_by_run ON object_status (run_id);
     CREATE TABLE audit (
         id        INTEGER PRIMARY KEY,
         run_id    INTEGER REFERENCES runs (id) ON DELETE SET NULL,

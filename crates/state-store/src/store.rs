@@ -44,9 +44,10 @@ pub struct Store {
     _lock: Option<WriterLock>,
 }
 
-/// Page cache per connection, in KiB (negative `cache_size` means KiB):
-/// enough to keep the link indexes of a large rule hot.
-const CACHE_KIB: i64 = 32 * 1024;
+/// Page cache per connection, in KiB (negative `cache_size` means KiB): a
+/// ceiling, allocated as used; large enough that a 100k-result batch does not
+/// spill uncommitted pages to the WAL and the link index of a big rule stays hot.
+const CACHE_KIB: i64 = 256 * 1024;
 
 impl Store {
     /// Opens (creating if needed) the database at `path` for the agent.

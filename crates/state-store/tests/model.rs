@@ -139,7 +139,7 @@ fn link(rule: usize, src: u8, target: u8, fp: u64, at: i64) -> Link {
         target_id: format!("t{target}"),
         attrs: json!({ "username": format!("s{src}"), "n": at }),
         fingerprint: fp,
-        origin: if target % 2 == 0 {
+        origin: if target.is_multiple_of(2) {
             Origin::Source
         } else {
             Origin::Adopted

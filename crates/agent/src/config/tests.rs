@@ -135,7 +135,7 @@ fn each_mistake_names_the_file_the_key_and_what_is_expected() {
         (
             "realname = \"name.given\"",
             "realnme = \"name.given\"",
-            "rules[0].mapping.realnme: is not a outbound target attribute",
+            "rules[0].mapping.realnme: is not an outbound target attribute",
         ),
         (
             "email = \"email\"",

@@ -165,3 +165,25 @@ async fn only_loopback_http_endpoints_and_required_action_types() {
         .await;
     assert_eq!(no_types.body["details"][0]["code"], "REQUIRED_VALUE");
 }
+
+#[tokio::test(start_paused = true)]
+async fn undeliverable_events_are_counted_and_dropped() {
+    let api = start(SimConfig::default()).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let sub = api
+        .post(
+            "/subscriptions",
+            json!({"name": "gone", "httpEndpoint": {"url": format!("http://{closed}/hook")},
+                   "filterOptions": {"includedActionTypes": ["*"]}}),
+        )
+        .await;
+    assert_eq!(sub.status, 201);
+    api.sim.create_user(user("kim")).unwrap();
+    while api.sim.deliveries() == (0, 0) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(api.sim.deliveries(), (0, 1));
+}

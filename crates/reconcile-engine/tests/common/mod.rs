@@ -388,11 +388,14 @@ impl Target for MemTarget {
     }
 }
 
+/// (kind, source id, key, action verb, outcome)
+pub type Intent = (Kind, Option<String>, String, &'static str, Option<Outcome>);
+
 #[derive(Default, Debug)]
 pub struct JState {
     pub links: BTreeMap<(Kind, String), Link>,
     /// intent id -> (kind, source id, key, action verb, outcome)
-    pub intents: BTreeMap<u64, (Kind, Option<String>, String, &'static str, Option<Outcome>)>,
+    pub intents: BTreeMap<u64, Intent>,
     pub statuses: Vec<ObjectStatus>,
 }
 
