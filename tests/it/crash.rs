@@ -36,7 +36,7 @@ fn duo_writes(duo: &SimProcess) -> u64 {
 
 #[test]
 fn sigkilled_initial_syncs_end_in_exactly_the_wanted_state_without_duplicates() {
-    let (users, kills) = if soak() { (5000, 24) } else { (400, 3) };
+    let (users, kills) = if soak() { (5000, 24) } else { (1000, 4) };
     let t0 = Instant::now();
     let duo = SimProcess::duo(duo_sim_bin(), &[]);
     let p1 = SimProcess::pingone(pingone_sim_bin(), &[]);

@@ -33,6 +33,8 @@ pub fn request(
         .trim_end_matches('/');
     let host = host.split('/').next().unwrap_or(host);
     let mut s = TcpStream::connect(host)?;
+    // One write and no Nagle: a split request otherwise waits for a delayed ACK.
+    s.set_nodelay(true)?;
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
     let body = body.unwrap_or(&[]);
     let mut head = format!(
@@ -43,8 +45,9 @@ pub fn request(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    s.write_all(&bytes)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     parse(&raw).ok_or_else(|| std::io::Error::other("unreadable HTTP answer"))

@@ -169,16 +169,21 @@ impl PingOneSeeder {
         }
     }
 
-    /// POST to `/v1/environments/{env}/{path}`; returns the created object's id.
-    pub fn post(&self, path: &str, body: &Value) -> String {
+    /// `method` a JSON body to `/v1/environments/{env}/{path}` (panics unless 2xx).
+    pub fn send(&self, method: &str, path: &str, body: &Value) -> http::Reply {
         let auth = format!("Bearer {}", self.token);
-        let r = http::send_json(
+        http::send_json(
             &self.base,
-            "POST",
+            method,
             &format!("/v1/environments/{P1_ENV_ID}/{path}"),
             &[("Authorization", &auth)],
             body,
-        );
+        )
+    }
+
+    /// POST to `/v1/environments/{env}/{path}`; returns the created object's id.
+    pub fn post(&self, path: &str, body: &Value) -> String {
+        let r = self.send("POST", path, body);
         r.json()["id"].as_str().unwrap_or_default().to_owned()
     }
 
