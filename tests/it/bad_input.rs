@@ -300,6 +300,48 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
         lines.join("\n")
     );
     assert!(env.duo_user("plain1").is_some() && env.duo_user("plain2").is_some());
+    // What an operator reads for each bad user (`UPDATE_EXPECT=1` to refresh).
+    let mut users: Vec<String> = r
+        .problems
+        .iter()
+        .filter(|p| p.0 == "user" && p.3.starts_with("user \""))
+        .map(|p| p.3.clone())
+        .collect();
+    users.sort();
+    expect_test::expect![[r#"
+        user "ad-no-email" (rule "r"): attribute "email": is required for a Duo administrator: map `email`, or give this user userType "user"
+        user "em-double-at" (rule "r"): attribute "email" = "two@@example.com": must be an email address such as name@example.com
+        user "em-long" (rule "r"): attribute "email" = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…": must be at most 254 characters (found 312)
+        user "em-no-domain" (rule "r"): attribute "email" = "nobody@": must be an email address such as name@example.com
+        user "em-plain" (rule "r"): attribute "email" = "not-an-email": must be an email address such as name@example.com
+        user "em-space" (rule "r"): attribute "email" = "space in@example.com": must be an email address such as name@example.com
+        user "en-maybe" (rule "r"): attribute "enabled" = "maybe": must be true or false (it sets Duo status active or disabled)
+        user "en-number" (rule "r"): attribute "enabled" = "2": must be true or false (it sets Duo status active or disabled)
+        user "nm-256" (rule "r"): attribute "realname" = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…": must be at most 255 characters (found 256)
+        user "nm-5000" (rule "r"): attribute "realname" = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…": must be at most 255 characters (found 5000)
+        user "nm-bell" (rule "r"): attribute "realname" = "Bob\u0007Bell": must not contain control or invisible formatting characters (found U+0007 at character 4)
+        user "nm-bidi" (rule "r"): attribute "realname" = "Eve\u202elive": must not contain control or invisible formatting characters (found U+202E at character 4)
+        user "nm-newline" (rule "r"): attribute "realname" = "Two\nLines": must not contain control or invisible formatting characters (found U+000A at character 4)
+        user "nm-zero-width" (rule "r"): attribute "realname" = "Zero\u200bWidth": must not contain control or invisible formatting characters (found U+200B at character 5)
+        user "nt-2000" (rule "r"): attribute "notes" = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…": must be at most 1024 characters (found 2000)
+        user "nt-control" (rule "r"): attribute "notes" = "a\u0000b": must not contain control or invisible formatting characters (found U+0000 at character 2)
+        user "ph-country" (rule "r"): attribute "phones" = "+999 1234 5678": is not a phone number: write it in E.164 form such as +17345551212
+        user "ph-letters" (rule "r"): attribute "phones" = "555-CALL-NOW": is not a valid phone number (no such number range, read with default region US): write it in E.164 form such as +17345551212
+        user "ph-nanp" (rule "r"): attribute "phones" = "+1 123 456 7890": is not a valid phone number (no such number range): write it in E.164 form such as +17345551212
+        user "ph-short" (rule "r"): attribute "phones" = "12": is not a phone number (read with default region US): write it in E.164 form such as +17345551212
+        user "ph-truncated" (rule "r"): attribute "phones" = "+1 734 555 121": is not a valid phone number (no such number range): write it in E.164 form such as +17345551212
+        user "ph-words" (rule "r"): attribute "phones" = "call me maybe": is not a phone number (read with default region US): write it in E.164 form such as +17345551212
+        user "un-300" (rule "r"): attribute "username" = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…": must be at most 255 characters (found 300)
+        user "un-escape" (rule "r"): attribute "username" = "esc\u001b[31mred": must not contain control or invisible formatting characters (found U+001B at character 4)
+        user "un-invisible" (rule "r"): attribute "username" = "\u200bghost": must not contain control or invisible formatting characters (found U+200B at character 1)
+        user "un-newline" (rule "r"): attribute "username" = "line\nbreak": must not contain control or invisible formatting characters (found U+000A at character 5)
+        user "un-tab" (rule "r"): attribute "username" = "tab\tname": must not contain control or invisible formatting characters (found U+0009 at character 4)
+        user "ut-caps" (rule "r"): attribute "userType" = "ADMIN": must be exactly "user" or "admin"; any other value fails this user's sync
+        user "ut-emoji" (rule "r"): attribute "userType" = "👑": must be exactly "user" or "admin"; any other value fails this user's sync
+        user "ut-number" (rule "r"): attribute "userType" = "42": must be exactly "user" or "admin"; any other value fails this user's sync
+        user "ut-space" (rule "r"): attribute "userType" = "admin ": must be exactly "user" or "admin"; any other value fails this user's sync
+        user "ut-superuser" (rule "r"): attribute "userType" = "superuser": must be exactly "user" or "admin"; any other value fails this user's sync
+    "#]].assert_eq(&(users.join("\n") + "\n"));
     let total = bad.len() + 1 + 2 + 1;
     assert!(total >= 30 + 3, "corpus of {total} bad records");
     eprintln!("{}", lines.join("\n"));
