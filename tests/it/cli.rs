@@ -244,3 +244,48 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
         text(&api)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_what_to_fix() {
+    let env = Env::new().await;
+    let good = outbound_rule("r", "", "");
+    env.config(&good);
+    let cfg = env.path.to_str().unwrap().to_owned();
+    let ok = p1duo(&["check", "--config", &cfg], &[]).await;
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("all") && text(&ok).contains("checks passed"),
+        "{}",
+        text(&ok)
+    );
+
+    // A scope that names a population PingOne does not have.
+    env.config(&good.replace("[\"Workforce\"]", "[\"Workfarce\"]"));
+    let out = p1duo(&["check", "--config", &cfg], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("FAIL rule r: named populations and groups: not found in PingOne: population \"Workfarce\""), "{}", text(&out));
+    // And sync refuses to treat it as an empty scope.
+    let out = p1duo(&["sync", "--config", &cfg], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("\"Workfarce\"") && text(&out).contains("does not exist"),
+        "{}",
+        text(&out)
+    );
+
+    // A wrong Duo secret key.
+    env.config(&good);
+    std::fs::write(
+        env.dir.path().join("duo.skey"),
+        "0000000000000000000000000000000000000000",
+    )
+    .unwrap();
+    let out = p1duo(&["check", "--config", &cfg], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("FAIL Duo connection"), "{}", text(&out));
+    assert!(
+        text(&out).contains("secret key"),
+        "the fix is named: {}",
+        text(&out)
+    );
+}

@@ -24,6 +24,11 @@ async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
 async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notification() {
     let env = Env::new().await;
     env.p1_user("alice", &env.workforce, json!({}));
+    let eng = env
+        .sims
+        .p1
+        .create_group(json!({ "name": "Engineering" }))
+        .unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -32,8 +37,12 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
     let agent_cfg = format!(
         "listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"\n[agent.notifications]\npublic_url = \"http://127.0.0.1:{port}/pingone/events\"\ndebounce = \"100ms\""
     );
+    let rule = format!(
+        "{}\n[rules.groups]\npush = [\"Engineering\"]\n",
+        outbound_rule("r", "", "")
+    );
     env.sims
-        .write_config(env.dir.path(), &agent_cfg, &outbound_rule("r", "", ""))
+        .write_config(env.dir.path(), &agent_cfg, &rule)
         .unwrap();
     let config = Arc::new(agent::Config::load(&env.path).unwrap());
     let stop = CancellationToken::new();
@@ -59,10 +68,11 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(metrics.contains("p1duo_operations_total{rule=\"r\",kind=\"user\",action=\"create\",result=\"success\"} 1"), "{metrics}");
-    assert!(
-        metrics.contains("p1duo_api_calls_total{side=\"duo\"}"),
-        "{metrics}"
-    );
+    let duo_calls = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("p1duo_api_calls_total{side=\"duo\"} "))
+        .expect("duo calls");
+    assert!(duo_calls.trim().parse::<u64>().unwrap() > 0, "{metrics}");
     assert!(
         metrics.contains("p1duo_last_successful_cycle_timestamp_seconds{rule=\"r\"}"),
         "{metrics}"
@@ -70,12 +80,51 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
     let page = get("/status").await.unwrap().text().await.unwrap();
     assert!(page.contains("rule r"), "{page}");
 
-    // A user created in PingOne arrives in Duo through the notification, not the 1 h interval.
-    env.p1_user("bob", &env.workforce, json!({}));
+    // A user created in PingOne arrives in Duo through the notification, not the 1 h interval,
+    // by the fast path: that user is read, not the whole directory.
+    env.reset_stats();
+    let bob = env.p1_user("bob", &env.workforce, json!({}));
     eventually("bob in Duo after the change notification", || {
         env.duo_user("bob").is_some()
     })
     .await;
+    let p1_stats = env.sims.p1.stats().by_route;
+    let listed: u64 = p1_stats
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET ") && k.ends_with("/users"))
+        .map(|(_, v)| v)
+        .sum();
+    let got: u64 = p1_stats
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET ") && k.contains("/users/{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(
+        (listed, got),
+        (0, 1),
+        "the fast path reads only the changed user: {p1_stats:?}"
+    );
+    env.sims
+        .p1
+        .update_user(&bob, json!({ "email": "bob@changed.example.com" }))
+        .unwrap();
+    eventually("bob's new email in Duo", || {
+        env.duo_user("bob")
+            .is_some_and(|u| u.email == "bob@changed.example.com")
+    })
+    .await;
+    // A membership change in PingOne reaches the pushed Duo group the same way.
+    env.sims.p1.add_member(&bob, &eng).unwrap();
+    let in_engineering = || {
+        let st = env.sims.duo.state();
+        let g = st.groups.iter().find(|g| g.name == "Engineering");
+        g.is_some_and(|g| {
+            st.users
+                .iter()
+                .any(|u| u.username == "bob" && u.groups.contains(&g.group_id))
+        })
+    };
+    eventually("bob in Duo group Engineering", in_engineering).await;
 
     stop.cancel();
     let outcome = tokio::time::timeout(Duration::from_secs(20), agent)
@@ -84,4 +133,84 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
         .unwrap()
         .unwrap();
     assert_eq!(outcome, agent::Outcome::InStep);
+}
+
+/// `p1duo run` as a child process: SIGHUP reloads the config (a new rule
+/// appears), and SIGTERM stops it cleanly with exit code 0.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
+    let env = Env::new().await;
+    env.p1_user("alice", &env.workforce, json!({}));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent_cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    let first = outbound_rule("first", "", "");
+    env.sims
+        .write_config(env.dir.path(), &agent_cfg, &first)
+        .unwrap();
+    let mut child = tokio::process::Command::new(p1duo_tests::p1duo_bin())
+        .args(["run", "--config", env.path.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    let status_page = || {
+        let url = format!("http://127.0.0.1:{port}/status");
+        async move { reqwest::get(url).await.ok()?.text().await.ok() }
+    };
+    let mut page = String::new();
+    for _ in 0..800 {
+        if let Some(p) = status_page().await
+            && p.contains("rule first")
+        {
+            page = p;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        page.contains("rule first"),
+        "the agent never served its status page"
+    );
+    let kill = |sig: &'static str, pid: String| async move {
+        let ok = tokio::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(ok.success());
+    };
+    // A file with a second rule is taken without a restart.
+    env.sims
+        .write_config(
+            env.dir.path(),
+            &agent_cfg,
+            &format!("{first}\n{}", outbound_rule("second", "", "")),
+        )
+        .unwrap();
+    kill("-HUP", pid.clone()).await;
+    let mut reloaded = false;
+    for _ in 0..800 {
+        if status_page()
+            .await
+            .is_some_and(|p| p.contains("rule second"))
+        {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(reloaded, "the second rule never appeared after SIGHUP");
+    kill("-TERM", pid).await;
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
 }

@@ -1,8 +1,8 @@
 //! `p1duo check`: PingOne's "Test Connection" and more. Each check says what
 //! it found and, when it fails, what to fix.
 
+use crate::clients;
 use crate::config::{Config, Direction};
-use crate::{AgentError, clients};
 use futures::TryStreamExt;
 
 /// One check's result.
@@ -232,16 +232,4 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
         }
     }
     out
-}
-
-/// Convenience for callers that want an error when any check failed.
-pub async fn require_all(c: &Config) -> Result<Vec<CheckResult>, AgentError> {
-    let r = run_all(c).await;
-    if let Some(f) = r.iter().find(|r| !r.ok) {
-        return Err(AgentError::Other(format!(
-            "check failed: {}: {}",
-            f.name, f.detail
-        )));
-    }
-    Ok(r)
 }

@@ -18,8 +18,7 @@ use reconcile_engine::{
 };
 use serde::{Deserialize, Serialize};
 use state_store::{
-    NewRun, ObjectKey, Origin, RunCounts, RunEnd, RunOutcome, StatusFilter, SyncStatus, Trigger,
-    now_millis,
+    NewRun, ObjectKey, Origin, RunCounts, RunEnd, RunOutcome, StatusFilter, Trigger, now_millis,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -79,6 +78,8 @@ pub struct Prepared {
     pub scope_ids: Vec<String>,
     /// A fast cycle over some users only: scope and stale statuses are left alone.
     pub partial: bool,
+    /// PingOne pages read for the snapshot (for the metrics).
+    pub pingone_reads: u64,
     pub(crate) target: TargetSide,
     pub(crate) origins: HashMap<(Kind, String), Origin>,
 }
@@ -239,6 +240,7 @@ impl Agent {
             .any(|l| l.kind == state_store::ObjectKind::Admin);
 
         let scope_ids;
+        let mut pingone_reads = 0;
         let (mut inputs, target, in_scope_accounts, in_scope_groups) = match (rule, direction) {
             (RuleRef::Configured(r), Direction::Outbound) => {
                 let (p1s, duos) = tokio::try_join!(
@@ -251,6 +253,7 @@ impl Agent {
                     .iter()
                     .filter(|(id, _, _)| !excluded.contains(id))
                     .count() as u64;
+                pingone_reads = p1s.calls;
                 scope_ids = p1s
                     .users
                     .iter()
@@ -377,6 +380,7 @@ impl Agent {
             in_scope_groups,
             scope_ids,
             partial: false,
+            pingone_reads,
             target,
             origins,
         })
@@ -550,12 +554,17 @@ impl Agent {
         if let Some(pb) = &progress {
             pb.finish_and_clear();
         }
-        let side = if matches!(prepared.target, TargetSide::Duo) {
-            "duo"
+        // Duo: every request and 429 seen by the transport (reads and writes);
+        // PingOne: the pages read for the snapshot and the writes made.
+        let (duo_calls, duo_429) = self.duo_calls.take();
+        self.metrics.api("duo", duo_calls, duo_429);
+        let p1_writes = if matches!(prepared.target, TargetSide::Duo) {
+            0
         } else {
-            "pingone"
+            calls
         };
-        self.metrics.api(side, calls, 0);
+        self.metrics
+            .api("pingone", prepared.pingone_reads + p1_writes, 0);
         for (i, r) in report.results.iter().enumerate() {
             let op = &plan.ops[i];
             let result = match r.outcome {
@@ -624,13 +633,18 @@ impl Agent {
         journal::flush_statuses(&db, statuses, stale).await?;
         let outcome = if report.blocked {
             Outcome::Blocked
-        } else if summary.users_failed > 0 || summary.groups_failed > 0 || report.retry_later > 0 {
+        } else if summary.users_failed > 0
+            || summary.groups_failed > 0
+            || report.retry_later > 0
+            || report.cancelled
+        {
+            // A cancelled run left ops not started: not in step.
             Outcome::SomeFailed
         } else {
             Outcome::InStep
         };
         let run_outcome = match outcome {
-            Outcome::InStep if report.cancelled => RunOutcome::Aborted,
+            _ if report.cancelled => RunOutcome::Aborted,
             Outcome::InStep => RunOutcome::Succeeded,
             Outcome::SomeFailed => RunOutcome::PartiallyFailed,
             Outcome::Blocked => RunOutcome::Aborted,
@@ -880,7 +894,48 @@ impl<T: Target + Send> Target for Counted<T> {
     }
 }
 
-/// Statuses of the store in the engine's words (for tests and reports).
-pub fn is_in_step(s: SyncStatus) -> bool {
-    s == SyncStatus::Success
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_follows_the_rule_actions_and_safety_limits() {
+        let env = |n: &str| n.starts_with("P1DUO_").then(|| "s3cr3t".to_owned());
+        let text = crate::config::EXAMPLE
+            .replace("remove_action = \"disable\"", "remove_action = \"delete\"")
+            .replace("max_deletes = 50", "max_deletes = 7");
+        let c = Config::from_str_at(&text, std::path::Path::new("/x/p1duo.toml"), &env).unwrap();
+        let out = policy(&RuleRef::Configured(Box::new(c.rules[0].clone())), false);
+        assert!(out.create && out.update && out.disable && out.deprovision && out.group_push);
+        assert_eq!(out.remove_action, engine::RemoveAction::Delete);
+        assert_eq!(
+            out.limits.user_delete,
+            Limit {
+                max_count: Some(7),
+                max_percent: None
+            }
+        );
+        assert_eq!(out.limits.user_disable.max_count, Some(100));
+        assert!(!out.allow_destructive);
+        let inb = policy(&RuleRef::Configured(Box::new(c.rules[1].clone())), true);
+        assert!(!inb.deprovision, "deprovision is off unless configured");
+        assert!(!inb.group_push, "inbound rules never push groups");
+        assert!(inb.allow_destructive);
+        // A removed rule is deprovisioned the way it was configured.
+        let memo = RuleMemo {
+            direction: Direction::Outbound,
+            deprovision_on_rule_deletion: true,
+            remove_action: RemoveAction::Delete,
+            target_population: None,
+        };
+        let gone = policy(
+            &RuleRef::Deleted {
+                name: "old".into(),
+                memo,
+            },
+            false,
+        );
+        assert!(gone.deprovision_on_rule_deletion && gone.deprovision);
+        assert_eq!(gone.remove_action, engine::RemoveAction::Delete);
+    }
 }

@@ -30,6 +30,20 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
     let p1u = p1_users
         .iter()
         .find(|u| u.id == user || u.username.eq_ignore_ascii_case(user));
+    let pops: Vec<pingone_client::Population> = agent
+        .p1
+        .list_populations()
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| AgentError::PingOne(e.to_string()))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
+    let pop_name = |id: &str| {
+        pops.iter()
+            .find(|p| p.id == id)
+            .map_or_else(|| id.to_owned(), |p| format!("{} ({id})", p.name))
+    };
     let duo_users = agent
         .duo
         .list_users()
@@ -46,7 +60,7 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
                 "  PingOne: id {}, username {}, population {}, enabled {}",
                 u.id,
                 u.username,
-                u.population_id().unwrap_or("?"),
+                u.population_id().map_or_else(|| "?".to_owned(), pop_name),
                 u.enabled.unwrap_or(true)
             );
         }

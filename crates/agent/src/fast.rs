@@ -249,6 +249,7 @@ pub async fn prepare_users(
         in_scope_groups: 0,
         scope_ids: Vec::new(),
         partial: true,
+        pingone_reads: ids.len() as u64,
         target: TargetSide::Duo,
         origins,
     })

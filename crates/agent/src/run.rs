@@ -129,11 +129,25 @@ impl CycleRunner for Runner {
             CycleTrigger::Startup => state_store::Trigger::Startup,
             CycleTrigger::Schedule | CycleTrigger::Notification => state_store::Trigger::Schedule,
         };
-        match self
-            .agent
-            .cycle(&r, store_trigger, false, cancel, None)
-            .await
-        {
+        // Every cycle covers the changes noted so far; a notification with only
+        // user changes runs the fast path for just those users.
+        let (users, full) = self
+            .changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(rule)
+            .unwrap_or_default();
+        let result = match (&r, trigger) {
+            (RuleRef::Configured(rc), CycleTrigger::Notification) if !full && !users.is_empty() => {
+                self.agent.fast_cycle(rc, &users, cancel).await
+            }
+            _ => {
+                self.agent
+                    .cycle(&r, store_trigger, false, cancel, None)
+                    .await
+            }
+        };
+        match result {
             Ok(rep) => {
                 let s = &rep.summary;
                 tracing::info!(
@@ -324,9 +338,4 @@ async fn subscribe(agent: &Agent, url: &str) -> Result<String, AgentError> {
         .to_owned();
     tracing::info!(subscription = %id, %url, "PingOne change notifications registered");
     Ok(id)
-}
-
-/// Whether a rule reference is outbound (for notification kicks).
-pub fn is_outbound(r: &RuleRef) -> bool {
-    r.direction() == Direction::Outbound
 }

@@ -138,3 +138,86 @@ async fn events(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     }
     StatusCode::NO_CONTENT.into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn http(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let code = out
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (code, out)
+    }
+
+    #[test]
+    fn a_pingone_activity_event_names_its_action_and_resources() {
+        let v = serde_json::json!({
+            "action": { "type": "GROUP_MEMBERSHIP.CREATED" },
+            "resources": [ { "type": "USER", "id": "u1", "name": "alice" }, { "type": "GROUP", "id": "g1" } ]
+        });
+        let e = ChangeEvent::parse(&v).unwrap();
+        assert_eq!(e.action, "GROUP_MEMBERSHIP.CREATED");
+        assert_eq!(
+            e.resources,
+            vec![("USER".into(), "u1".into()), ("GROUP".into(), "g1".into())]
+        );
+        assert!(ChangeEvent::parse(&serde_json::json!({ "hello": 1 })).is_none());
+    }
+
+    #[tokio::test]
+    async fn readyz_waits_for_the_first_cycles_and_events_reach_the_scheduler() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = crate::config::EXAMPLE;
+        let env = |n: &str| n.starts_with("P1DUO_").then(|| "s3cr3t".to_owned());
+        let config = Config::from_str_at(text, &dir.path().join("p1duo.toml"), &env).unwrap();
+        let db = StateDb::from_store(state_store::Store::open_in_memory().unwrap());
+        let (tx, mut rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            config: RwLock::new(Arc::new(config)),
+            db,
+            metrics: Arc::new(Metrics::new()),
+            ready: AtomicBool::new(false),
+            events: tx,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(axum::serve(listener, router(shared.clone())).into_future());
+        assert_eq!(http(addr, "GET", "/healthz", "").await.0, 200);
+        assert_eq!(http(addr, "GET", "/readyz", "").await.0, 503);
+        shared.ready.store(true, Ordering::Release);
+        assert_eq!(http(addr, "GET", "/readyz", "").await.0, 200);
+        let (code, body) = http(addr, "GET", "/status", "").await;
+        assert_eq!(code, 200);
+        assert!(
+            body.contains("rule workforce-to-duo") && body.contains("rule duo-to-pingone"),
+            "{body}"
+        );
+        let ev = r#"{"action":{"type":"USER.UPDATED"},"resources":[{"type":"USER","id":"u9"}]}"#;
+        assert_eq!(http(addr, "POST", "/pingone/events", ev).await.0, 204);
+        assert_eq!(
+            rx.recv().await.unwrap().resources,
+            vec![("USER".into(), "u9".into())]
+        );
+        assert_eq!(
+            http(addr, "POST", "/pingone/events", "not json").await.0,
+            400
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! `PINGONE_AUTH_URL` (e.g. `https://auth.pingone.com`) may be given. Optional:
 //! `PINGONE_TOKEN_AUTH_METHOD` (`client_secret_basic` or `client_secret_post`).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use pingone_client::{ClientConfig, Method, PingOneClient, SecretString};
@@ -58,11 +59,13 @@ async fn main() -> ExitCode {
     };
     match client.raw(method, &path, body.as_ref()).await {
         Ok(Some(v)) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            // A closed pipe (e.g. `| head`) is not an error worth a panic.
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            let _ = writeln!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
         Ok(None) => {
-            println!("null");
+            let _ = writeln!(std::io::stdout(), "null");
             ExitCode::SUCCESS
         }
         Err(e) => {
