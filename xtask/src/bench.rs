@@ -46,7 +46,7 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
                 o.rss = val()?
                     .split(',')
                     .map(|s| s.parse().map_err(|e| format!("--rss-users: {e}")))
-                    .collect::<Result<_, _>>()?
+                    .collect::<Result<_, _>>()?;
             }
             "--only" => o.only = Some(val()?),
             other => return Err(format!("unknown bench option {other}")),
@@ -229,7 +229,13 @@ fn efficiency(bins: &Bins, n: usize, k: usize) -> Result<(), String> {
     }
     for (r, c) in routes(&p) {
         let min = match r.as_str() {
-            "GET /v1/environments/{envId}/users" => n.div_ceil(200).to_string(),
+            // All users, then each pushed group's members (users filtered by group).
+            "GET /v1/environments/{envId}/users" => (n.div_ceil(200)
+                + GROUPS.len() * n.div_ceil(GROUPS.len()).div_ceil(200))
+            .to_string(),
+            "GET /v1/environments/{envId}/groups"
+            | "GET /v1/environments/{envId}/populations"
+            | "POST /{envId}/as/token" => "1".into(),
             _ => "-".into(),
         };
         println!("| PingOne | `{r}` | {c} | {min} |");
