@@ -45,7 +45,8 @@ fn print_help() {
          tidy    only the tidy checks (layering, //! docs, unmaintained crates)\n  \
          bench   the end-to-end benchmarks (release; options --users N --scale K\n          \
                  --rss-users N,M --only efficiency|limited|unlimited|planner|rss)\n  \
-         soak    the long fault, crash and outage suites (P1DUO_SOAK=1, release)"
+         soak    the long fault, crash and outage suites (P1DUO_SOAK=1, release;\n          \
+                 extra arguments go to the test harness, e.g. --nocapture)"
     );
 }
 
