@@ -1,4 +1,6 @@
-//! Support for the end-to-end tests: finding and running the real `p1duo` binary.
+//! Support for the end-to-end tests: finding and running the real `p1duo` binary,
+//! the simulators as child processes, configs, and counting what Duo holds.
+//! Also used by `cargo xtask bench`.
 //!
 //! Must not know: internals of any crate; tests go through public interfaces only.
 
@@ -77,3 +79,8 @@ fn profile_dir(target: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .unwrap_or_else(|| "debug".into())
 }
+
+pub mod census;
+pub mod fixtures;
+pub mod http;
+pub mod standalone;

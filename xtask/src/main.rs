@@ -1,8 +1,10 @@
 //! `cargo xtask`: the workspace's build tasks, in Rust so they run wherever cargo does.
 //!
 //! Tasks: `ci` (fmt, clippy, tests, tidy), `tidy` (the layering and hygiene
-//! checks alone), `bench` (the benchmarks).
+//! checks alone), `bench` (the end-to-end benchmarks against the simulators),
+//! `soak` (the long variants of the fault, crash and outage suites).
 
+mod bench;
 mod tidy;
 
 use std::process::{Command, ExitCode};
@@ -14,7 +16,8 @@ fn main() -> ExitCode {
     let result = match task {
         "ci" => ci(),
         "tidy" => cargo(&["test", "--locked", "-p", "xtask", "--", "tidy::"]),
-        "bench" => bench(rest),
+        "bench" => bench::bench(&tidy::workspace_root(), rest),
+        "soak" => soak(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -40,7 +43,10 @@ fn print_help() {
          tasks:\n  \
          ci      fmt check, clippy -D warnings, the whole test suite (tidy included)\n  \
          tidy    only the tidy checks (layering, //! docs, unmaintained crates)\n  \
-         bench   the benchmarks"
+         bench   the end-to-end benchmarks (release; options --users N --scale K\n          \
+                 --rss-users N,M --only efficiency|limited|unlimited|planner|rss)\n  \
+         soak    the long fault, crash and outage suites (P1DUO_SOAK=1, release;\n          \
+                 extra arguments go to the test harness, e.g. --nocapture)"
     );
 }
 
@@ -58,12 +64,35 @@ fn ci() -> Result<(), String> {
     cargo(&["test", "--locked", "--workspace"])
 }
 
-fn bench(_rest: &[String]) -> Result<(), String> {
-    println!(
-        "xtask bench: no benchmarks are registered yet; the client, engine and agent \
-         issues add them here."
-    );
-    Ok(())
+fn soak(rest: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec![
+        "test",
+        "--release",
+        "-p",
+        "p1duo-tests",
+        "--test",
+        "it",
+        "--",
+        "faults::",
+        "crash::",
+        "outage::",
+        "--test-threads",
+        "1",
+    ];
+    args.extend(rest.iter().map(String::as_str));
+    eprintln!("$ P1DUO_SOAK=1 cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(&args)
+        .env("P1DUO_SOAK", "1")
+        .current_dir(tidy::workspace_root())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the soak suites failed ({status})"))
+    }
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

@@ -50,7 +50,7 @@ const RULES: &[(&str, &[&str])] = &[
             "agent",
         ],
     ),
-    ("xtask", &[]),
+    ("xtask", &["p1duo-tests"]),
 ];
 
 #[cfg(test)]

@@ -1,0 +1,400 @@
+//! `cargo xtask bench`: the end-to-end benchmarks against the simulators as
+//! release-built child processes. Call efficiency (a no-change sync and a sync
+//! with k changes, counted by `/__sim/stats`), provisioning throughput under
+//! Duo's published limits time-compressed with `--rate-limit-scale`, the same
+//! with limits off, the planner scale table, and peak RSS of `p1duo sync`.
+//! Prints markdown tables (copied into docs/benchmarks.md).
+
+use p1duo_tests::fixtures::{Endpoints, outbound_rule, phone_for, write_config};
+use p1duo_tests::standalone::{PingOneSeeder, SimProcess, calls};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The release binaries.
+struct Bins {
+    p1duo: PathBuf,
+    duo_sim: PathBuf,
+    pingone_sim: PathBuf,
+}
+
+/// Options: `--users N` (throughput, default 10000), `--scale K` (default 50),
+/// `--rss-users N,M` (default 10000,100000), `--only NAME` (efficiency,
+/// limited, unlimited, planner, rss).
+struct Opts {
+    users: usize,
+    scale: u32,
+    rss: Vec<usize>,
+    only: Option<String>,
+}
+
+fn parse(rest: &[String]) -> Result<Opts, String> {
+    let mut o = Opts {
+        users: 10_000,
+        scale: 50,
+        rss: vec![10_000, 100_000],
+        only: None,
+    };
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--users" => o.users = val()?.parse().map_err(|e| format!("--users: {e}"))?,
+            "--scale" => o.scale = val()?.parse().map_err(|e| format!("--scale: {e}"))?,
+            "--rss-users" => {
+                o.rss = val()?
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("--rss-users: {e}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--only" => o.only = Some(val()?),
+            other => return Err(format!("unknown bench option {other}")),
+        }
+    }
+    Ok(o)
+}
+
+pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
+    let o = parse(rest)?;
+    let run = |name: &str| o.only.as_deref().is_none_or(|x| x == name);
+    crate::cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "p1duo",
+        "-p",
+        "duo-sim",
+        "-p",
+        "pingone-sim",
+    ])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let rel = target.join("release");
+    let bins = Bins {
+        p1duo: rel.join("p1duo"),
+        duo_sim: rel.join("duo-sim"),
+        pingone_sim: rel.join("pingone-sim"),
+    };
+    if run("efficiency") {
+        efficiency(&bins, 1000, 10)?;
+    }
+    if run("limited") {
+        throughput(&bins, o.users, Some(o.scale))?;
+    }
+    if run("unlimited") {
+        throughput(&bins, o.users, None)?;
+    }
+    if run("planner") {
+        planner()?;
+    }
+    if run("rss") {
+        for n in &o.rss {
+            rss(&bins, *n)?;
+        }
+    }
+    Ok(())
+}
+
+const GROUPS: [&str; 3] = ["Engineering", "Sales", "Support"];
+
+/// `n` Workforce users with phones, each in one of three groups; returns the
+/// population id and the user ids. Seeded on four threads.
+fn seed(p1: &SimProcess, n: usize) -> (String, Vec<String>, Vec<String>) {
+    let s = PingOneSeeder::new(&p1.base);
+    let pop = s.population("Workforce");
+    let groups: Vec<String> = GROUPS.iter().map(|g| s.group(g)).collect();
+    let threads = 4;
+    let mut ids = vec![String::new(); n];
+    std::thread::scope(|sc| {
+        for (t, chunk) in ids.chunks_mut(n.div_ceil(threads).max(1)).enumerate() {
+            let (s, pop, groups) = (&s, &pop, &groups);
+            sc.spawn(move || {
+                let base = t * n.div_ceil(threads).max(1);
+                for (j, slot) in chunk.iter_mut().enumerate() {
+                    let i = base + j;
+                    let id = s.user(
+                        &format!("user{i:06}"),
+                        pop,
+                        json!({ "primaryPhone": phone_for(i) }),
+                    );
+                    s.member(&id, &groups[i % groups.len()]);
+                    *slot = id;
+                }
+            });
+        }
+    });
+    (pop, ids, groups)
+}
+
+fn config(
+    dir: &Path,
+    duo: &SimProcess,
+    p1: &SimProcess,
+    rate: &str,
+    concurrency: usize,
+) -> PathBuf {
+    let push = format!(
+        "[rules.groups]\npush = [{}]",
+        GROUPS.map(|g| format!("{g:?}")).join(", ")
+    );
+    write_config(
+        dir,
+        &Endpoints {
+            duo: duo.base.clone(),
+            pingone: p1.base.clone(),
+        },
+        rate,
+        &format!("concurrency = {concurrency}"),
+        &outbound_rule("r", "deprovision = true", &push),
+    )
+}
+
+/// Run `p1duo sync`; returns (elapsed, exit code, peak RSS in KiB when measured).
+fn sync(
+    bins: &Bins,
+    cfg: &Path,
+    measure_rss: bool,
+) -> Result<(Duration, i32, Option<u64>), String> {
+    let started = Instant::now();
+    let mut cmd = if measure_rss {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-v").arg(&bins.p1duo);
+        c
+    } else {
+        Command::new(&bins.p1duo)
+    };
+    let out = cmd
+        .args(["sync", "--config"])
+        .arg(cfg)
+        .env_remove("RUST_LOG")
+        .output()
+        .map_err(|e| format!("running p1duo: {e}"))?;
+    let elapsed = started.elapsed();
+    let code = out.status.code().unwrap_or(-1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let rss = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok());
+    if code != 0 {
+        eprintln!("{}{err}", String::from_utf8_lossy(&out.stdout));
+    }
+    Ok((elapsed, code, rss))
+}
+
+fn routes(stats: &Value) -> Vec<(String, u64)> {
+    stats["by_route"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn writes(stats: &Value) -> u64 {
+    calls(stats, |k| {
+        !k.starts_with("GET ") && !k.contains("/as/token")
+    })
+}
+
+fn efficiency(bins: &Bins, n: usize, k: usize) -> Result<(), String> {
+    let duo = SimProcess::duo(&bins.duo_sim, &[]);
+    let p1 = SimProcess::pingone(&bins.pingone_sim, &[]);
+    let (_, ids, groups) = seed(&p1, n);
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let cfg = config(dir.path(), &duo, &p1, "\"off\"", 8);
+    let (t, code, _) = sync(bins, &cfg, false)?;
+    println!("\n### Call efficiency ({n} users with phones, 3 pushed groups)\n");
+    println!("initial sync: exit {code}, {:.1} s\n", t.as_secs_f64());
+    duo.reset_stats();
+    p1.reset_stats();
+    let (_, code, _) = sync(bins, &cfg, false)?;
+    let (d, p) = (duo.stats(), p1.stats());
+    println!("No-change sync (exit {code}): every call made\n");
+    println!("| side | route | calls | minimum |\n| --- | --- | ---: | ---: |");
+    for (r, c) in routes(&d) {
+        let min = match r.as_str() {
+            "GET /admin/v1/users" => n.div_ceil(300).to_string(),
+            "GET /admin/v1/groups" => "1".into(),
+            _ => "-".into(),
+        };
+        println!("| Duo | `{r}` | {c} | {min} |");
+    }
+    for (r, c) in routes(&p) {
+        let min = match r.as_str() {
+            // All users, then each pushed group's members (users filtered by group).
+            "GET /v1/environments/{envId}/users" => (n.div_ceil(200)
+                + GROUPS.len() * n.div_ceil(GROUPS.len()).div_ceil(200))
+            .to_string(),
+            "GET /v1/environments/{envId}/groups"
+            | "GET /v1/environments/{envId}/populations"
+            | "POST /{envId}/as/token" => "1".into(),
+            _ => "-".into(),
+        };
+        println!("| PingOne | `{r}` | {c} | {min} |");
+    }
+    println!(
+        "\nwrites: Duo {}, PingOne {} (minimum 0)\n",
+        writes(&d),
+        writes(&p)
+    );
+
+    // k email changes and k new memberships: 2k writes at the minimum.
+    let s = PingOneSeeder::new(&p1.base);
+    for (j, id) in ids.iter().take(k).enumerate() {
+        s.send(
+            "PATCH",
+            &format!("users/{id}"),
+            &json!({ "email": format!("changed{j}@example.org") }),
+        );
+    }
+    for (j, id) in ids.iter().skip(k).take(k).enumerate() {
+        let g = &groups[(k + j + 1) % groups.len()];
+        s.member(id, g);
+    }
+    duo.reset_stats();
+    p1.reset_stats();
+    let (_, code, _) = sync(bins, &cfg, false)?;
+    let d = duo.stats();
+    println!("Sync with {k} email changes and {k} new memberships (exit {code}):\n");
+    println!("| Duo write route | calls |\n| --- | ---: |");
+    for (r, c) in routes(&d) {
+        if !r.starts_with("GET ") {
+            println!("| `{r}` | {c} |");
+        }
+    }
+    println!(
+        "\nDuo writes made: {} (minimum {}); Duo reads: {}\n",
+        writes(&d),
+        2 * k,
+        d["total"].as_u64().unwrap_or(0) - writes(&d)
+    );
+    Ok(())
+}
+
+fn throughput(bins: &Bins, n: usize, scale: Option<u32>) -> Result<(), String> {
+    let (duo, rate, title) = match scale {
+        Some(k) => (
+            SimProcess::duo(
+                &bins.duo_sim,
+                &["--rate-limit", "duo", "--rate-limit-scale", &k.to_string()],
+            ),
+            format!(
+                "{{ writes_per_minute = {}, reads_per_minute = {}, pages_per_minute = {} }}",
+                300 * k,
+                300 * k,
+                200 * k
+            ),
+            format!("Duo's limits x{k} (sim --rate-limit duo --rate-limit-scale {k})"),
+        ),
+        None => (
+            SimProcess::duo(&bins.duo_sim, &[]),
+            "\"off\"".to_owned(),
+            "limits off".to_owned(),
+        ),
+    };
+    let p1 = SimProcess::pingone(&bins.pingone_sim, &[]);
+    let t0 = Instant::now();
+    seed(&p1, n);
+    let seeded = t0.elapsed();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let cfg = config(dir.path(), &duo, &p1, &rate, 16);
+    let (t, code, _) = sync(bins, &cfg, false)?;
+    let d = duo.stats();
+    let w = writes(&d);
+    let throttled = d["by_status"]["429"].as_u64().unwrap_or(0);
+    let secs = t.as_secs_f64();
+    println!("\n### Initial provisioning of {n} users, {title}\n");
+    println!("(seeded in {:.1} s)\n", seeded.as_secs_f64());
+    println!("| exit | elapsed s | Duo writes | writes/s | Duo reads | 429s |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {code} | {secs:.1} | {w} | {:.1} | {} | {throttled} |",
+        w as f64 / secs,
+        d["total"].as_u64().unwrap_or(0) - w
+    );
+    if let Some(k) = scale {
+        let allowed = 300.0 * f64::from(k) / 60.0;
+        println!(
+            "\nallowed write rate {allowed:.1}/s; achieved {:.1}/s = **{:.0}%** of the limit (whole sync, reads included)",
+            w as f64 / secs,
+            100.0 * w as f64 / secs / allowed
+        );
+    }
+    Ok(())
+}
+
+fn planner() -> Result<(), String> {
+    println!("\n### Planner scale (1% changed)\n");
+    println!("| users | output |\n| ---: | --- |");
+    for n in ["10000", "100000", "1000000"] {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "reconcile-engine",
+                "--example",
+                "plan_scale",
+                "--",
+                "--users",
+                n,
+                "--change-rate",
+                "0.01",
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        println!(
+            "| {n} | `{}` |",
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .replace('\n', " ")
+        );
+    }
+    Ok(())
+}
+
+fn rss(bins: &Bins, n: usize) -> Result<(), String> {
+    // Generated users (no phones) in the Default population: seeding is instant.
+    let duo = SimProcess::duo(&bins.duo_sim, &[]);
+    let p1 = SimProcess::pingone(
+        &bins.pingone_sim,
+        &["--seed-users", &n.to_string(), "--seed-groups", "0"],
+    );
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let cfg = write_config(
+        dir.path(),
+        &Endpoints {
+            duo: duo.base.clone(),
+            pingone: p1.base.clone(),
+        },
+        "\"off\"",
+        "concurrency = 16",
+        &outbound_rule("r", "deprovision = true", "").replace(
+            "populations = [\"Workforce\"]",
+            "populations = [\"Default\"]",
+        ),
+    );
+    let (t1, c1, r1) = sync(bins, &cfg, true)?;
+    let (t2, c2, r2) = sync(bins, &cfg, true)?;
+    println!("\n### Peak RSS of `p1duo sync`, {n} users in scope\n");
+    println!("| sync | exit | elapsed s | peak RSS MiB |\n| --- | ---: | ---: | ---: |");
+    for (what, t, c, r) in [("initial", t1, c1, r1), ("no change", t2, c2, r2)] {
+        println!(
+            "| {what} | {c} | {:.1} | {} |",
+            t.as_secs_f64(),
+            r.map(|k| format!("{:.0}", k as f64 / 1024.0))
+                .unwrap_or_else(|| "?".into())
+        );
+    }
+    Ok(())
+}
