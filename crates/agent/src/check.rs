@@ -93,7 +93,8 @@ async fn state_db(c: &Config) -> CheckResult {
 
 async fn duo(c: &Config) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    let duo = match clients::duo(c) {
+    let counts = std::sync::Arc::new(clients::CallCounts::default());
+    let duo = match clients::duo_counted(c, counts.clone()) {
         Ok(d) => d,
         Err(e) => return vec![fail("Duo connection", e.to_string())],
     };
@@ -111,7 +112,8 @@ async fn duo(c: &Config) -> Vec<CheckResult> {
                     c.duo.api_host
                 ),
             ));
-            out.push(pass("Duo clock skew", "Duo accepted the request's signed Date header, so this machine's clock is within Duo's tolerance"));
+            let date = counts.last_date.lock().ok().and_then(|d| d.clone());
+            out.push(clock_skew(date.as_deref(), std::time::SystemTime::now()));
             out.push(pass(
                 "Duo permission: read resources",
                 "users can be listed",
@@ -232,4 +234,59 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
         }
     }
     out
+}
+
+/// Duo's clock against ours, from the `Date` header of its answer. Duo refuses
+/// signatures whose date is more than a few minutes off, so warn well before.
+fn clock_skew(duo_date: Option<&str>, now: std::time::SystemTime) -> CheckResult {
+    const WARN_SECS: u64 = 60;
+    let Some(theirs) = duo_date.and_then(|d| httpdate::parse_http_date(d).ok()) else {
+        return pass(
+            "Duo clock skew",
+            "Duo accepted the request's signed Date header (it sent no Date of its own to compare)",
+        );
+    };
+    let (secs, ahead) = match now.duration_since(theirs) {
+        Ok(d) => (d.as_secs(), "ahead of"),
+        Err(e) => (e.duration().as_secs(), "behind"),
+    };
+    if secs <= WARN_SECS {
+        pass(
+            "Duo clock skew",
+            format!("this machine's clock is within {secs} s of Duo's"),
+        )
+    } else {
+        fail(
+            "Duo clock skew",
+            format!(
+                "this machine's clock is {secs} s {ahead} Duo's; Duo refuses signatures a few minutes off: \
+                 synchronise the clock (NTP)"
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod skew_tests {
+    //! The clock-skew check's verdicts.
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn skew_is_measured_against_duos_date_header() {
+        let duo = httpdate::fmt_http_date(at(1_800_000_000));
+        let ok = clock_skew(Some(&duo), at(1_800_000_030));
+        assert!(ok.ok, "{ok:?}");
+        assert!(ok.detail.contains("within 30 s"), "{ok:?}");
+        let ahead = clock_skew(Some(&duo), at(1_800_000_400));
+        assert!(!ahead.ok, "{ahead:?}");
+        assert!(ahead.detail.contains("400 s ahead of Duo's"), "{ahead:?}");
+        let behind = clock_skew(Some(&duo), at(1_799_999_000));
+        assert!(behind.detail.contains("1000 s behind Duo's"), "{behind:?}");
+        assert!(clock_skew(None, at(0)).ok);
+    }
 }

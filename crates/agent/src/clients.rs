@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct CallCounts {
     pub calls: AtomicU64,
     pub throttled: AtomicU64,
+    /// The `Date` header of Duo's last answer (`check` measures clock skew with it).
+    pub last_date: std::sync::Mutex<Option<String>>,
 }
 
 impl CallCounts {
@@ -41,10 +43,15 @@ impl Transport for Counting {
         Box::pin(async move {
             self.counts.calls.fetch_add(1, Ordering::Relaxed);
             let r = self.inner.send(request).await;
-            if let Ok(resp) = &r
-                && resp.status == 429
-            {
-                self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+            if let Ok(resp) = &r {
+                if resp.status == 429 {
+                    self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+                }
+                if resp.date.is_some()
+                    && let Ok(mut d) = self.counts.last_date.lock()
+                {
+                    d.clone_from(&resp.date);
+                }
             }
             r
         })
@@ -54,8 +61,13 @@ impl Transport for Counting {
 /// The Duo Admin API client of this config, counting its calls into `counts`.
 pub fn duo_counted(config: &Config, counts: Arc<CallCounts>) -> Result<DuoClient, AgentError> {
     let c = duo_config(config);
-    let inner = ReqwestTransport::new(c.connect_timeout, c.request_timeout, &c.user_agent, None)
-        .map_err(|e| AgentError::Duo(e.to_string()))?;
+    let inner = ReqwestTransport::new(
+        c.connect_timeout,
+        c.request_timeout,
+        &c.user_agent,
+        c.extra_ca_pem.as_deref(),
+    )
+    .map_err(|e| AgentError::Duo(e.to_string()))?;
     DuoClient::with_transport(c, Arc::new(Counting { inner, counts }))
         .map_err(|e| AgentError::Duo(format!("{e} (config key duo.api_host)")))
 }

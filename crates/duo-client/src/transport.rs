@@ -68,6 +68,8 @@ pub struct HttpResponse {
     pub retry_after: Option<String>,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// The response's `Date` header, if sent (lets callers measure clock skew).
+    pub date: Option<String>,
 }
 
 /// No HTTP answer: what happened and a description.
@@ -163,11 +165,17 @@ impl Transport for ReqwestTransport {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
+            let date = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response.bytes().await.map_err(map_reqwest)?.to_vec();
             Ok(HttpResponse {
                 status,
                 retry_after,
                 body,
+                date,
             })
         })
     }

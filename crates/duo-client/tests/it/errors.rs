@@ -209,6 +209,7 @@ async fn unreadable_answer_is_a_decode_error() {
 async fn fail_envelope_with_http_200_is_an_error() {
     let err = error_for(
         Ok(duo_client::HttpResponse {
+            date: None,
             status: 200,
             retry_after: None,
             body: br#"{"stat":"FAIL","code":40002,"message":"Invalid request parameters","message_detail":"limit"}"#.to_vec(),

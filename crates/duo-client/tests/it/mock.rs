@@ -62,6 +62,7 @@ impl Transport for Scripted {
 
 pub fn ok(response: serde_json::Value) -> Answer {
     Ok(HttpResponse {
+        date: None,
         status: 200,
         retry_after: None,
         body: serde_json::to_vec(&serde_json::json!({"stat": "OK", "response": response})).unwrap(),
@@ -74,6 +75,7 @@ pub fn fail(status: u16, code: u32, message: &str, detail: Option<&str>) -> Answ
         body["message_detail"] = d.into();
     }
     Ok(HttpResponse {
+        date: None,
         status,
         retry_after: None,
         body: serde_json::to_vec(&body).unwrap(),
@@ -90,6 +92,7 @@ pub fn too_many(retry_after: Option<&str>) -> Answer {
 
 pub fn plain(status: u16, text: &str) -> Answer {
     Ok(HttpResponse {
+        date: None,
         status,
         retry_after: None,
         body: text.as_bytes().to_vec(),
