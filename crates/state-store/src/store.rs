@@ -286,6 +286,24 @@ pub(crate) fn json_col(
     })
 }
 
+/// Decodes a JSON column in place, copying the text only for the error.
+pub(crate) fn json_ref(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+    table: &'static str,
+    column: &'static str,
+) -> Result<serde_json::Value> {
+    let value = row.get_ref(idx)?;
+    let text = value.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), Box::new(e))
+    })?;
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt {
+        table,
+        column,
+        value: text.to_owned(),
+    })
+}
+
 /// `u64` fingerprints are stored bit-for-bit in SQLite's signed INTEGER.
 pub(crate) fn fp_to_sql(fp: u64) -> i64 {
     i64::from_ne_bytes(fp.to_ne_bytes())
