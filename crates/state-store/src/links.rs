@@ -5,7 +5,7 @@ use rusqlite::{CachedStatement, OptionalExtension, Row, Transaction, params};
 use crate::error::Result;
 use crate::records::{Link, ObjectKey, ObjectKind, Origin};
 use crate::secrets;
-use crate::store::{Store, fp_from_sql, fp_to_sql, json_col, text_col};
+use crate::store::{Store, fp_from_sql, fp_to_sql, json_ref, text_col};
 
 const COLUMNS: &str =
     "kind, source_id, target_id, attrs, fingerprint, origin, first_synced, last_synced";
@@ -144,7 +144,7 @@ fn decode(rule: &str, row: &Row<'_>) -> Result<Link> {
         kind: text_col(row, 0, ObjectKind::parse)?,
         source_id: row.get(1)?,
         target_id: row.get(2)?,
-        attrs: json_col("links", "attrs", row.get(3)?)?,
+        attrs: json_ref(row, 3, "links", "attrs")?,
         fingerprint: fp_from_sql(row.get(4)?),
         origin: text_col(row, 5, Origin::parse)?,
         first_synced: row.get(6)?,

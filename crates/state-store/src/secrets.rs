@@ -25,12 +25,28 @@ const SECRET_NAMES: &[&str] = &[
 
 /// True when a field of this name must never be stored.
 pub fn is_secret_field(name: &str) -> bool {
+    // Checked for every key of every stored value: normalise into a stack
+    // buffer when the name is short ASCII (the usual case), allocate otherwise.
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    if name.is_ascii() && name.len() <= buf.len() {
+        for b in name.bytes().filter(|b| !matches!(b, b'_' | b'-' | b'.')) {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        let norm = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+        return is_secret_norm(norm);
+    }
     let norm: String = name
         .chars()
         .filter(|c| !matches!(c, '_' | '-' | '.'))
         .flat_map(char::to_lowercase)
         .collect();
-    SECRET_NAMES.contains(&norm.as_str()) || norm.ends_with("secret") || norm.ends_with("password")
+    is_secret_norm(&norm)
+}
+
+fn is_secret_norm(norm: &str) -> bool {
+    SECRET_NAMES.contains(&norm) || norm.ends_with("secret") || norm.ends_with("password")
 }
 
 /// Fails with [`StoreError::SecretField`] when `value` holds a secret-named key.
