@@ -126,6 +126,8 @@ pub struct Agent {
     pub metrics: Arc<Metrics>,
     /// Duo requests and 429s since the last cycle.
     pub duo_calls: Arc<clients::CallCounts>,
+    /// The PingOne client's cumulative 429 count at the last cycle's end.
+    p1_throttled_seen: std::sync::atomic::AtomicU64,
     /// One cycle at a time across rules: outbound and inbound rules watch each
     /// other's links to avoid echoes, so they must not interleave.
     cycle_lock: tokio::sync::Mutex<()>,
@@ -146,6 +148,7 @@ impl Agent {
             config,
             db,
             metrics,
+            p1_throttled_seen: std::sync::atomic::AtomicU64::new(0),
             cycle_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -563,8 +566,14 @@ impl Agent {
         } else {
             calls
         };
+        // The client's 429 count is cumulative; the metric takes what is new since the last cycle.
+        let p1_429 = self.p1.throttled_responses();
+        let p1_new_429 = p1_429.saturating_sub(
+            self.p1_throttled_seen
+                .swap(p1_429, std::sync::atomic::Ordering::Relaxed),
+        );
         self.metrics
-            .api("pingone", prepared.pingone_reads + p1_writes, 0);
+            .api("pingone", prepared.pingone_reads + p1_writes, p1_new_429);
         for (i, r) in report.results.iter().enumerate() {
             let op = &plan.ops[i];
             let result = match r.outcome {

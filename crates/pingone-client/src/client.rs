@@ -46,6 +46,8 @@ struct Shared {
     tokens: TokenSource,
     limiter: Option<DefaultDirectRateLimiter>,
     retry: RetryPolicy,
+    /// 429 answers seen (retried or not), for the caller's metrics.
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 /// Whether a request may be sent again when its outcome is unknown.
@@ -120,6 +122,7 @@ impl PingOneClient {
                 tokens,
                 limiter,
                 retry: config.retry,
+                throttled: std::sync::atomic::AtomicU64::new(0),
             }),
             transaction_id,
         })
@@ -147,6 +150,13 @@ impl PingOneClient {
     /// The configured retry schedule.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.shared.retry
+    }
+
+    /// 429 answers this client (and its clones) has received, retried ones included.
+    pub fn throttled_responses(&self) -> u64 {
+        self.shared
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Token requests this client (and its clones) has sent.
@@ -285,6 +295,10 @@ impl PingOneClient {
                 return Ok(Response { body });
             }
             let code = status.as_u16();
+            if code == 429 {
+                s.throttled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             if code == 401 && !renewed {
                 // Expired or revoked token: renew once and try again (PingOne did not act).
                 renewed = true;

@@ -27,8 +27,11 @@ async fn retry_after_seconds_is_honoured() {
     ])
     .await;
     let client = PingOneClient::new(mock.config()).unwrap();
+    assert_eq!(client.throttled_responses(), 0);
     client.get_user("u1").await.unwrap();
     assert_eq!(gaps(&mock), [Duration::from_secs(3)]);
+    // The retried 429 is still counted, for the agent's `api_throttled` metric.
+    assert_eq!(client.throttled_responses(), 1);
 }
 
 #[tokio::test(start_paused = true)]
