@@ -20,16 +20,7 @@ impl DuoClient {
     /// One administrator (`GET /admin/v1/admins/{id}`).
     pub async fn get_admin(&self, admin_id: &str) -> Result<Admin, DuoError> {
         let path = format!("/admin/v1/admins/{}", seg(admin_id));
-        let (admin, _) = self
-            .call_typed(
-                Method::GET,
-                &path,
-                &Params::new(),
-                EndpointClass::Read,
-                Idempotency::Idempotent,
-            )
-            .await?;
-        Ok(admin)
+        self.get_typed(&path).await
     }
 
     /// Creates an administrator with an explicit role (`POST /admin/v1/admins`).

@@ -410,6 +410,20 @@ impl DuoClient {
         }
     }
 
+    /// A single-object read (`GET`, read class, safe to retry) decoded as `T`.
+    pub(crate) async fn get_typed<T: DeserializeOwned>(&self, path: &str) -> Result<T, DuoError> {
+        let (value, _) = self
+            .call_typed(
+                Method::GET,
+                path,
+                &Params::new(),
+                EndpointClass::Read,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(value)
+    }
+
     /// Sends a call and decodes `response` as `T` (plus paging metadata).
     pub(crate) async fn call_typed<T: DeserializeOwned>(
         &self,

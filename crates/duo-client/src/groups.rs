@@ -26,16 +26,7 @@ impl DuoClient {
     /// One group by id (`GET /admin/v2/groups/{id}`).
     pub async fn get_group(&self, group_id: &str) -> Result<Group, DuoError> {
         let path = format!("/admin/v2/groups/{}", seg(group_id));
-        let (group, _) = self
-            .call_typed(
-                Method::GET,
-                &path,
-                &Params::new(),
-                EndpointClass::Read,
-                Idempotency::Idempotent,
-            )
-            .await?;
-        Ok(group)
+        self.get_typed(&path).await
     }
 
     /// Creates a group (`POST /admin/v1/groups`). Never re-sent once it may

@@ -26,16 +26,7 @@ impl DuoClient {
     /// One phone by id (`GET /admin/v1/phones/{id}`).
     pub async fn get_phone(&self, phone_id: &str) -> Result<Phone, DuoError> {
         let path = format!("/admin/v1/phones/{}", seg(phone_id));
-        let (phone, _) = self
-            .call_typed(
-                Method::GET,
-                &path,
-                &Params::new(),
-                EndpointClass::Read,
-                Idempotency::Idempotent,
-            )
-            .await?;
-        Ok(phone)
+        self.get_typed(&path).await
     }
 
     /// The phone with this number (and extension), if any

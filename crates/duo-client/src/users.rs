@@ -26,16 +26,7 @@ impl DuoClient {
     /// One user by id (`GET /admin/v1/users/{id}`); 404 → [`DuoError::NotFound`].
     pub async fn get_user(&self, user_id: &str) -> Result<User, DuoError> {
         let path = format!("/admin/v1/users/{}", seg(user_id));
-        let (user, _) = self
-            .call_typed(
-                Method::GET,
-                &path,
-                &Params::new(),
-                EndpointClass::Read,
-                Idempotency::Idempotent,
-            )
-            .await?;
-        Ok(user)
+        self.get_typed(&path).await
     }
 
     /// The user whose username or alias is `username`, if any
