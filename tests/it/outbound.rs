@@ -235,14 +235,14 @@ async fn pushed_groups_are_created_renamed_and_deleted_and_memberships_follow() 
         "Builders"
     );
 
-    // Membership changes and a rename in PingOne follow.
+    // Membership changes and a rename in PingOne follow, with the config
+    // still naming the group by its old name (it is followed by id).
     env.sims.p1.add_member(&bob, &eng).unwrap();
     env.sims.p1.remove_member(&bob, &sales).unwrap();
     env.sims
         .p1
         .update_group(&eng, json!({ "name": "Platform" }))
         .unwrap();
-    let config = env.config(&push("\"Platform\", \"Sales\""));
     let r = env.sync(&config).await;
     assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
     assert_eq!(members("Platform"), ["alice", "bob"]);
@@ -255,6 +255,51 @@ async fn pushed_groups_are_created_renamed_and_deleted_and_memberships_follow() 
             .iter()
             .any(|g| g.name == "Engineering"),
         "renamed, not duplicated"
+    );
+    // Updating the config to the new name changes nothing.
+    let config = env.config(&push("\"Platform\", \"Sales\""));
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
+    assert_eq!(r[0].ops, 0, "{:?}", r[0]);
+
+    // Deleted in PingOne while still in the push list: deleted in Duo too.
+    let dropped = env
+        .sims
+        .p1
+        .create_group(json!({ "name": "Dropped" }))
+        .unwrap();
+    env.sims.p1.add_member(&alice, &dropped).unwrap();
+    let config = env.config(&push("\"Platform\", \"Sales\", \"Dropped\""));
+    env.sync(&config).await;
+    assert_eq!(members("Dropped"), ["alice"]);
+    env.sims.p1.delete_group(&dropped).unwrap();
+    let r = env.sync_with(&config, true).await;
+    assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
+    assert!(
+        !env.sims
+            .duo
+            .state()
+            .groups
+            .iter()
+            .any(|g| g.name == "Dropped"),
+        "a pushed group deleted in PingOne is deleted in Duo"
+    );
+    // A name never seen is still a configuration error that names the fix.
+    let typo = env.config(&push("\"Platfrom\""));
+    let opts = agent::commands::SyncOptions {
+        rule: None,
+        allow_deletes: false,
+        progress: false,
+    };
+    let err = agent::commands::sync_reports(&typo, &opts)
+        .await
+        .expect("sync runs")
+        .remove(0)
+        .expect_err("an unknown group fails the rule")
+        .to_string();
+    assert!(
+        err.contains("group \"Platfrom\" named in rule \"r\" groups.push does not exist"),
+        "{err}"
     );
 
     // Removed from the push list: deleted in Duo.

@@ -115,16 +115,66 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
     .await;
     // A membership change in PingOne reaches the pushed Duo group the same way.
     env.sims.p1.add_member(&bob, &eng).unwrap();
-    let in_engineering = || {
+    let in_group = |user: &str, group: &str| {
         let st = env.sims.duo.state();
-        let g = st.groups.iter().find(|g| g.name == "Engineering");
+        let g = st.groups.iter().find(|g| g.name == group);
         g.is_some_and(|g| {
             st.users
                 .iter()
-                .any(|u| u.username == "bob" && u.groups.contains(&g.group_id))
+                .any(|u| u.username == user && u.groups.contains(&g.group_id))
         })
     };
-    eventually("bob in Duo group Engineering", in_engineering).await;
+    eventually("bob in Duo group Engineering", || {
+        in_group("bob", "Engineering")
+    })
+    .await;
+
+    // A pushed group renamed in PingOne (the config still says "Engineering")
+    // is renamed in Duo by the fast path, which reads no user at all.
+    env.reset_stats();
+    env.sims
+        .p1
+        .update_group(&eng, json!({ "name": "Platform" }))
+        .unwrap();
+    eventually("the Duo group renamed to Platform", || {
+        let st = env.sims.duo.state();
+        st.groups.iter().any(|g| g.name == "Platform")
+            && !st.groups.iter().any(|g| g.name == "Engineering")
+    })
+    .await;
+    let users_read: u64 = env
+        .sims
+        .p1
+        .stats()
+        .by_route
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET ") && k.contains("/users"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(users_read, 0, "a rename reads no users");
+    assert!(in_group("bob", "Platform"), "memberships kept");
+
+    // A group nested into a pushed one: its members follow into the Duo group.
+    let carol = env.p1_user("carol", &env.workforce, json!({}));
+    eventually("carol in Duo", || env.duo_user("carol").is_some()).await;
+    let contractors = env
+        .sims
+        .p1
+        .create_group(json!({ "name": "Contractors" }))
+        .unwrap();
+    env.sims.p1.add_member(&carol, &contractors).unwrap();
+    env.sims.p1.nest_group(&contractors, &eng).unwrap();
+    eventually("carol in Duo group Platform through the nesting", || {
+        in_group("carol", "Platform")
+    })
+    .await;
+    env.sims.p1.unnest_group(&contractors, &eng).unwrap();
+    eventually(
+        "carol out of Duo group Platform after the un-nesting",
+        || !in_group("carol", "Platform"),
+    )
+    .await;
+    assert!(in_group("bob", "Platform"), "direct members stay");
 
     stop.cancel();
     let outcome = tokio::time::timeout(Duration::from_secs(20), agent)

@@ -44,6 +44,27 @@ fn scope_key(rule: &str) -> String {
     format!("scope/{rule}")
 }
 
+/// What each `groups.push` entry of an outbound rule last resolved to.
+fn push_key(rule: &str) -> String {
+    format!("push/{rule}")
+}
+
+/// How many memberships of pushed groups an outbound rule had at its last full
+/// cycle (the fast path's floor for the membership-removal percentage).
+pub(crate) fn memberships_key(rule: &str) -> String {
+    format!("memberships/{rule}")
+}
+
+/// The last [`crate::outbound::PingOneSnapshot::push_resolved`] of a rule.
+pub(crate) fn pushed_before(
+    s: &state_store::Store,
+    rule: &str,
+) -> state_store::Result<std::collections::BTreeMap<String, String>> {
+    Ok(s.kv_get(&push_key(rule))?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
 /// A rule to plan: one in the config, or one only the database remembers.
 #[derive(Debug, Clone)]
 pub enum RuleRef {
@@ -82,6 +103,8 @@ pub struct Prepared {
     pub pingone_reads: u64,
     pub(crate) target: TargetSide,
     pub(crate) origins: HashMap<(Kind, String), Origin>,
+    /// Small state to remember once the cycle runs (a plan does not write).
+    pub(crate) kv_writes: Vec<(String, String)>,
 }
 
 pub(crate) enum TargetSide {
@@ -198,8 +221,8 @@ impl Agent {
         let name = rule.name().to_owned();
         let direction = rule.direction();
         // Links of this rule, pending creates, and the other direction's targets (no echo).
-        let (links, pending, excluded) = match &self.db {
-            None => (Vec::new(), Vec::new(), HashSet::new()),
+        let (links, pending, excluded, pushed) = match &self.db {
+            None => (Vec::new(), Vec::new(), HashSet::new(), Default::default()),
             Some(db) => {
                 let others: Vec<String> = self
                     .config
@@ -213,6 +236,7 @@ impl Agent {
                 db.call(move |s| {
                     let links = s.links_for_rule(&n)?;
                     let pending = s.pending_intents(&n)?;
+                    let pushed = pushed_before(s, &n)?;
                     let mut excluded = HashSet::new();
                     for o in &others {
                         for l in s.links_for_rule(o)? {
@@ -228,7 +252,7 @@ impl Agent {
                             }
                         }
                     }
-                    Ok((links, pending, excluded))
+                    Ok((links, pending, excluded, pushed))
                 })
                 .await?
             }
@@ -244,10 +268,11 @@ impl Agent {
 
         let scope_ids;
         let mut pingone_reads = 0;
+        let mut kv_writes = Vec::new();
         let (mut inputs, target, in_scope_accounts, in_scope_groups) = match (rule, direction) {
             (RuleRef::Configured(r), Direction::Outbound) => {
                 let (p1s, duos) = tokio::try_join!(
-                    outbound::read_pingone(&self.p1, r),
+                    outbound::read_pingone(&self.p1, r, &pushed),
                     outbound::read_duo(&self.duo, manages_admins)
                 )?;
                 let inputs = outbound::build(r, &p1s, &duos, &excluded, manages_admins)?;
@@ -257,6 +282,12 @@ impl Agent {
                     .filter(|(id, _, _)| !excluded.contains(id))
                     .count() as u64;
                 pingone_reads = p1s.calls;
+                if p1s.push_resolved != pushed {
+                    let memo = serde_json::to_string(&p1s.push_resolved).unwrap_or_default();
+                    kv_writes.push((push_key(&name), memo));
+                }
+                let memberships: usize = p1s.members.values().map(Vec::len).sum();
+                kv_writes.push((memberships_key(&name), memberships.to_string()));
                 scope_ids = p1s
                     .users
                     .iter()
@@ -386,6 +417,7 @@ impl Agent {
             pingone_reads,
             target,
             origins,
+            kv_writes,
         })
     }
 
@@ -399,6 +431,19 @@ impl Agent {
         progress: Option<ProgressBar>,
     ) -> Result<CycleReport, AgentError> {
         let _one_at_a_time = self.cycle_lock.lock().await;
+        self.cycle_locked(rule, trigger, allow_destructive, cancel, progress)
+            .await
+    }
+
+    /// [`Agent::cycle`] with the cycle lock held.
+    async fn cycle_locked(
+        &self,
+        rule: &RuleRef,
+        trigger: Trigger,
+        allow_destructive: bool,
+        cancel: CancellationToken,
+        progress: Option<ProgressBar>,
+    ) -> Result<CycleReport, AgentError> {
         let db = self
             .db
             .clone()
@@ -417,21 +462,43 @@ impl Agent {
             db.call(move |s| s.kv_set(&key, &memo)).await?;
         }
         let prepared = self.prepare(rule, allow_destructive).await;
+        if let Ok(p) = &prepared
+            && !p.kv_writes.is_empty()
+        {
+            let writes = p.kv_writes.clone();
+            db.call(move |s| {
+                writes
+                    .iter()
+                    .try_for_each(|(key, value)| s.kv_set(key, value))
+            })
+            .await?;
+        }
         self.execute_prepared(&name, prepared, trigger, cancel, progress, started)
             .await
     }
 
-    /// A fast cycle of an outbound rule for just these PingOne users (from
-    /// change notifications); the periodic full cycle remains the safety net.
+    /// A fast cycle of an outbound rule for just the users and groups that
+    /// change notifications named; a full cycle when only that can handle
+    /// them. The periodic full cycle remains the safety net.
     pub async fn fast_cycle(
         &self,
         rule: &Rule,
-        user_ids: &HashSet<String>,
+        changes: &crate::fast::Changes,
         cancel: CancellationToken,
     ) -> Result<CycleReport, AgentError> {
         let _one_at_a_time = self.cycle_lock.lock().await;
         let started = std::time::Instant::now();
-        let prepared = crate::fast::prepare_users(self, rule, user_ids).await;
+        let prepared = match crate::fast::prepare_changes(self, rule, changes).await {
+            Ok(crate::fast::FastPlan::Ready(p)) => Ok(*p),
+            Ok(crate::fast::FastPlan::NeedsFull(why)) => {
+                tracing::info!(rule = %rule.name, reason = %why, "running a full cycle for the change notifications");
+                let rref = RuleRef::Configured(Box::new(rule.clone()));
+                return self
+                    .cycle_locked(&rref, Trigger::Schedule, false, cancel, None)
+                    .await;
+            }
+            Err(e) => Err(e),
+        };
         self.execute_prepared(
             &rule.name,
             prepared,
@@ -782,6 +849,7 @@ pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
         },
         allow_destructive,
         empty_source_guard: Some(10),
+        managed_floor: Default::default(),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The fast path of `run`: after PingOne reports changes to some users, plan
-//! and execute just those users (their Duo accounts, phones and pushed-group
-//! memberships). Only their links are given to the planner, so nothing else
+//! The fast path of `run`: after PingOne reports changes to some users or
+//! groups, plan and execute just those users (their Duo accounts, phones and
+//! pushed-group memberships) and the pushed groups themselves (create, rename,
+//! delete). Only those users' links are given to the planner, so no other user
 //! can be touched; the periodic full cycle remains the safety net.
 
 use crate::AgentError;
@@ -9,9 +10,67 @@ use crate::cycle::{Agent, Prepared, RuleRef, TargetSide, policy};
 use crate::journal::engine_kind;
 use crate::outbound::{self, DuoSnapshot, PingOneSnapshot};
 use futures::TryStreamExt;
-use reconcile_engine::{self as engine, Kind};
+use reconcile_engine::{self as engine, Destructive, Kind};
 use state_store::{ObjectKind, Origin};
 use std::collections::{HashMap, HashSet};
+
+/// What PingOne change notifications reported since a rule's last cycle.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// Users created, updated or deleted, or whose direct memberships changed.
+    pub users: HashSet<String>,
+    /// Groups created, renamed or deleted.
+    pub groups: HashSet<String>,
+    /// Groups nested into or out of another: their members' effective
+    /// (indirect) memberships changed.
+    pub nested: HashSet<String>,
+    /// An event the fast path cannot narrow down: the next cycle is a full one.
+    pub full: bool,
+}
+
+impl Changes {
+    /// Adds what one notification changed.
+    pub fn note(&mut self, ev: &crate::server::ChangeEvent) {
+        let of = |kind: &str| -> Vec<String> {
+            ev.resources
+                .iter()
+                .filter(|(t, _)| t == kind)
+                .map(|(_, id)| id.clone())
+                .collect()
+        };
+        let (set, ids) = match ev.action.split('.').next().unwrap_or_default() {
+            "USER" | "GROUP_MEMBERSHIP" => (&mut self.users, of("USER")),
+            "GROUP" => (&mut self.groups, of("GROUP")),
+            "GROUP_NESTING" => (&mut self.nested, of("GROUP")),
+            _ => {
+                self.full = true;
+                return;
+            }
+        };
+        // An event without the resource it is about tells us only that something changed.
+        self.full |= ids.is_empty();
+        set.extend(ids);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.full && self.users.is_empty() && self.groups.is_empty() && self.nested.is_empty()
+    }
+}
+
+/// What the fast path made of the changes.
+pub enum FastPlan {
+    Ready(Box<Prepared>),
+    /// Only a full cycle can handle these changes (the reason is logged).
+    NeedsFull(String),
+}
+
+/// Reading `n` users one at a time costs two calls each (PingOne and Duo);
+/// a full cycle reads everything in pages of 200 (PingOne) and 300 (Duo).
+/// The fast path is taken while it is the cheaper of the two.
+pub fn fast_is_cheaper(changed_users: usize, linked_users: usize) -> bool {
+    let full_reads = linked_users.div_ceil(200) + linked_users.div_ceil(300) + 8;
+    2 * changed_users <= full_reads
+}
 
 fn p1err(what: &str, e: pingone_client::Error) -> AgentError {
     AgentError::PingOne(format!("{what}: {e}"))
@@ -21,12 +80,13 @@ fn duoerr(what: &str, e: duo_client::DuoError) -> AgentError {
     AgentError::Duo(format!("{what}: {e}"))
 }
 
-/// Read, map and plan an outbound rule for the PingOne users `ids` only.
-pub async fn prepare_users(
+/// Read, map and plan an outbound rule for the changed users and groups only,
+/// or say why a full cycle is needed instead.
+pub async fn prepare_changes(
     agent: &Agent,
     rule: &Rule,
-    ids: &HashSet<String>,
-) -> Result<Prepared, AgentError> {
+    changes: &Changes,
+) -> Result<FastPlan, AgentError> {
     let db = agent
         .db
         .clone()
@@ -40,17 +100,22 @@ pub async fn prepare_users(
         .map(|r| r.name.clone())
         .collect();
     let n = name.clone();
-    let (links, pending, excluded) = db
+    let (links, pending, excluded, pushed_before, memberships) = db
         .call(move |s| {
             let links = s.links_for_rule(&n)?;
             let pending = s.pending_intents(&n)?;
+            let pushed_before = crate::cycle::pushed_before(s, &n)?;
+            let memberships: u64 = s
+                .kv_get(&crate::cycle::memberships_key(&n))?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let mut excluded = HashSet::new();
             for o in &others {
                 for l in s.links_for_rule(o)? {
                     excluded.insert(l.target_id);
                 }
             }
-            Ok((links, pending, excluded))
+            Ok((links, pending, excluded, pushed_before, memberships))
         })
         .await?;
     let p1 = &agent.p1;
@@ -90,12 +155,54 @@ pub async fn prepare_users(
         "group",
         &format!("rule {:?} scope.groups", name),
     )?;
-    let push_ids = outbound::resolve(
-        &rule.push_groups,
-        &known_groups,
-        "group",
-        &format!("rule {:?} groups.push", name),
-    )?;
+    let (push_ids, _) =
+        outbound::resolve_push(&rule.name, &rule.push_groups, &known_groups, &pushed_before)?;
+
+    // Which users to read: the changed ones, and the members of a group that
+    // was nested or un-nested (their indirect memberships changed).
+    let mut ids = changes.users.clone();
+    let mut pingone_reads = 0;
+    for g in &changes.nested {
+        if !groups.iter().any(|x| &x.id == g) {
+            return Ok(FastPlan::NeedsFull(format!(
+                "group {g} changed its nesting and no longer exists"
+            )));
+        }
+        let filter = pingone_client::Filter::member_of(g)
+            .map_err(|e| AgentError::Other(format!("group id {g:?}: {e}")))?;
+        let pages: Vec<_> = p1
+            .list_users(&pingone_client::UserQuery::filtered(filter))
+            .try_collect()
+            .await
+            .map_err(|e| p1err(&format!("listing the members of group {g}"), e))?;
+        pingone_reads += pages.len() as u64;
+        ids.extend(pages.into_iter().flat_map(|p| p.items).map(|u| u.id));
+    }
+    for g in &changes.groups {
+        let exists = groups.iter().any(|x| &x.id == g);
+        let linked = links
+            .iter()
+            .any(|l| l.kind == ObjectKind::Group && &l.source_id == g);
+        // A pushed group's deletion is handled below like its rename; any
+        // other deleted group may have been nested in a pushed one, and only
+        // a full cycle knows whose memberships that changed.
+        if !exists && !linked {
+            return Ok(FastPlan::NeedsFull(format!(
+                "group {g} was deleted and is not one of the rule's pushed groups"
+            )));
+        }
+    }
+    let linked_users = links
+        .iter()
+        .filter(|l| matches!(l.kind, ObjectKind::User | ObjectKind::Admin))
+        .count();
+    if !fast_is_cheaper(ids.len(), linked_users) {
+        return Ok(FastPlan::NeedsFull(format!(
+            "{} changed users: one full read is cheaper than reading them one by one",
+            ids.len()
+        )));
+    }
+    let ids = &ids;
 
     // PingOne: each changed user (gone = deleted), with its groups (direct and indirect).
     let mut snap = PingOneSnapshot::default();
@@ -216,7 +323,24 @@ pub async fn prepare_users(
         }
     }
     let rref = RuleRef::Configured(Box::new(rule.clone()));
-    let pol = policy(&rref, false);
+    let mut pol = policy(&rref, false);
+    // Percentage limits are of what the whole rule manages, not of this handful.
+    let count = |k: ObjectKind| links.iter().filter(|l| l.kind == k).count() as u64;
+    let (users, admins, groups) = (
+        count(ObjectKind::User),
+        count(ObjectKind::Admin),
+        count(ObjectKind::Group),
+    );
+    pol.managed_floor = [
+        (Destructive::UserDelete, users),
+        (Destructive::UserDisable, users),
+        (Destructive::AdminDelete, admins),
+        (Destructive::AdminDisable, admins),
+        (Destructive::GroupDelete, groups),
+        (Destructive::MembershipRemoval, memberships),
+    ]
+    .into_iter()
+    .collect();
     let plan = engine::plan(&engine::Inputs {
         rule: &name,
         rule_deleted: false,
@@ -241,7 +365,7 @@ pub async fn prepare_users(
         }
     }
     let in_scope_accounts = snap.users.len() as u64;
-    Ok(Prepared {
+    Ok(FastPlan::Ready(Box::new(Prepared {
         rule: rref,
         plan,
         inputs,
@@ -249,8 +373,79 @@ pub async fn prepare_users(
         in_scope_groups: 0,
         scope_ids: Vec::new(),
         partial: true,
-        pingone_reads: ids.len() as u64,
+        pingone_reads: pingone_reads + ids.len() as u64,
         target: TargetSide::Duo,
         origins,
-    })
+        kv_writes: Vec::new(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Changes, fast_is_cheaper};
+    use crate::server::ChangeEvent;
+
+    fn ev(action: &str, resources: &[(&str, &str)]) -> ChangeEvent {
+        ChangeEvent {
+            action: action.into(),
+            resources: resources
+                .iter()
+                .map(|(t, id)| ((*t).into(), (*id).into()))
+                .collect(),
+        }
+    }
+
+    fn set(ids: &[&str]) -> std::collections::HashSet<String> {
+        ids.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn notifications_narrow_the_next_cycle_to_what_they_name() {
+        let mut c = Changes::default();
+        assert!(c.is_empty());
+        c.note(&ev("USER.UPDATED", &[("USER", "u1")]));
+        c.note(&ev(
+            "GROUP_MEMBERSHIP.CREATED",
+            &[("USER", "u2"), ("GROUP", "g9")],
+        ));
+        c.note(&ev("GROUP.UPDATED", &[("GROUP", "g1")]));
+        c.note(&ev("GROUP.DELETED", &[("GROUP", "g2")]));
+        c.note(&ev(
+            "GROUP_NESTING.CREATED",
+            &[("GROUP", "g3"), ("GROUP", "g4")],
+        ));
+        assert_eq!(
+            c,
+            Changes {
+                users: set(&["u1", "u2"]),
+                groups: set(&["g1", "g2"]),
+                nested: set(&["g3", "g4"]),
+                full: false,
+            }
+        );
+        assert!(!c.is_empty());
+    }
+
+    #[test]
+    fn an_event_the_fast_path_cannot_narrow_asks_for_a_full_cycle() {
+        for e in [
+            ev("USER.UPDATED", &[]),
+            ev("GROUP.UPDATED", &[("USER", "u1")]),
+            ev("POPULATION.UPDATED", &[("POPULATION", "p1")]),
+        ] {
+            let mut c = Changes::default();
+            c.note(&e);
+            assert!(c.full, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_is_taken_while_reading_users_one_by_one_is_cheaper() {
+        // 10 linked users: a full cycle is 10 reads, so up to 5 changed users.
+        assert!(fast_is_cheaper(5, 10));
+        assert!(!fast_is_cheaper(6, 10));
+        // 100,000 linked users: 500 + 334 pages + 8.
+        assert!(fast_is_cheaper(421, 100_000));
+        assert!(!fast_is_cheaper(422, 100_000));
+    }
 }

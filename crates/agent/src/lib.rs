@@ -14,7 +14,7 @@ pub mod cycle;
 pub mod demo;
 mod error;
 pub mod explain;
-mod fast;
+pub mod fast;
 pub mod inbound;
 pub mod journal;
 pub mod mapping_spec;

@@ -29,6 +29,9 @@ pub struct PingOneSnapshot {
     pub members: HashMap<String, Vec<String>>,
     /// API calls made.
     pub calls: u64,
+    /// `groups.push` entry → the PingOne group id it resolved to (kept so a
+    /// rename in PingOne is followed).
+    pub push_resolved: BTreeMap<String, String>,
 }
 
 /// What Duo has.
@@ -68,8 +71,53 @@ pub(crate) fn resolve(
     Ok(ids)
 }
 
-/// Read the PingOne side of an outbound rule.
-pub async fn read_pingone(p1: &PingOneClient, rule: &Rule) -> Result<PingOneSnapshot, AgentError> {
+/// Resolves `groups.push` like [`resolve`], except that an entry which no
+/// longer matches is followed through the id it resolved to before
+/// (`remembered`): a group renamed in PingOne stays pushed (and its Duo group
+/// is renamed); a deleted one leaves the push list, so its Duo group goes the
+/// way of one removed from the list. Returns the ids and what each entry
+/// resolved to now.
+pub(crate) fn resolve_push(
+    rule: &str,
+    wanted: &[String],
+    known: &[(String, String)],
+    remembered: &BTreeMap<String, String>,
+) -> Result<(Vec<String>, BTreeMap<String, String>), AgentError> {
+    let key = format!("rule {rule:?} groups.push");
+    let mut ids = Vec::new();
+    let mut now = BTreeMap::new();
+    for w in wanted {
+        if let Some((id, _)) = known.iter().find(|(id, name)| id == w || name == w) {
+            ids.push(id.clone());
+            now.insert(w.clone(), id.clone());
+            continue;
+        }
+        let Some(before) = remembered.get(w) else {
+            // Never seen: a typo or a group not created yet.
+            resolve(std::slice::from_ref(w), known, "group", &key)?;
+            continue;
+        };
+        match known.iter().find(|(id, _)| id == before) {
+            Some((id, name)) => {
+                tracing::warn!(rule, group = %w, id = %id, new_name = %name, "a pushed group was renamed in PingOne; it stays pushed under its new name: put {name:?} in {key}");
+                ids.push(id.clone());
+                now.insert(w.clone(), id.clone());
+            }
+            None => {
+                tracing::warn!(rule, group = %w, id = %before, "a pushed group was deleted in PingOne; its Duo group is handled like one removed from {key}: take it out of the list");
+            }
+        }
+    }
+    Ok((ids, now))
+}
+
+/// Read the PingOne side of an outbound rule; `pushed_before` is the last
+/// [`PingOneSnapshot::push_resolved`].
+pub async fn read_pingone(
+    p1: &PingOneClient,
+    rule: &Rule,
+    pushed_before: &BTreeMap<String, String>,
+) -> Result<PingOneSnapshot, AgentError> {
     let mut snap = PingOneSnapshot::default();
     let pops: Vec<pingone_client::Population> = p1
         .list_populations()
@@ -115,12 +163,9 @@ pub async fn read_pingone(p1: &PingOneClient, rule: &Rule) -> Result<PingOneSnap
         "group",
         &format!("rule {:?} scope.groups", rule.name),
     )?;
-    let push_ids = resolve(
-        &rule.push_groups,
-        &known_groups,
-        "group",
-        &format!("rule {:?} groups.push", rule.name),
-    )?;
+    let (push_ids, push_resolved) =
+        resolve_push(&rule.name, &rule.push_groups, &known_groups, pushed_before)?;
+    snap.push_resolved = push_resolved;
 
     // Members of the scope groups (any kind of membership counts).
     let mut in_groups: Option<HashSet<String>> = None;

@@ -5,6 +5,7 @@
 
 use crate::config::{Config, Direction};
 use crate::cycle::{Agent, RuleRef};
+use crate::fast::Changes;
 use crate::metrics::Metrics;
 use crate::scheduler::{CycleRunner, CycleTrigger, Scheduler, Timing};
 use crate::server::{self, ChangeEvent, Shared};
@@ -87,28 +88,16 @@ struct Runner {
     agent: Arc<Agent>,
     shared: Arc<Shared>,
     pending_first: Mutex<HashSet<String>>,
-    /// Per outbound rule: PingOne users changed since its last cycle, and
-    /// whether a change (to a group) needs a full cycle.
-    changed: Mutex<HashMap<String, (HashSet<String>, bool)>>,
+    /// Per outbound rule: what PingOne change notifications reported since its last cycle.
+    changed: Mutex<HashMap<String, Changes>>,
 }
 
 impl Runner {
     /// Remember what a notification changed, for every outbound rule.
     fn note(&self, rules: &[String], ev: &ChangeEvent) {
-        let users: Vec<&String> = ev
-            .resources
-            .iter()
-            .filter(|(t, _)| t == "USER")
-            .map(|(_, id)| id)
-            .collect();
-        let full = users.is_empty()
-            || ev.action.starts_with("GROUP.")
-            || ev.action.starts_with("GROUP_NESTING.");
         let mut c = self.changed.lock().unwrap_or_else(|p| p.into_inner());
         for r in rules {
-            let e = c.entry(r.clone()).or_default();
-            e.0.extend(users.iter().map(|u| (*u).clone()));
-            e.1 |= full;
+            c.entry(r.clone()).or_default().note(ev);
         }
     }
 }
@@ -129,17 +118,19 @@ impl CycleRunner for Runner {
             CycleTrigger::Startup => state_store::Trigger::Startup,
             CycleTrigger::Schedule | CycleTrigger::Notification => state_store::Trigger::Schedule,
         };
-        // Every cycle covers the changes noted so far; a notification with only
-        // user changes runs the fast path for just those users.
-        let (users, full) = self
+        // Every cycle covers the changes noted so far; a notification runs the
+        // fast path for just the users and groups it named.
+        let changes = self
             .changed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(rule)
             .unwrap_or_default();
         let result = match (&r, trigger) {
-            (RuleRef::Configured(rc), CycleTrigger::Notification) if !full && !users.is_empty() => {
-                self.agent.fast_cycle(rc, &users, cancel).await
+            (RuleRef::Configured(rc), CycleTrigger::Notification)
+                if !changes.full && !changes.is_empty() =>
+            {
+                self.agent.fast_cycle(rc, &changes, cancel).await
             }
             _ => {
                 self.agent
@@ -308,28 +299,62 @@ pub async fn run_with(
     Ok(Outcome::InStep)
 }
 
-/// Register a PingOne subscription delivering user, group and membership changes.
+/// The change notifications the agent subscribes to.
+const ACTION_TYPES: &[&str] = &[
+    "USER.CREATED",
+    "USER.UPDATED",
+    "USER.DELETED",
+    "GROUP.CREATED",
+    "GROUP.UPDATED",
+    "GROUP.DELETED",
+    "GROUP_MEMBERSHIP.CREATED",
+    "GROUP_MEMBERSHIP.DELETED",
+    "GROUP_NESTING.CREATED",
+    "GROUP_NESTING.DELETED",
+];
+
+/// Action types PingOne's stored docs do not confirm (shared/reference,
+/// section 6.6): if PingOne refuses them, the agent subscribes without them.
+const UNCONFIRMED: &[&str] = &["GROUP_NESTING.CREATED", "GROUP_NESTING.DELETED"];
+
+/// Register a PingOne subscription delivering user, group, membership and
+/// nesting changes.
 async fn subscribe(agent: &Agent, url: &str) -> Result<String, AgentError> {
-    let body = serde_json::json!({
-        "name": "p1duo change notifications",
-        "enabled": true,
-        "format": "ACTIVITY",
-        "httpEndpoint": { "url": url, "headers": {} },
-        "filterOptions": { "includedActionTypes": [
-            "USER.CREATED", "USER.UPDATED", "USER.DELETED",
-            "GROUP.CREATED", "GROUP.UPDATED", "GROUP.DELETED",
-            "GROUP_MEMBERSHIP.CREATED", "GROUP_MEMBERSHIP.DELETED"
-        ] }
-    });
+    let body = |types: Vec<&str>| {
+        serde_json::json!({
+            "name": "p1duo change notifications",
+            "enabled": true,
+            "format": "ACTIVITY",
+            "httpEndpoint": { "url": url, "headers": {} },
+            "filterOptions": { "includedActionTypes": types }
+        })
+    };
     let path = format!(
         "/environments/{}/subscriptions",
         agent.config.pingone.environment_id
     );
-    let v = agent
-        .p1
-        .raw(pingone_client::Method::POST, &path, Some(&body))
-        .await
-        .map_err(|e| AgentError::PingOne(e.to_string()))?;
+    let post = |b: serde_json::Value| {
+        let path = path.clone();
+        async move {
+            agent
+                .p1
+                .raw(pingone_client::Method::POST, &path, Some(&b))
+                .await
+        }
+    };
+    let v = match post(body(ACTION_TYPES.to_vec())).await {
+        Err(e) if e.status() == Some(400) => {
+            tracing::warn!(error = %e, "PingOne refused the group nesting action types; subscribing without them (nesting changes wait for the periodic full cycle)");
+            let confirmed = ACTION_TYPES
+                .iter()
+                .copied()
+                .filter(|t| !UNCONFIRMED.contains(t))
+                .collect();
+            post(body(confirmed)).await
+        }
+        other => other,
+    }
+    .map_err(|e| AgentError::PingOne(e.to_string()))?;
     let id = v
         .as_ref()
         .and_then(|v| v.get("id"))

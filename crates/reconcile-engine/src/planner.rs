@@ -1311,7 +1311,8 @@ impl<'a> Planner<'a> {
         let mut blocked = Vec::new();
         if !pol.allow_destructive {
             for (i, class) in Destructive::ALL.iter().enumerate() {
-                let (count, managed) = (self.counts[i], self.managed[i]);
+                let floor = pol.managed_floor.get(class).copied().unwrap_or(0);
+                let (count, managed) = (self.counts[i], self.managed[i].max(floor));
                 if count == 0 {
                     continue;
                 }

@@ -1,6 +1,8 @@
 //! The rule's policy: user actions, remove action, phones, groups, key
 //! comparison and the safety limits on destructive ops.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What deprovisioning does to a target account.
@@ -196,6 +198,12 @@ pub struct Policy {
     /// Block the plan when the source has no account while at least this
     /// many accounts are linked (`None`: no guard).
     pub empty_source_guard: Option<u64>,
+    /// For a plan over part of a rule (the agent's fast path): how many
+    /// objects of each class the whole rule manages. A percentage limit is
+    /// taken of the larger of this and what the inputs hold, so a plan over
+    /// three users cannot trip "10 % of 3".
+    #[serde(default)]
+    pub managed_floor: BTreeMap<Destructive, u64>,
 }
 
 impl Default for Policy {
@@ -213,6 +221,7 @@ impl Default for Policy {
             limits: Limits::default(),
             allow_destructive: false,
             empty_source_guard: Some(10),
+            managed_floor: BTreeMap::new(),
         }
     }
 }

@@ -354,6 +354,27 @@ fn blocked_plan_names_the_limit_and_runs_nothing() {
     assert!(r.blocked);
     assert_eq!(t.snapshot(), before, "a blocked plan changed the target");
 
+    // A plan over part of a bigger rule takes the percentage of the whole.
+    let partial = Policy {
+        limits: Limits {
+            user_disable: Limit {
+                max_count: None,
+                max_percent: Some(10),
+            },
+            ..Limits::none()
+        },
+        managed_floor: [(Destructive::UserDisable, 40)].into_iter().collect(),
+        ..pol.clone()
+    };
+    assert!(plan_now(&m, &t, &j, &partial, false).blocked.is_empty());
+    let partial = Policy {
+        managed_floor: [(Destructive::UserDisable, 9)].into_iter().collect(),
+        ..partial
+    };
+    let p9 = plan_now(&m, &t, &j, &partial, false);
+    expect![[r#"1 user disables exceed the limit (more than 10% of 9 managed); review the plan and run again with allow_destructive to proceed"#]]
+        .assert_eq(&p9.blocked.iter().map(|b| b.reason.as_str()).collect::<Vec<_>>().join("\n"));
+
     // The source suddenly returns nothing: blocked by the empty-source guard.
     let empty = DModel::default();
     let pol = Policy {

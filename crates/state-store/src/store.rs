@@ -108,6 +108,10 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)
             .map_err(open_err)?;
+        // Statement journals (kept for upserts in a multi-statement batch)
+        // live in memory: a temp file cost a write syscall per touched page.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(open_err)?;
         // Keep the WAL file from growing without bound after a big batch.
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
             .map_err(open_err)?;

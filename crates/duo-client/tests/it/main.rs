@@ -7,5 +7,4 @@ mod mock;
 mod paging;
 mod props;
 mod retry;
-mod secrets;
 mod sim;
