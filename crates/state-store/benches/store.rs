@@ -13,8 +13,11 @@ fn link(i: usize) -> Link {
     Link {
         rule: "r".into(),
         kind: ObjectKind::User,
-        source_id: format!("5f0c3a1e-0000-4000-8000-{i:012}"),
-        target_id: format!("DU{i:018}"),
+        source_id: uuid_like(i),
+        target_id: format!(
+            "DU{:018X}",
+            (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 8
+        ),
         attrs: json!({
             "username": format!("user{i}"),
             "email": format!("user{i}@example.com"),
@@ -105,3 +108,18 @@ fn load_1m_links(c: &mut Criterion) {
 
 criterion_group!(benches, record_100k, load_1m_links);
 criterion_main!(benches);
+
+/// A PingOne-like id: random-looking (ids arrive in no useful order, as
+/// PingOne's UUIDv4s do), but the same for the same `i` in every run.
+fn uuid_like(i: usize) -> String {
+    let h = (i as u64 ^ 0x5DEE_CE66_D1CE_4E5B).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let l = h.rotate_left(29).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        h >> 32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        l >> 52,
+        l & 0xffff_ffff_ffff
+    )
+}

@@ -17,22 +17,30 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open(dir.path().join("p.db"), Options::default()).expect("open");
-    let run = store
-        .start_run(&NewRun {
-            rule: "r".into(),
-            trigger: Trigger::Manual,
-            started: 0,
-            plan_hash: None,
-        })
-        .expect("run");
+    let open = |i: usize| {
+        let mut store =
+            Store::open(dir.path().join(format!("p{i}.db")), Options::default()).expect("open");
+        let run = store
+            .start_run(&NewRun {
+                rule: "r".into(),
+                trigger: Trigger::Manual,
+                started: 0,
+                plan_hash: None,
+            })
+            .expect("run");
+        (store, run)
+    };
+    let (mut store, run) = open(0);
     let mut batch = ResultBatch::default();
     for i in 0..n {
         let l = Link {
             rule: "r".into(),
             kind: ObjectKind::User,
-            source_id: format!("5f0c3a1e-0000-4000-8000-{i:012}"),
-            target_id: format!("DU{i:018}"),
+            source_id: uuid_like(i),
+            target_id: format!(
+                "DU{:018X}",
+                (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 8
+            ),
             attrs: json!({
                 "username": format!("user{i}"),
                 "email": format!("user{i}@example.com"),
@@ -62,10 +70,28 @@ fn main() {
         });
         batch.link_upserts.push(l);
     }
-    let (cpu0, start) = (cpu_ticks(), Instant::now());
-    store.record_results(&batch).expect("record");
-    let (wall, cpu) = (start.elapsed(), cpu_ticks() - cpu0);
-    println!("recorded {n} results in {wall:?} (cpu {} ms)", cpu * 10);
+    // Optional second argument: record only "links", "status" or "audit".
+    match std::env::args().nth(2).as_deref() {
+        Some("links") => (batch.statuses.clear(), batch.audit.clear()),
+        Some("status") => (batch.link_upserts.clear(), batch.audit.clear()),
+        Some("audit") => (batch.link_upserts.clear(), batch.statuses.clear()),
+        _ => ((), ()),
+    };
+    // REPEAT=k records the batch k times more into fresh files (a profiler
+    // then sees mostly the recording, not the building of the batch).
+    let repeat: usize = std::env::var("REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    for i in 0..=repeat {
+        if i > 0 {
+            store = open(i).0;
+        }
+        let (cpu0, start) = (cpu_ticks(), Instant::now());
+        store.record_results(&batch).expect("record");
+        let (wall, cpu) = (start.elapsed(), cpu_ticks() - cpu0);
+        println!("recorded {n} results in {wall:?} (cpu {} ms)", cpu * 10);
+    }
 }
 
 /// User + system time of this process in clock ticks (1/100 s on Linux): on a
@@ -81,4 +107,19 @@ fn cpu_ticks() -> u64 {
             .unwrap_or(0)
     };
     get(11) + get(12)
+}
+
+/// A PingOne-like id: random-looking (ids arrive in no useful order, as
+/// PingOne's UUIDv4s do), but the same for the same `i` in every run.
+fn uuid_like(i: usize) -> String {
+    let h = (i as u64 ^ 0x5DEE_CE66_D1CE_4E5B).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let l = h.rotate_left(29).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        h >> 32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        l >> 52,
+        l & 0xffff_ffff_ffff
+    )
 }

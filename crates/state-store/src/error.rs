@@ -98,6 +98,18 @@ pub enum StoreError {
         /// The intent.
         id: IntentId,
     },
+    /// A batch named a run that does not exist.
+    #[error(
+        "{record} of {object} names run {run}, which is not in the state database; start the run with `start_run` first"
+    )]
+    UnknownRun {
+        /// Which kind of record (status, audit entry).
+        record: &'static str,
+        /// The object it belongs to (rule/kind/source id).
+        object: String,
+        /// The missing run.
+        run: i64,
+    },
     /// A record carried a field whose name marks it as a secret.
     #[error(
         "{record} of {object} has a field `{field}` that looks like a secret; secrets are never stored: drop it from the attributes given to the store"

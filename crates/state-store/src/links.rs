@@ -5,7 +5,7 @@ use rusqlite::{CachedStatement, OptionalExtension, Row, Transaction, params};
 use crate::error::Result;
 use crate::records::{Link, ObjectKey, ObjectKind, Origin};
 use crate::secrets;
-use crate::store::{Store, fp_from_sql, fp_to_sql, json_ref, text_col};
+use crate::store::{Store, fp_from_sql, fp_to_sql, json_into, json_ref, text_col};
 
 const COLUMNS: &str =
     "kind, source_id, target_id, attrs, fingerprint, origin, first_synced, last_synced";
@@ -93,8 +93,11 @@ impl Store {
 
 pub(crate) fn upsert(tx: &Transaction<'_>, links: &[Link]) -> Result<()> {
     let mut stmt = upsert_stmt(tx)?;
+    let mut buf = Vec::new();
     for link in links {
-        upsert_one(&mut stmt, link)?;
+        secrets::check("link attributes", || link.key().to_string(), &link.attrs)?;
+        buf.clear();
+        upsert_one(&mut stmt, link, json_into(&mut buf, &link.attrs))?;
     }
     Ok(())
 }
@@ -112,14 +115,14 @@ pub(crate) fn upsert_stmt<'t>(tx: &'t Transaction<'_>) -> Result<CachedStatement
     )?)
 }
 
-pub(crate) fn upsert_one(stmt: &mut CachedStatement<'_>, link: &Link) -> Result<()> {
-    secrets::check("link attributes", || link.key().to_string(), &link.attrs)?;
+/// Upserts one link whose attributes, checked for secrets, are `attrs` as JSON.
+pub(crate) fn upsert_one(stmt: &mut CachedStatement<'_>, link: &Link, attrs: &str) -> Result<()> {
     stmt.execute(params![
         link.rule,
         link.kind.as_str(),
         link.source_id,
         link.target_id,
-        link.attrs.to_string(),
+        attrs,
         fp_to_sql(link.fingerprint),
         link.origin.as_str(),
         link.first_synced,

@@ -1,14 +1,16 @@
 //! Recording results: per-object status, the audit trail, link changes and
 //! intent outcomes of a batch, all in one transaction; and reading them back.
 
+use std::ops::Range;
+
 use rusqlite::{CachedStatement, Row, Transaction, params};
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::records::{
-    AuditEntry, ErrorInfo, ObjectKey, ObjectKind, ObjectStatus, Op, ResultBatch, RunId,
+    AuditEntry, ErrorInfo, Link, ObjectKey, ObjectKind, ObjectStatus, Op, ResultBatch, RunId,
     StatusFilter, StatusUpdate, SyncStatus,
 };
-use crate::store::{Store, json_col, text_col};
+use crate::store::{Store, json_col, json_into, text_col};
 use crate::{intents, links, secrets};
 
 const STATUS_COLUMNS: &str = "rule, kind, source_id, display_name, status, error_code, \
@@ -32,40 +34,81 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
+        // A foreign-key check is a seek in `runs` for every status and audit
+        // row (about a microsecond each); a big batch checks its few run ids
+        // once instead, with enforcement off for its transaction. The pragma
+        // cannot change inside a transaction, and re-prepares statements, so
+        // small batches keep the per-row checks.
+        let bulk = batch.statuses.len() + batch.audit.len() >= BULK_ROWS;
+        if bulk {
+            self.conn.pragma_update(None, "foreign_keys", false)?;
+        }
+        let result = self.record_in_tx(batch, bulk, on_row);
+        if bulk {
+            let restored = self.conn.pragma_update(None, "foreign_keys", true);
+            result?;
+            restored?;
+            return Ok(());
+        }
+        result
+    }
+
+    fn record_in_tx(
+        &mut self,
+        batch: &ResultBatch,
+        bulk: bool,
+        on_row: &mut dyn FnMut(usize),
+    ) -> Result<()> {
         let tx = self.write_tx("record_results")?;
-        let mut rows = 0;
-        for finished in &batch.intents {
-            intents::finish(&tx, finished)?;
-            rows += 1;
-            on_row(rows);
+        if bulk {
+            runs_exist(&tx, batch)?;
         }
-        // Each statement is prepared once per batch, not once per row.
-        {
-            let mut stmt = links::upsert_stmt(&tx)?;
-            for link in &batch.link_upserts {
-                links::upsert_one(&mut stmt, link)?;
+        std::thread::scope(|scope| -> Result<()> {
+            // A big batch turns its JSON into text (and checks it for secrets)
+            // on another core while this one writes intents and statuses.
+            let pending = bulk.then(|| scope.spawn(|| BatchJson::of(batch)));
+            let mut rows = 0;
+            for finished in &batch.intents {
+                intents::finish(&tx, finished)?;
                 rows += 1;
                 on_row(rows);
             }
-        }
-        links::delete(&tx, &batch.link_deletes)?;
-        {
-            let mut stmt = tx.prepare_cached(STATUS_UPSERT)?;
-            for status in &batch.statuses {
-                upsert_status(&mut stmt, status)?;
-                rows += 1;
-                on_row(rows);
+            // Each statement is prepared once per batch, not once per row.
+            {
+                let mut stmt = tx.prepare_cached(STATUS_UPSERT)?;
+                for i in in_key_order(&batch.statuses, status_key) {
+                    upsert_status(&mut stmt, &batch.statuses[i])?;
+                    rows += 1;
+                    on_row(rows);
+                }
             }
-        }
-        delete_statuses(&tx, &batch.status_deletes)?;
-        {
-            let mut stmt = tx.prepare_cached(AUDIT_INSERT)?;
-            for entry in &batch.audit {
-                insert_audit(&mut stmt, entry)?;
-                rows += 1;
-                on_row(rows);
+            delete_statuses(&tx, &batch.status_deletes)?;
+            let json = match pending {
+                Some(worker) => worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                None => BatchJson::of(batch)?,
+            };
+            {
+                let mut stmt = links::upsert_stmt(&tx)?;
+                for i in in_key_order(&batch.link_upserts, link_key) {
+                    let (link, attrs) = (&batch.link_upserts[i], &json.links[i]);
+                    links::upsert_one(&mut stmt, link, json.text(attrs))?;
+                    rows += 1;
+                    on_row(rows);
+                }
             }
-        }
+            links::delete(&tx, &batch.link_deletes)?;
+            {
+                let mut stmt = tx.prepare_cached(AUDIT_INSERT)?;
+                for (entry, (before, after)) in batch.audit.iter().zip(&json.audit) {
+                    insert_audit(&mut stmt, entry, json.text(before), json.text(after))?;
+                    rows += 1;
+                    on_row(rows);
+                }
+            }
+            Ok(())
+        })?;
         Ok(tx.commit()?)
     }
 
@@ -151,6 +194,55 @@ impl Store {
     }
 }
 
+/// The rows in the order of their keys, a later write to the same key still
+/// later: B-tree inserts in key order touch each page once instead of at
+/// random. Sorted by source id first (it tells rows apart in a byte or two;
+/// rule and kind are the same all through a typical batch).
+fn in_key_order<T>(rows: &[T], key: fn(&T) -> (&str, &str, ObjectKind)) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_unstable_by(|&a, &b| key(&rows[a]).cmp(&key(&rows[b])).then(a.cmp(&b)));
+    order
+}
+
+fn status_key(s: &StatusUpdate) -> (&str, &str, ObjectKind) {
+    (&s.key.source_id, &s.key.rule, s.key.kind)
+}
+
+fn link_key(l: &Link) -> (&str, &str, ObjectKind) {
+    (&l.source_id, &l.rule, l.kind)
+}
+
+/// Batches with at least this many status and audit rows check their run ids
+/// once rather than per row.
+const BULK_ROWS: usize = 256;
+
+/// What the foreign keys on `run_id` would check, once per distinct run.
+fn runs_exist(tx: &Transaction<'_>, batch: &ResultBatch) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    let named = batch
+        .statuses
+        .iter()
+        .map(|s| ("status", s.run_id, &s.key))
+        .chain(
+            batch
+                .audit
+                .iter()
+                .map(|a| ("audit entry", a.run_id, &a.key)),
+        );
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?;
+    for (record, run, key) in named {
+        let Some(run) = run else { continue };
+        if seen.insert(run.0) && !stmt.exists([run.0])? {
+            return Err(StoreError::UnknownRun {
+                record,
+                object: key.to_string(),
+                run: run.0,
+            });
+        }
+    }
+    Ok(())
+}
+
 // Attempts count consecutive non-successes; a success resets them and the error.
 const STATUS_UPSERT: &str =
     "INSERT INTO object_status (rule, kind, source_id, display_name, status, error_code,
@@ -199,20 +291,68 @@ fn delete_statuses(tx: &Transaction<'_>, keys: &[ObjectKey]) -> Result<()> {
     Ok(())
 }
 
-fn insert_audit(stmt: &mut CachedStatement<'_>, a: &AuditEntry) -> Result<()> {
-    secrets::check("audit entry", || a.key.to_string(), &a.before)?;
-    secrets::check("audit entry", || a.key.to_string(), &a.after)?;
+fn insert_audit(
+    stmt: &mut CachedStatement<'_>,
+    a: &AuditEntry,
+    before: &str,
+    after: &str,
+) -> Result<()> {
     stmt.execute(params![
         a.run_id.map(|r| r.0),
         a.key.rule,
         a.key.kind.as_str(),
         a.key.source_id,
         a.op.as_str(),
-        a.before.to_string(),
-        a.after.to_string(),
+        before,
+        after,
         a.at,
     ])?;
     Ok(())
+}
+
+/// The JSON text of a batch's link attributes and audit values, checked for
+/// secrets: one buffer, sliced by offsets (no String per value).
+struct BatchJson {
+    buf: Vec<u8>,
+    links: Vec<Range<usize>>,
+    audit: Vec<(Range<usize>, Range<usize>)>,
+}
+
+impl BatchJson {
+    fn of(batch: &ResultBatch) -> Result<BatchJson> {
+        let mut out = BatchJson {
+            buf: Vec::with_capacity(128 * (batch.link_upserts.len() + batch.audit.len())),
+            links: Vec::with_capacity(batch.link_upserts.len()),
+            audit: Vec::with_capacity(batch.audit.len()),
+        };
+        for link in &batch.link_upserts {
+            secrets::check("link attributes", || link.key().to_string(), &link.attrs)?;
+            let attrs = out.push(&link.attrs);
+            out.links.push(attrs);
+        }
+        for a in &batch.audit {
+            secrets::check("audit entry", || a.key.to_string(), &a.before)?;
+            secrets::check("audit entry", || a.key.to_string(), &a.after)?;
+            let before = out.push(&a.before);
+            let after = out.push(&a.after);
+            out.audit.push((before, after));
+        }
+        Ok(out)
+    }
+
+    fn push(&mut self, value: &serde_json::Value) -> Range<usize> {
+        let start = self.buf.len();
+        json_into(&mut self.buf, value);
+        start..self.buf.len()
+    }
+
+    fn text(&self, range: &Range<usize>) -> &str {
+        // serde_json writes UTF-8; the check is a formality that cannot fail.
+        self.buf
+            .get(range.clone())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("null")
+    }
 }
 
 fn decode_status(row: &Row<'_>) -> Result<ObjectStatus> {

@@ -25,6 +25,20 @@ const SECRET_NAMES: &[&str] = &[
 
 /// True when a field of this name must never be stored.
 pub fn is_secret_field(name: &str) -> bool {
+    // Every secret name ends in d (password), t (secret), y (key), n (token,
+    // authorization): most attribute names are cleared by their last letter.
+    if name.is_ascii() {
+        let last = name
+            .bytes()
+            .rev()
+            .find(|b| !matches!(b, b'_' | b'-' | b'.'));
+        if !matches!(
+            last.map(|b| b.to_ascii_lowercase()),
+            Some(b'd' | b't' | b'y' | b'n')
+        ) {
+            return false;
+        }
+    }
     // Checked for every key of every stored value: normalise into a stack
     // buffer when the name is short ASCII (the usual case), allocate otherwise.
     let mut buf = [0u8; 64];
@@ -95,6 +109,23 @@ mod tests {
             "newPassword",
         ] {
             assert!(is_secret_field(name), "{name} should count as a secret");
+        }
+    }
+
+    #[test]
+    fn the_last_letter_shortcut_covers_every_secret_name() {
+        // `is_secret_field` clears a name by its last letter; a new entry
+        // ending otherwise must change that shortcut too.
+        for name in super::SECRET_NAMES.iter().chain(&["secret", "password"]) {
+            assert!(
+                matches!(name.as_bytes().last(), Some(b'd' | b't' | b'y' | b'n')),
+                "{name}"
+            );
+            assert!(is_secret_field(name), "{name}");
+            assert!(
+                is_secret_field(&format!("{}_", name.to_uppercase())),
+                "{name}"
+            );
         }
     }
 

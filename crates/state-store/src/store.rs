@@ -49,8 +49,13 @@ pub struct Store {
 /// spill uncommitted pages to the WAL and the link index of a big rule stays hot.
 const CACHE_KIB: i64 = 256 * 1024;
 
-/// Page size of a new database file, in bytes.
-const PAGE_SIZE: i64 = 8192;
+/// Page size of a new database file, in bytes. 16 KiB measured best for a
+/// 100k-result batch (8 KiB: +10 %, 4 KiB: +20 %); larger pages gained little.
+const PAGE_SIZE: i64 = 16384;
+
+/// WAL size, in pages (256 MiB at 16 KiB), past which a commit checkpoints
+/// by itself; `Store::checkpoint` normally runs long before.
+const AUTO_CHECKPOINT_PAGES: i64 = 16384;
 
 impl Store {
     /// Opens (creating if needed) the database at `path` for the agent.
@@ -110,6 +115,11 @@ impl Store {
             .map_err(open_err)?;
         // Statement journals (kept for upserts in a multi-statement batch)
         // live in memory: a temp file cost a write syscall per touched page.
+        // A checkpoint copies the WAL into the database and syncs it: done by
+        // `checkpoint` when the agent is idle, not inside a batch's commit.
+        // The automatic one stays as a backstop for a caller that never calls it.
+        conn.pragma_update(None, "wal_autocheckpoint", AUTO_CHECKPOINT_PAGES)
+            .map_err(open_err)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(open_err)?;
         // Keep the WAL file from growing without bound after a big batch.
@@ -183,6 +193,28 @@ impl Store {
     /// The file's schema version (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         Ok(schema::version(&self.conn)?)
+    }
+
+    /// Copies what the WAL holds into the database file and syncs it, so the
+    /// WAL starts over (a passive checkpoint: it never waits for readers, and
+    /// what a reader still needs is left for next time). Call it when idle,
+    /// e.g. after a sync cycle; returns the WAL's frames and how many of them
+    /// are now in the database.
+    pub fn checkpoint(&mut self) -> Result<(u64, u64)> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly {
+                operation: "checkpoint",
+            });
+        }
+        let (log, done): (i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    Ok((row.get(1)?, row.get(2)?))
+                })?;
+        Ok((
+            u64::try_from(log).unwrap_or(0),
+            u64::try_from(done).unwrap_or(0),
+        ))
     }
 
     /// Runs SQLite's `integrity_check` and `foreign_key_check`; returns the
@@ -275,6 +307,15 @@ impl Store {
             audit: audit as u64,
         })
     }
+}
+
+/// Appends `value` as compact JSON to `buf` and returns the appended text.
+/// One buffer serves a whole batch, instead of a fresh String per value.
+pub(crate) fn json_into<'b>(buf: &'b mut Vec<u8>, value: &serde_json::Value) -> &'b str {
+    let start = buf.len();
+    // Writing a Value to a Vec cannot fail: its keys are strings.
+    let _ = serde_json::to_writer(&mut *buf, value);
+    std::str::from_utf8(&buf[start..]).unwrap_or("null")
 }
 
 /// Decodes a JSON column.

@@ -204,6 +204,61 @@ fn an_intent_must_belong_to_a_known_run() {
 }
 
 #[test]
+fn statuses_and_audit_must_name_a_known_run_in_small_and_big_batches() {
+    // Small batches rely on the foreign keys, big ones (256 rows and more)
+    // check their run ids once: both refuse an unknown run and write nothing.
+    let (_dir, mut store) = open();
+    let real = run(&mut store, "r", 1);
+    for n in [1, 300] {
+        let mut batch = ResultBatch::default();
+        for i in 0..n {
+            let mut s = status(&format!("p{i}"), SyncStatus::Success, 2);
+            s.run_id = Some(if i == n - 1 { RunId(999) } else { real });
+            batch.statuses.push(s);
+        }
+        let err = store.record_results(&batch).expect_err("unknown run");
+        if n > 1 {
+            expect_test::expect![[r#"status of r/user/p299 names run 999, which is not in the state database; start the run with `start_run` first"#]]
+                .assert_eq(&err.to_string());
+        }
+        assert!(
+            store
+                .statuses(&StatusFilter::default())
+                .expect("statuses")
+                .is_empty()
+        );
+    }
+    // And the foreign keys are back on after a big batch.
+    let err = store
+        .begin_intent(&intent(RunId(42), "p1"))
+        .expect_err("no such run");
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+}
+
+#[test]
+fn a_checkpoint_moves_the_wal_into_the_database() {
+    let (dir, mut store) = open();
+    let links: Vec<Link> = (0..2000)
+        .map(|i| link("r", &format!("p{i}"), &format!("D{i}"), 1))
+        .collect();
+    store.upsert_links(&links).expect("upsert");
+    let wal = dir.path().join("state.db-wal");
+    let db = dir.path().join("state.db");
+    let before = std::fs::metadata(&db).expect("db").len();
+    let (frames, done) = store.checkpoint().expect("checkpoint");
+    assert!(
+        frames > 0 && done == frames,
+        "{frames} frames, {done} copied"
+    );
+    assert!(
+        std::fs::metadata(&db).expect("db").len() > before,
+        "the database grew"
+    );
+    assert!(std::fs::metadata(&wal).is_ok());
+    assert_eq!(store.links_for_rule("r").expect("links").len(), 2000);
+}
+
+#[test]
 fn a_failing_batch_writes_nothing() {
     let (_dir, mut store) = open();
     let run_id = run(&mut store, "r", 1);
