@@ -191,6 +191,15 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
         t.contains("last synced values") && t.contains("alice@example.com"),
         "{t}"
     );
+    // The audit trail: the create, with what it wrote, as one line.
+    let created = t
+        .lines()
+        .find(|l| l.contains("applied") && l.contains("create"))
+        .unwrap_or_else(|| panic!("no applied create in {t}"));
+    assert!(
+        created.contains("(run 1): null →") && created.contains("alice@example.com"),
+        "{created}"
+    );
     let zed = text(&p1duo(&["explain", "zed", "--config", &cfg], &[]).await);
     assert!(
         zed.contains("status: failed") && zed.contains("phones"),

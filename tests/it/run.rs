@@ -20,6 +20,91 @@ async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
     }
 }
 
+/// Starts `run` in-process with notifications on and `rule`; returns the
+/// status server's base URL once `/readyz` answers 200.
+async fn start_agent(
+    env: &Env,
+    rule: &str,
+) -> (
+    String,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<agent::Outcome, agent::AgentError>>,
+) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent_cfg = format!(
+        "listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"\n[agent.notifications]\npublic_url = \"http://127.0.0.1:{port}/pingone/events\"\ndebounce = \"100ms\""
+    );
+    env.sims
+        .write_config(env.dir.path(), &agent_cfg, rule)
+        .unwrap();
+    let config = Arc::new(agent::Config::load(&env.path).unwrap());
+    let stop = CancellationToken::new();
+    let agent = tokio::spawn(agent::run::run_with(config, None, stop.clone(), None));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually_async("/readyz to answer 200", || {
+        let url = format!("{base}/readyz");
+        let http = http.clone();
+        async move { http.get(url).send().await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    (base, stop, agent)
+}
+
+/// [`eventually`] for an async condition.
+async fn eventually_async<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !f().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_nesting_events_in_pingone_the_agent_subscribes_to_the_rest() {
+    let env = Env::new().await;
+    env.p1_user("alice", &env.workforce, json!({}));
+    let confirmed = [
+        "USER.CREATED",
+        "USER.UPDATED",
+        "USER.DELETED",
+        "GROUP.CREATED",
+        "GROUP.UPDATED",
+        "GROUP.DELETED",
+        "GROUP_MEMBERSHIP.CREATED",
+        "GROUP_MEMBERSHIP.DELETED",
+    ];
+    env.sims.p1.set_known_action_types(&confirmed);
+    let (_base, stop, agent) = start_agent(&env, &outbound_rule("r", "", "")).await;
+    let subs = env.sims.p1.subscriptions();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    let types = &subs[0]["filterOptions"]["includedActionTypes"];
+    assert_eq!(types, &json!(confirmed), "{subs:?}");
+    // Notifications still work for what was subscribed.
+    env.p1_user("bob", &env.workforce, json!({}));
+    eventually("bob in Duo after the change notification", || {
+        env.duo_user("bob").is_some()
+    })
+    .await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notification() {
     let env = Env::new().await;
@@ -29,41 +114,16 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
         .p1
         .create_group(json!({ "name": "Engineering" }))
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let agent_cfg = format!(
-        "listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"\n[agent.notifications]\npublic_url = \"http://127.0.0.1:{port}/pingone/events\"\ndebounce = \"100ms\""
-    );
     let rule = format!(
         "{}\n[rules.groups]\npush = [\"Engineering\"]\n",
         outbound_rule("r", "", "")
     );
-    env.sims
-        .write_config(env.dir.path(), &agent_cfg, &rule)
-        .unwrap();
-    let config = Arc::new(agent::Config::load(&env.path).unwrap());
-    let stop = CancellationToken::new();
-    let agent = tokio::spawn(agent::run::run_with(config, None, stop.clone(), None));
+    let (base, stop, agent) = start_agent(&env, &rule).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
     let get = |path: &str| {
         let (http, url) = (http.clone(), format!("{base}{path}"));
         async move { http.get(url).send().await.ok() }
     };
-    let mut ready = false;
-    for _ in 0..800 {
-        if let Some(r) = get("/readyz").await
-            && r.status() == 200
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(ready, "/readyz never became 200");
     assert!(env.duo_user("alice").is_some(), "the startup cycle ran");
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();

@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// The explanation as text.
+/// How many of an object's latest applied operations `explain` shows.
+const HISTORY: u32 = 10;
+
 pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
     let db = StateDb::open_read_only(&c.state_path).await?;
     let agent = Agent::new(Arc::new(c.clone()), db.clone(), Arc::new(Metrics::new()))?;
@@ -120,8 +123,15 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
             for kind in [ObjectKind::User, ObjectKind::Admin] {
                 let key = ObjectKey::new(r.name(), kind, src.clone());
                 let k2 = key.clone();
-                let (link, st) = db
-                    .call(move |st| Ok((st.get_link(&key)?, st.get_status(&k2)?)))
+                let k3 = key.clone();
+                let (link, st, history) = db
+                    .call(move |st| {
+                        Ok((
+                            st.get_link(&key)?,
+                            st.get_status(&k2)?,
+                            st.audit_for_object(&k3, HISTORY)?,
+                        ))
+                    })
                     .await?;
                 if let Some(l) = link {
                     let _ = writeln!(
@@ -134,6 +144,20 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
                         fmt_time(l.last_synced)
                     );
                     let _ = writeln!(s, "  last synced values: {}", l.attrs);
+                }
+                for a in &history {
+                    let run = a
+                        .run_id
+                        .map(|r| format!(" (run {})", r.0))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        s,
+                        "  applied {} {}{run}: {} → {}",
+                        fmt_time(a.at),
+                        a.op,
+                        a.before,
+                        a.after
+                    );
                 }
                 if let Some(st) = st {
                     let err = st

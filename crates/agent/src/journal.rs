@@ -1,12 +1,14 @@
 //! The engine's `Journal` over the state store: every intent durable before its
-//! call, every outcome and link written when known, per-object statuses
-//! gathered and written in one batch at the end of the run.
+//! call; a success written with its link change and its audit entry in one
+//! commit; per-object statuses gathered and written in one batch at the end of
+//! the run.
 
 use crate::state::StateDb;
 use reconcile_engine::{self as engine, Journal, JournalError};
+use serde_json::{Value as Json, json};
 use state_store::{
-    ErrorInfo, IntentId, IntentOutcome, Link, NewIntent, ObjectKey, ObjectKind, Op, Origin,
-    ResultBatch, RunId, StatusUpdate, SyncStatus, now_millis,
+    AuditEntry, ErrorInfo, FinishedIntent, IntentId, IntentOutcome, Link, NewIntent, ObjectKey,
+    ObjectKind, Op, Origin, ResultBatch, RunId, StatusUpdate, SyncStatus, now_millis,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -45,6 +47,42 @@ fn store_op(a: &engine::Action) -> Op {
     }
 }
 
+fn value_json(v: &Option<engine::Value>) -> Json {
+    serde_json::to_value(v).unwrap_or(Json::Null)
+}
+
+/// What an op changed, for the audit trail: `(before, after)` of just the
+/// attributes it touched (`null` where there was nothing).
+fn audit_values(a: &engine::Action) -> (Json, Json) {
+    use engine::Action as A;
+    let attrs = |changes: &[engine::AttrChange], side: fn(&engine::AttrChange) -> Json| {
+        Json::Object(changes.iter().map(|c| (c.attr.clone(), side(c))).collect())
+    };
+    match a {
+        A::Create {
+            attrs: a, enabled, ..
+        } => {
+            let mut after = attrs(a, |c| value_json(&c.after));
+            if let Some(o) = after.as_object_mut() {
+                o.insert("enabled".into(), json!(enabled));
+            }
+            (Json::Null, after)
+        }
+        A::Update { changes } => (
+            attrs(changes, |c| value_json(&c.before)),
+            attrs(changes, |c| value_json(&c.after)),
+        ),
+        A::Rename { from, to } => (json!({ "key": from }), json!({ "key": to })),
+        A::Enable => (json!({ "enabled": false }), json!({ "enabled": true })),
+        A::Disable => (json!({ "enabled": true }), json!({ "enabled": false })),
+        A::AddPhone { number, .. } => (Json::Null, json!({ "phone": number })),
+        A::RemovePhone { number, .. } => (json!({ "phone": number }), Json::Null),
+        A::AddMember { member_name, .. } => (Json::Null, json!({ "member": member_name })),
+        A::RemoveMember { member_name, .. } => (json!({ "member": member_name }), Json::Null),
+        A::Delete | A::Adopt | A::Relink | A::Unlink => (Json::Null, Json::Null),
+    }
+}
+
 fn status(s: engine::SyncStatus) -> SyncStatus {
     match s {
         engine::SyncStatus::Success => SyncStatus::Success,
@@ -69,6 +107,8 @@ pub struct StoreJournal {
     /// Origin per (kind, source id): from this plan's ops or the existing links.
     origins: HashMap<(engine::Kind, String), Origin>,
     statuses: Mutex<Vec<StatusUpdate>>,
+    /// The audit entry of each intent in flight, written with its success.
+    audit: Mutex<HashMap<engine::IntentId, AuditEntry>>,
 }
 
 impl StoreJournal {
@@ -85,6 +125,24 @@ impl StoreJournal {
             attrs,
             origins,
             statuses: Mutex::new(Vec::new()),
+            audit: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The stored form of an engine link, with its attributes and origin.
+    fn store_link(&self, rule: &str, link: &engine::Link) -> Link {
+        let key = (link.kind, link.source_id.clone());
+        let now = now_millis();
+        Link {
+            rule: rule.to_owned(),
+            kind: store_kind(link.kind),
+            source_id: link.source_id.clone(),
+            target_id: link.target_id.clone(),
+            attrs: self.attrs.get(&key).cloned().unwrap_or(Json::Null),
+            fingerprint: link.fingerprint,
+            origin: self.origins.get(&key).copied().unwrap_or(Origin::Source),
+            first_synced: now,
+            last_synced: now,
         }
     }
 
@@ -120,12 +178,26 @@ impl Journal for StoreJournal {
             summary: serde_json::to_value(&op.action).unwrap_or_default(),
             created_at: now_millis(),
         };
+        let (before, after) = audit_values(&op.action);
+        let entry = AuditEntry {
+            run_id: Some(self.run),
+            key: ObjectKey::new(rule, intent.kind, intent.source_id.clone()),
+            op: intent.op,
+            before,
+            after,
+            at: 0,
+        };
         let id = self
             .db
             .call(move |s| s.begin_intent(&intent))
             .await
             .map_err(jerr)?;
-        Ok(engine::IntentId(u64::try_from(id.0).unwrap_or_default()))
+        let id = engine::IntentId(u64::try_from(id.0).unwrap_or_default());
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, entry);
+        Ok(id)
     }
 
     async fn outcome(
@@ -160,6 +232,10 @@ impl Journal for StoreJournal {
             },
             engine::Outcome::NotStarted => return Ok(()),
         };
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&intent);
         let id = IntentId(i64::try_from(intent.0).unwrap_or_default());
         self.db
             .call(move |s| s.finish_intent(id, outcome, now_millis()))
@@ -167,24 +243,50 @@ impl Journal for StoreJournal {
             .map_err(jerr)
     }
 
-    async fn upsert_link(&self, rule: &str, link: &engine::Link) -> Result<(), JournalError> {
-        let key = (link.kind, link.source_id.clone());
-        let now = now_millis();
-        let l = Link {
-            rule: rule.to_owned(),
-            kind: store_kind(link.kind),
-            source_id: link.source_id.clone(),
-            target_id: link.target_id.clone(),
-            attrs: self
-                .attrs
-                .get(&key)
-                .cloned()
-                .unwrap_or(serde_json::Value::Null),
-            fingerprint: link.fingerprint,
-            origin: self.origins.get(&key).copied().unwrap_or(Origin::Source),
-            first_synced: now,
-            last_synced: now,
+    /// A success, its link change and its audit entry in one commit.
+    async fn finish(
+        &self,
+        rule: &str,
+        intent: engine::IntentId,
+        outcome: &engine::Outcome,
+        link: engine::LinkChange<'_>,
+    ) -> Result<(), JournalError> {
+        let engine::Outcome::Succeeded { target_id } = outcome else {
+            return self.outcome(intent, outcome).await;
         };
+        let at = now_millis();
+        let mut batch = ResultBatch::default();
+        batch.intents.push(FinishedIntent {
+            id: IntentId(i64::try_from(intent.0).unwrap_or_default()),
+            outcome: IntentOutcome::Done {
+                target_id: target_id.clone(),
+            },
+            at,
+        });
+        match link {
+            engine::LinkChange::Keep => {}
+            engine::LinkChange::Upsert(l) => batch.link_upserts.push(self.store_link(rule, l)),
+            engine::LinkChange::Remove { kind, source_id } => batch
+                .link_deletes
+                .push(ObjectKey::new(rule, store_kind(kind), source_id)),
+        }
+        let entry = self
+            .audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&intent);
+        if let Some(mut entry) = entry {
+            entry.at = at;
+            batch.audit.push(entry);
+        }
+        self.db
+            .call(move |s| s.record_results(&batch))
+            .await
+            .map_err(jerr)
+    }
+
+    async fn upsert_link(&self, rule: &str, link: &engine::Link) -> Result<(), JournalError> {
+        let l = self.store_link(rule, link);
         self.db
             .call(move |s| s.upsert_links(&[l]))
             .await

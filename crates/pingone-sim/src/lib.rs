@@ -311,6 +311,30 @@ impl PingOneSim {
         self.shared.forbidden.store(forbidden, Ordering::Relaxed);
     }
 
+    /// Limits the action types a subscription may name (PingOne refuses an
+    /// unknown one with 400); the default is every type the simulator emits.
+    pub fn set_known_action_types(&self, types: &[&str]) {
+        *self
+            .shared
+            .notifier
+            .known_types
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) =
+            Some(types.iter().map(|t| (*t).to_owned()).collect());
+    }
+
+    /// The subscriptions registered, as PingOne returns them.
+    pub fn subscriptions(&self) -> Vec<Value> {
+        self.shared
+            .notifier
+            .subs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|s| Value::Object(s.body.clone()))
+            .collect()
+    }
+
     /// The most recent activity events emitted (up to 10,000), oldest first.
     pub fn events(&self) -> Vec<Value> {
         self.shared

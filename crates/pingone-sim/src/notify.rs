@@ -44,6 +44,8 @@ pub(crate) struct Subscription {
 
 #[derive(Default)]
 pub(crate) struct Notifier {
+    /// Action types a subscription may name (`None`: [`ACTION_TYPES`]).
+    pub known_types: Mutex<Option<Vec<String>>>,
     pub subs: Mutex<Vec<Subscription>>,
     pub log: Mutex<VecDeque<Value>>,
     pub delivered: AtomicU64,
@@ -157,6 +159,20 @@ impl Notifier {
                 "filterOptions.includedActionTypes",
                 "filterOptions.includedActionTypes needs at least one action type",
             )]));
+        }
+        {
+            let known = self.known_types.lock().unwrap_or_else(|p| p.into_inner());
+            let is_known = |t: &String| match known.as_ref() {
+                _ if t == "*" => true,
+                Some(k) => k.contains(t),
+                None => ACTION_TYPES.contains(&t.as_str()),
+            };
+            if let Some(t) = action_types.iter().find(|t| !is_known(t)) {
+                return Err(bad(
+                    "filterOptions.includedActionTypes",
+                    format!("{t} is not a known action type"),
+                ));
+            }
         }
         let populations = strings(
             opts.and_then(|o| o.get("includedPopulations")),

@@ -133,6 +133,17 @@ pub trait Target: Sync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IntentId(pub u64);
 
+/// What a succeeded op does to its object's link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkChange<'a> {
+    /// Nothing to record.
+    Keep,
+    /// Create or replace the link.
+    Upsert(&'a Link),
+    /// Forget the link of `(kind, source_id)`.
+    Remove { kind: Kind, source_id: &'a str },
+}
+
 /// Durable record of what the executor does. Implemented by the agent over
 /// the state store. `intent` must be durable before it returns.
 pub trait Journal: Sync {
@@ -162,6 +173,29 @@ pub trait Journal: Sync {
         kind: Kind,
         source_id: &str,
     ) -> impl Future<Output = Result<(), JournalError>> + Send;
+    /// Record a succeeded intent together with the link change it made.
+    /// A journal that can should make both one durable write (the agent's
+    /// does, with an audit entry); this default writes the link, then the
+    /// outcome, so a crash in between leaves the intent pending and the next
+    /// run finds the object by key.
+    fn finish(
+        &self,
+        rule: &str,
+        intent: IntentId,
+        outcome: &Outcome,
+        link: LinkChange<'_>,
+    ) -> impl Future<Output = Result<(), JournalError>> + Send {
+        async move {
+            match link {
+                LinkChange::Keep => {}
+                LinkChange::Upsert(l) => self.upsert_link(rule, l).await?,
+                LinkChange::Remove { kind, source_id } => {
+                    self.remove_link(rule, kind, source_id).await?;
+                }
+            }
+            self.outcome(intent, outcome).await
+        }
+    }
     /// Record the run's status of one object.
     fn object_status(
         &self,
@@ -577,27 +611,29 @@ async fn run_op<T: Target, J: Journal>(
     let outcome = match res {
         Ok(new_id) => {
             let object = new_id.clone().or(tid.clone());
-            let lr = if matches!(op.action, Action::Delete) {
-                match &op.source_id {
-                    Some(s) => j.remove_link(rule, op.kind, s).await,
-                    None => Ok(()),
-                }
-            } else {
-                match object.as_deref().and_then(link) {
-                    Some(l) => j.upsert_link(rule, &l).await,
-                    None => Ok(()),
-                }
+            let new_link = object.as_deref().and_then(link);
+            let change = match (&op.action, &op.source_id, &new_link) {
+                (Action::Delete, Some(s), _) => LinkChange::Remove {
+                    kind: op.kind,
+                    source_id: s,
+                },
+                (Action::Delete, None, _) | (_, _, None) => LinkChange::Keep,
+                (_, _, Some(l)) => LinkChange::Upsert(l),
             };
-            if let Err(e) = lr {
-                tracing::warn!(error = %e, op = op.id, "link not recorded; the next plan will match by key");
+            let outcome = Outcome::Succeeded { target_id: new_id };
+            if let Err(e) = j.finish(rule, intent, &outcome, change).await {
+                tracing::warn!(error = %e, op = op.id, "outcome not recorded; the intent stays pending and the next plan finds the object by key");
             }
-            Outcome::Succeeded { target_id: new_id }
+            outcome
         }
-        Err(e) => fail(e.class, e.message),
+        Err(e) => {
+            let outcome = fail(e.class, e.message);
+            if let Err(e) = j.outcome(intent, &outcome).await {
+                tracing::warn!(error = %e, op = op.id, "outcome not recorded; the intent stays pending");
+            }
+            outcome
+        }
     };
-    if let Err(e) = j.outcome(intent, &outcome).await {
-        tracing::warn!(error = %e, op = op.id, "outcome not recorded; the intent stays pending");
-    }
     (idx, outcome)
 }
 

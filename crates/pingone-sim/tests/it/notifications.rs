@@ -164,6 +164,20 @@ async fn only_loopback_http_endpoints_and_required_action_types() {
         )
         .await;
     assert_eq!(no_types.body["details"][0]["code"], "REQUIRED_VALUE");
+    let unknown = api
+        .post(
+            "/subscriptions",
+            json!({"name": "x", "httpEndpoint": {"url": "http://127.0.0.1:9/x"},
+                   "filterOptions": {"includedActionTypes": ["USER.CREATED", "USER.EXPLODED"]}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            unknown.status,
+            unknown.body["details"][0]["message"].as_str()
+        ),
+        (400, Some("USER.EXPLODED is not a known action type"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
