@@ -1,6 +1,8 @@
-//! Benchmarks of the two bulk paths: recording 100,000 results in one batch
-//! (status + link + audit row each, durable commit) and loading 1,000,000
-//! links of a rule. Run: `cargo bench -p state-store -- --warm-up-time 1 --measurement-time 3`.
+//! Benchmarks of the bulk paths: recording 100,000 results in one batch
+//! (status + link + audit row each, durable commit), 100,000 statuses alone
+//! (the agent's end-of-cycle batch), and loading 1,000,000 links of a rule.
+//! Ids are shaped and ordered like PingOne's and Duo's: at random.
+//! Run: `cargo bench -p state-store -- --warm-up-time 1 --measurement-time 3`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -88,6 +90,28 @@ fn record_100k(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the agent writes at the end of a cycle: one status per object (links
+/// and audit entries were written op by op as the writes succeeded).
+fn record_100k_statuses(c: &mut Criterion) {
+    let (_d, _s, run) = fresh();
+    let mut batch = results(100_000, run);
+    batch.link_upserts.clear();
+    batch.audit.clear();
+    let mut group = c.benchmark_group("record_results");
+    group.sample_size(10);
+    group.bench_function("100k statuses, one batch", |b| {
+        b.iter_batched(
+            fresh,
+            |(dir, mut store, _)| {
+                store.record_results(&batch).expect("record");
+                (dir, store)
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
 fn load_1m_links(c: &mut Criterion) {
     let (_dir, mut store, _) = fresh();
     for chunk in (0..1_000_000).collect::<Vec<_>>().chunks(100_000) {
@@ -106,7 +130,7 @@ fn load_1m_links(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, record_100k, load_1m_links);
+criterion_group!(benches, record_100k, record_100k_statuses, load_1m_links);
 criterion_main!(benches);
 
 /// A PingOne-like id: random-looking (ids arrive in no useful order, as

@@ -94,10 +94,12 @@ impl Store {
 pub(crate) fn upsert(tx: &Transaction<'_>, links: &[Link]) -> Result<()> {
     let mut stmt = upsert_stmt(tx)?;
     let mut buf = Vec::new();
+    let mut prev = None;
     for link in links {
         secrets::check("link attributes", || link.key().to_string(), &link.attrs)?;
         buf.clear();
-        upsert_one(&mut stmt, link, json_into(&mut buf, &link.attrs))?;
+        upsert_one(&mut stmt, link, json_into(&mut buf, &link.attrs), prev)?;
+        prev = Some(link);
     }
     Ok(())
 }
@@ -116,18 +118,36 @@ pub(crate) fn upsert_stmt<'t>(tx: &'t Transaction<'_>) -> Result<CachedStatement
 }
 
 /// Upserts one link whose attributes, checked for secrets, are `attrs` as JSON.
-pub(crate) fn upsert_one(stmt: &mut CachedStatement<'_>, link: &Link, attrs: &str) -> Result<()> {
-    stmt.execute(params![
-        link.rule,
-        link.kind.as_str(),
-        link.source_id,
-        link.target_id,
-        attrs,
-        fp_to_sql(link.fingerprint),
-        link.origin.as_str(),
-        link.first_synced,
-        link.last_synced,
-    ])?;
+/// `prev` is the link the statement ran with last in this batch: parameters
+/// it shares are not bound again (SQLite keeps bindings between runs, and
+/// each text bind is a copy).
+pub(crate) fn upsert_one(
+    stmt: &mut CachedStatement<'_>,
+    link: &Link,
+    attrs: &str,
+    prev: Option<&Link>,
+) -> Result<()> {
+    let same = |f: &dyn Fn(&Link) -> bool| prev.is_some_and(f);
+    if !same(&|p| p.rule == link.rule) {
+        stmt.raw_bind_parameter(1, &link.rule)?;
+    }
+    if !same(&|p| p.kind == link.kind) {
+        stmt.raw_bind_parameter(2, link.kind.as_str())?;
+    }
+    stmt.raw_bind_parameter(3, &link.source_id)?;
+    stmt.raw_bind_parameter(4, &link.target_id)?;
+    stmt.raw_bind_parameter(5, attrs)?;
+    stmt.raw_bind_parameter(6, fp_to_sql(link.fingerprint))?;
+    if !same(&|p| p.origin == link.origin) {
+        stmt.raw_bind_parameter(7, link.origin.as_str())?;
+    }
+    if !same(&|p| p.first_synced == link.first_synced) {
+        stmt.raw_bind_parameter(8, link.first_synced)?;
+    }
+    if !same(&|p| p.last_synced == link.last_synced) {
+        stmt.raw_bind_parameter(9, link.last_synced)?;
+    }
+    stmt.raw_execute()?;
     Ok(())
 }
 

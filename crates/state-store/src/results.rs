@@ -76,8 +76,10 @@ impl Store {
             // Each statement is prepared once per batch, not once per row.
             {
                 let mut stmt = tx.prepare_cached(STATUS_UPSERT)?;
+                let mut prev = None;
                 for i in in_key_order(&batch.statuses, status_key) {
-                    upsert_status(&mut stmt, &batch.statuses[i])?;
+                    upsert_status(&mut stmt, &batch.statuses[i], prev)?;
+                    prev = Some(&batch.statuses[i]);
                     rows += 1;
                     on_row(rows);
                 }
@@ -91,9 +93,11 @@ impl Store {
             };
             {
                 let mut stmt = links::upsert_stmt(&tx)?;
+                let mut prev = None;
                 for i in in_key_order(&batch.link_upserts, link_key) {
                     let (link, attrs) = (&batch.link_upserts[i], &json.links[i]);
-                    links::upsert_one(&mut stmt, link, json.text(attrs))?;
+                    links::upsert_one(&mut stmt, link, json.text(attrs), prev)?;
+                    prev = Some(link);
                     rows += 1;
                     on_row(rows);
                 }
@@ -101,8 +105,11 @@ impl Store {
             links::delete(&tx, &batch.link_deletes)?;
             {
                 let mut stmt = tx.prepare_cached(AUDIT_INSERT)?;
+                let mut prev = None;
                 for (entry, (before, after)) in batch.audit.iter().zip(&json.audit) {
-                    insert_audit(&mut stmt, entry, json.text(before), json.text(after))?;
+                    let texts = (json.text(before), json.text(after));
+                    insert_audit(&mut stmt, entry, texts, prev)?;
+                    prev = Some((entry, texts));
                     rows += 1;
                     on_row(rows);
                 }
@@ -264,20 +271,39 @@ const AUDIT_INSERT: &str =
     "INSERT INTO audit (run_id, rule, kind, source_id, op, before, after, at)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-fn upsert_status(stmt: &mut CachedStatement<'_>, s: &StatusUpdate) -> Result<()> {
+/// Upserts one status; `prev` is the row the statement ran with last in this
+/// batch, whose unchanged parameters are not bound again.
+fn upsert_status(
+    stmt: &mut CachedStatement<'_>,
+    s: &StatusUpdate,
+    prev: Option<&StatusUpdate>,
+) -> Result<()> {
     let error = s.error.as_ref();
-    stmt.execute(params![
-        s.key.rule,
-        s.key.kind.as_str(),
-        s.key.source_id,
-        s.display_name,
-        s.status.as_str(),
-        error.map(|e| &e.code),
-        error.map(|e| &e.message),
-        error.and_then(|e| e.attribute.as_ref()),
-        s.at,
-        s.run_id.map(|r| r.0),
-    ])?;
+    let same = |f: &dyn Fn(&StatusUpdate) -> bool| prev.is_some_and(f);
+    let p_err = prev.and_then(|p| p.error.as_ref());
+    if !same(&|p| p.key.rule == s.key.rule) {
+        stmt.raw_bind_parameter(1, &s.key.rule)?;
+    }
+    if !same(&|p| p.key.kind == s.key.kind) {
+        stmt.raw_bind_parameter(2, s.key.kind.as_str())?;
+    }
+    stmt.raw_bind_parameter(3, &s.key.source_id)?;
+    stmt.raw_bind_parameter(4, &s.display_name)?;
+    if !same(&|p| p.status == s.status) {
+        stmt.raw_bind_parameter(5, s.status.as_str())?;
+    }
+    if prev.is_none() || p_err != error {
+        stmt.raw_bind_parameter(6, error.map(|e| &e.code))?;
+        stmt.raw_bind_parameter(7, error.map(|e| &e.message))?;
+        stmt.raw_bind_parameter(8, error.and_then(|e| e.attribute.as_ref()))?;
+    }
+    if !same(&|p| p.at == s.at) {
+        stmt.raw_bind_parameter(9, s.at)?;
+    }
+    if !same(&|p| p.run_id == s.run_id) {
+        stmt.raw_bind_parameter(10, s.run_id.map(|r| r.0))?;
+    }
+    stmt.raw_execute()?;
     Ok(())
 }
 
@@ -291,22 +317,36 @@ fn delete_statuses(tx: &Transaction<'_>, keys: &[ObjectKey]) -> Result<()> {
     Ok(())
 }
 
-fn insert_audit(
+/// Inserts one audit row with its `(before, after)` JSON texts; parameters
+/// the previous row of the batch shares are not bound again.
+fn insert_audit<'a>(
     stmt: &mut CachedStatement<'_>,
     a: &AuditEntry,
-    before: &str,
-    after: &str,
+    (before, after): (&'a str, &'a str),
+    prev: Option<(&AuditEntry, (&'a str, &'a str))>,
 ) -> Result<()> {
-    stmt.execute(params![
-        a.run_id.map(|r| r.0),
-        a.key.rule,
-        a.key.kind.as_str(),
-        a.key.source_id,
-        a.op.as_str(),
-        before,
-        after,
-        a.at,
-    ])?;
+    let same = |f: &dyn Fn(&AuditEntry) -> bool| prev.is_some_and(|(p, _)| f(p));
+    if !same(&|p| p.run_id == a.run_id) {
+        stmt.raw_bind_parameter(1, a.run_id.map(|r| r.0))?;
+    }
+    if !same(&|p| p.key.rule == a.key.rule) {
+        stmt.raw_bind_parameter(2, &a.key.rule)?;
+    }
+    if !same(&|p| p.key.kind == a.key.kind) {
+        stmt.raw_bind_parameter(3, a.key.kind.as_str())?;
+    }
+    stmt.raw_bind_parameter(4, &a.key.source_id)?;
+    if !same(&|p| p.op == a.op) {
+        stmt.raw_bind_parameter(5, a.op.as_str())?;
+    }
+    if prev.is_none_or(|(_, (b, _))| b != before) {
+        stmt.raw_bind_parameter(6, before)?;
+    }
+    stmt.raw_bind_parameter(7, after)?;
+    if !same(&|p| p.at == a.at) {
+        stmt.raw_bind_parameter(8, a.at)?;
+    }
+    stmt.raw_execute()?;
     Ok(())
 }
 
