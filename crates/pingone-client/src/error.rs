@@ -104,7 +104,8 @@ pub enum Error {
     Filter(#[from] FilterError),
     /// The token endpoint refused the client credentials or failed.
     #[error(
-        "PingOne token request failed (HTTP {status}, {code}): {message}; check client_id, client_secret, the environment id, the region and that the worker application uses token auth method {method}"
+        "PingOne token request failed (HTTP {status}, {code}): {message}; {}",
+        token_fix(*status, method)
     )]
     Token {
         /// HTTP status.
@@ -403,5 +404,17 @@ impl Error {
                 envelope,
             },
         }
+    }
+}
+
+/// What to check when the token request fails: no answer at all (status 0)
+/// is a network or address problem, an answer is a credentials problem.
+fn token_fix(status: u16, method: &str) -> String {
+    if status == 0 {
+        "check the region (or auth_url) and that this host can reach it".to_owned()
+    } else {
+        format!(
+            "check client_id, client_secret, the environment id, the region and that the worker application uses token auth method {method}"
+        )
     }
 }

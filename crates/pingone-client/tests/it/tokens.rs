@@ -117,3 +117,28 @@ async fn both_token_auth_methods_work_and_a_mismatch_is_explained() {
         assert!(err.to_string().contains("token auth method"), "{err}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_token_endpoint_says_to_check_the_address_not_the_credentials() {
+    let (sim, _) = start(SimConfig::default()).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut cfg = config_for(&sim);
+    cfg.auth_base = Some(format!("http://{closed}"));
+    let client = PingOneClient::new(cfg).unwrap();
+    let err = pingone_client::collect_all(client.list_populations())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, Error::Token { status: 0, .. }),
+        "expected an unreachable token endpoint: {err:?}"
+    );
+    assert!(
+        text.contains("check the region (or auth_url) and that this host can reach it")
+            && !text.contains("client_secret"),
+        "{text}"
+    );
+}
