@@ -234,12 +234,12 @@ impl Agent {
                 let n = name.clone();
                 let inbound = direction == Direction::Inbound;
                 db.call(move |s| {
-                    let links = s.links_for_rule(&n)?;
+                    let links = s.link_heads(&n)?;
                     let pending = s.pending_intents(&n)?;
                     let pushed = pushed_before(s, &n)?;
                     let mut excluded = HashSet::new();
                     for o in &others {
-                        for l in s.links_for_rule(o)? {
+                        for l in s.link_heads(o)? {
                             excluded.insert(l.target_id);
                             if inbound {
                                 excluded.insert(format!("p1:{}", l.source_id));
@@ -579,12 +579,20 @@ impl Agent {
                 })
             })
             .await?;
-        let journal = StoreJournal::new(
-            db.clone(),
-            run,
-            prepared.inputs.attrs_json.clone(),
-            prepared.origins.clone(),
-        );
+        // The journal needs the values of the objects it will link, not all.
+        let touched: HashSet<(Kind, &str)> = plan
+            .ops
+            .iter()
+            .filter_map(|o| o.source_id.as_deref().map(|s| (o.kind, s)))
+            .collect();
+        let attrs = prepared
+            .inputs
+            .attrs_json
+            .iter()
+            .filter(|((k, id), _)| touched.contains(&(*k, id.as_str())))
+            .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_default()))
+            .collect();
+        let journal = StoreJournal::new(db.clone(), run, attrs, prepared.origins.clone());
         let writes = plan
             .ops
             .iter()

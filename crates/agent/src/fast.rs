@@ -102,7 +102,7 @@ pub async fn prepare_changes(
     let n = name.clone();
     let (links, pending, excluded, pushed_before, memberships) = db
         .call(move |s| {
-            let links = s.links_for_rule(&n)?;
+            let links = s.link_heads(&n)?;
             let pending = s.pending_intents(&n)?;
             let pushed_before = crate::cycle::pushed_before(s, &n)?;
             let memberships: u64 = s
@@ -111,7 +111,7 @@ pub async fn prepare_changes(
                 .unwrap_or(0);
             let mut excluded = HashSet::new();
             for o in &others {
-                for l in s.links_for_rule(o)? {
+                for l in s.link_heads(o)? {
                     excluded.insert(l.target_id);
                 }
             }

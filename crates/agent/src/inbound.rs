@@ -160,7 +160,7 @@ pub fn build(
                     .map_err(cap)?;
                 inp.attrs_json.insert(
                     (Kind::User, u.user_id.clone()),
-                    serde_json::to_value(&rec.attrs).unwrap_or_default(),
+                    crate::records::last_values(&rec),
                 );
                 inp.names.insert(u.user_id.clone(), key);
             }

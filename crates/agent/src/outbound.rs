@@ -185,21 +185,39 @@ pub async fn read_pingone(
     let query = population_filter(&pop_ids)
         .map(pingone_client::UserQuery::filtered)
         .unwrap_or_default();
-    let pages: Vec<_> = p1
-        .list_users(&query)
-        .try_collect()
-        .await
-        .map_err(|e| p1err(&format!("listing the users of rule {:?}", rule.name), e))?;
-    snap.calls += pages.len() as u64;
     let in_scope = |u: &pingone_client::User| {
         (pop_ids.is_empty()
             || u.population_id()
                 .is_some_and(|p| pop_ids.iter().any(|x| x == p)))
             && in_groups.as_ref().is_none_or(|g| g.contains(&u.id))
     };
-    for page in pages {
+    // Only the top-level attributes the mapping reads are kept: a whole
+    // PingOne user as a JSON value was most of a sync's memory.
+    let read: HashSet<String> = rule
+        .mapping
+        .source_paths()
+        .iter()
+        .filter_map(|p| p.split('.').next())
+        .map(str::to_owned)
+        .collect();
+    // Page by page: a typed page is dropped once its users are converted, so
+    // only the kept attributes of the whole directory are held at once.
+    let mut pages = std::pin::pin!(p1.list_users(&query));
+    while let Some(page) = pages
+        .try_next()
+        .await
+        .map_err(|e| p1err(&format!("listing the users of rule {:?}", rule.name), e))?
+    {
+        snap.calls += 1;
         for u in page.items.into_iter().filter(|u| in_scope(u)) {
             let mut json = serde_json::to_value(&u).unwrap_or_default();
+            if let Some(obj) = json.as_object_mut() {
+                // Rebuilt rather than retained: `retain` keeps the capacity.
+                *obj = std::mem::take(obj)
+                    .into_iter()
+                    .filter(|(k, _)| read.contains(k))
+                    .collect();
+            }
             if let (Some(pid), Some(obj)) = (
                 u.population_id(),
                 json.get_mut("population").and_then(|p| p.as_object_mut()),
@@ -395,10 +413,8 @@ pub fn build(
                     phone = rec.text("phones").map(str::to_owned);
                     desired_users.insert(id.as_str());
                 }
-                inp.attrs_json.insert(
-                    (kind, id.clone()),
-                    serde_json::to_value(&rec.attrs).unwrap_or_default(),
-                );
+                inp.attrs_json
+                    .insert((kind, id.clone()), crate::records::last_values(&rec));
                 let pairs = attr_pairs(&inp.schema, &attrs);
                 inp.desired
                     .push(NewDesired {

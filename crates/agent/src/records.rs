@@ -18,8 +18,24 @@ pub struct Inputs {
     pub pending: Vec<PendingIntent>,
     /// Source id → the name people know (username, group name).
     pub names: HashMap<String, String>,
-    /// Mapped values per (kind, source id), stored with links as "last synced values".
-    pub attrs_json: HashMap<(Kind, String), serde_json::Value>,
+    /// Mapped values per (kind, source id) as JSON text, stored with links as
+    /// "last synced values"; its keys are the objects the source wants.
+    pub attrs_json: HashMap<(Kind, String), String>,
+}
+
+/// A mapped record's values as stored with a link ("last synced values"):
+/// attribute → value, `null` where the source was empty; compact JSON text,
+/// a tenth of the memory of a JSON value for every user in scope.
+pub fn last_values(rec: &mapping::MappedRecord) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = rec
+        .attrs
+        .iter()
+        .map(|(name, a)| {
+            let v = serde_json::to_value(&a.value).unwrap_or(serde_json::Value::Null);
+            (name.clone(), v)
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 /// The engine's empty policy for a mapping's.

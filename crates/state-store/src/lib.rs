@@ -28,9 +28,9 @@ pub use error::{Result, StoreError};
 pub use lock::lock_path;
 pub use records::{
     AuditEntry, ErrorInfo, FinishedIntent, Intent, IntentId, IntentOutcome, IntentState, Link,
-    NewIntent, NewRun, ObjectKey, ObjectKind, ObjectStatus, Op, Origin, PruneReport, ResultBatch,
-    Run, RunCounts, RunEnd, RunId, RunOutcome, StatusFilter, StatusUpdate, SyncStatus, Trigger,
-    UnixMillis, now_millis,
+    LinkHead, NewIntent, NewRun, ObjectKey, ObjectKind, ObjectStatus, Op, Origin, PruneReport,
+    ResultBatch, Run, RunCounts, RunEnd, RunId, RunOutcome, StatusFilter, StatusUpdate, SyncStatus,
+    Trigger, UnixMillis, now_millis,
 };
 pub use schema::SCHEMA_VERSION;
 pub use secrets::is_secret_field;

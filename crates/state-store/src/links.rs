@@ -3,7 +3,7 @@
 use rusqlite::{CachedStatement, OptionalExtension, Row, Transaction, params};
 
 use crate::error::Result;
-use crate::records::{Link, ObjectKey, ObjectKind, Origin};
+use crate::records::{Link, LinkHead, ObjectKey, ObjectKind, Origin};
 use crate::secrets;
 use crate::store::{Store, fp_from_sql, fp_to_sql, json_into, json_ref, text_col};
 
@@ -36,6 +36,27 @@ impl Store {
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(decode(rule, row)?);
+        }
+        Ok(out)
+    }
+
+    /// Every link of a rule without its attribute values, in one query,
+    /// ordered by kind and source id: what a sync plans with.
+    pub fn link_heads(&self, rule: &str) -> Result<Vec<LinkHead>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, source_id, target_id, fingerprint, origin FROM links
+             WHERE rule = ?1 ORDER BY kind, source_id",
+        )?;
+        let mut rows = stmt.query([rule])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(LinkHead {
+                kind: text_col(row, 0, ObjectKind::parse)?,
+                source_id: row.get(1)?,
+                target_id: row.get(2)?,
+                fingerprint: fp_from_sql(row.get(3)?),
+                origin: text_col(row, 4, Origin::parse)?,
+            });
         }
         Ok(out)
     }

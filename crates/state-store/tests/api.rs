@@ -4,9 +4,9 @@
 
 use serde_json::json;
 use state_store::{
-    AuditEntry, ErrorInfo, FinishedIntent, IntentOutcome, IntentState, Link, NewIntent, NewRun,
-    ObjectKey, ObjectKind, Op, Options, Origin, ResultBatch, RunCounts, RunEnd, RunId, RunOutcome,
-    StatusFilter, StatusUpdate, Store, StoreError, SyncStatus, Trigger,
+    AuditEntry, ErrorInfo, FinishedIntent, IntentOutcome, IntentState, Link, LinkHead, NewIntent,
+    NewRun, ObjectKey, ObjectKind, Op, Options, Origin, ResultBatch, RunCounts, RunEnd, RunId,
+    RunOutcome, StatusFilter, StatusUpdate, Store, StoreError, SyncStatus, Trigger,
 };
 
 fn open() -> (tempfile::TempDir, Store) {
@@ -115,6 +115,35 @@ fn links_round_trip_and_keep_their_first_sync_time() {
         .expect("delete");
     assert_eq!(gone, 1);
     assert_eq!(store.count_links("r").expect("count"), 1);
+}
+
+#[test]
+fn link_heads_are_the_links_without_their_values() {
+    let (_dir, mut store) = open();
+    let mut links: Vec<Link> = (0..5)
+        .map(|i| link("r", &format!("p{i}"), &format!("D{i}"), i))
+        .collect();
+    links[1].kind = ObjectKind::Group;
+    links[2].origin = Origin::Adopted;
+    links[3].fingerprint = u64::MAX;
+    store.upsert_links(&links).expect("upsert");
+    store
+        .upsert_links(&[link("other", "p0", "X", 1)])
+        .expect("other rule");
+    let full = store.links_for_rule("r").expect("links");
+    let heads = store.link_heads("r").expect("heads");
+    let projected: Vec<LinkHead> = full
+        .iter()
+        .map(|l| LinkHead {
+            kind: l.kind,
+            source_id: l.source_id.clone(),
+            target_id: l.target_id.clone(),
+            fingerprint: l.fingerprint,
+            origin: l.origin,
+        })
+        .collect();
+    assert_eq!(heads, projected);
+    assert_eq!(heads.len(), 5);
 }
 
 #[test]
