@@ -590,7 +590,7 @@ impl Agent {
             .attrs_json
             .iter()
             .filter(|((k, id), _)| touched.contains(&(*k, id.as_str())))
-            .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_default()))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let journal = StoreJournal::new(db.clone(), run, attrs, prepared.origins.clone());
         let writes = plan

@@ -103,7 +103,7 @@ pub struct StoreJournal {
     db: StateDb,
     run: RunId,
     /// Last applied attribute values per (kind, source id), stored with links.
-    attrs: HashMap<(engine::Kind, String), serde_json::Value>,
+    attrs: HashMap<(engine::Kind, String), String>,
     /// Origin per (kind, source id): from this plan's ops or the existing links.
     origins: HashMap<(engine::Kind, String), Origin>,
     statuses: Mutex<Vec<StatusUpdate>>,
@@ -116,7 +116,7 @@ impl StoreJournal {
     pub fn new(
         db: StateDb,
         run: RunId,
-        attrs: HashMap<(engine::Kind, String), serde_json::Value>,
+        attrs: HashMap<(engine::Kind, String), String>,
         origins: HashMap<(engine::Kind, String), Origin>,
     ) -> Self {
         StoreJournal {
@@ -138,7 +138,11 @@ impl StoreJournal {
             kind: store_kind(link.kind),
             source_id: link.source_id.clone(),
             target_id: link.target_id.clone(),
-            attrs: self.attrs.get(&key).cloned().unwrap_or(Json::Null),
+            attrs: self
+                .attrs
+                .get(&key)
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or(Json::Null),
             fingerprint: link.fingerprint,
             origin: self.origins.get(&key).copied().unwrap_or(Origin::Source),
             first_synced: now,
