@@ -240,10 +240,17 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
     }
     // The case clash: exactly one Casey in Duo, the other reported.
     assert_eq!(env.duo_users_named("casey"), 1);
+    let clash = r
+        .problems
+        .iter()
+        .find(|p| p.1.eq_ignore_ascii_case("casey"))
+        .unwrap_or_else(|| panic!("the losing Casey is reported:\n{}", lines.join("\n")));
+    // Named by username, with the attribute, the rule and who holds the name.
     assert!(
-        r.problems.iter().any(|p| p.1.eq_ignore_ascii_case("casey")),
-        "the losing Casey is reported:\n{}",
-        lines.join("\n")
+        clash.3.contains("(rule \"r\"): attribute \"username\"")
+            && (clash.3.contains("already taken by user \"Casey\"")
+                || clash.3.contains("already taken by user \"casey\"")),
+        "{clash:?}"
     );
     // Everyone else is in Duo.
     for (name, _) in &odd {
@@ -276,10 +283,11 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
     // 101 groups: the user is in Duo with 100 of them, the 101st membership reported.
     let m = env.duo_user("member-of-101").expect("member-of-101 synced");
     assert_eq!(m.groups.len(), 100);
-    // (The message names the Duo user id, not the username: see docs/guarantees.md.)
+    // The message names the member by username, and Duo's limit.
     assert!(
         r.problems.iter().any(|p| p.0 == "group"
             && p.1.starts_with("Many")
+            && p.3.contains("add_member of user \"member-of-101\" failed")
             && p.3.contains("one-to-many limit")),
         "the 101st membership is reported:\n{}",
         lines.join("\n")
@@ -310,6 +318,7 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
     users.sort();
     expect_test::expect![[r#"
         user "ad-no-email" (rule "r"): attribute "email": is required for a Duo administrator: map `email`, or give this user userType "user"
+        user "casey" (rule "r"): attribute "username" = "casey": already taken by user "Casey" (usernames compare ignoring case); give each user its own username
         user "em-double-at" (rule "r"): attribute "email" = "two@@example.com": must be an email address such as name@example.com
         user "em-long" (rule "r"): attribute "email" = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…": must be at most 254 characters (found 312)
         user "em-no-domain" (rule "r"): attribute "email" = "nobody@": must be an email address such as name@example.com

@@ -383,7 +383,7 @@ impl Agent {
             }
         }
         let policy = policy(rule, allow_destructive);
-        let plan = engine::plan(&engine::Inputs {
+        let mut plan = engine::plan(&engine::Inputs {
             rule: &name,
             rule_deleted: matches!(rule, RuleRef::Deleted { .. }),
             schema: &inputs.schema,
@@ -393,6 +393,7 @@ impl Agent {
             pending: &inputs.pending,
             policy: &policy,
         });
+        crate::records::name_key_clashes(&mut plan, &inputs.names);
         for op in &plan.ops {
             if let Some(src) = &op.source_id {
                 match op.action {

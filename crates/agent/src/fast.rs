@@ -341,7 +341,7 @@ pub async fn prepare_changes(
     ]
     .into_iter()
     .collect();
-    let plan = engine::plan(&engine::Inputs {
+    let mut plan = engine::plan(&engine::Inputs {
         rule: &name,
         rule_deleted: false,
         schema: &inputs.schema,
@@ -351,6 +351,7 @@ pub async fn prepare_changes(
         pending: &inputs.pending,
         policy: &pol,
     });
+    crate::records::name_key_clashes(&mut plan, &inputs.names);
     for op in &plan.ops {
         if let Some(src) = &op.source_id {
             match op.action {

@@ -38,6 +38,45 @@ pub fn last_values(rec: &mapping::MappedRecord) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
+/// Puts the planner's key clashes in people's words: the user's name, the
+/// attribute that holds the key, and who already has it, instead of source
+/// ids (the engine knows neither names nor attributes). Re-hashes the plan.
+pub fn name_key_clashes(plan: &mut reconcile_engine::Plan, names: &HashMap<String, String>) {
+    let mut changed = false;
+    for p in &mut plan.problems {
+        if p.code != reconcile_engine::ProblemCode::KeyTaken || !p.kind.is_account() {
+            continue;
+        }
+        let attr = if p.kind == Kind::Admin {
+            "email"
+        } else {
+            "username"
+        };
+        let who = |id: &str| names.get(id).map_or(id, String::as_str).to_owned();
+        let name = who(&p.source_id);
+        let taken_by = quoted_after(&p.message, "source \"")
+            .map(|other| format!("{} {:?}", p.kind.as_str(), who(other)))
+            .unwrap_or_else(|| format!("another {}", p.kind.as_str()));
+        p.message = format!(
+            "{} {name:?} (rule {:?}): attribute {attr:?} = {:?}: already taken by {taken_by} ({attr}s compare ignoring case); give each {} its own {attr}",
+            p.kind.as_str(),
+            plan.rule,
+            p.name,
+            p.kind.as_str(),
+        );
+        changed = true;
+    }
+    if changed {
+        plan.hash = plan.compute_hash();
+    }
+}
+
+/// The text between `prefix` and the next `"` in `message`.
+fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let rest = &message[message.find(prefix)? + prefix.len()..];
+    rest.get(..rest.find('"')?)
+}
+
 /// The engine's empty policy for a mapping's.
 pub fn engine_empty(e: mapping::EmptyPolicy) -> EmptyPolicy {
     match e {

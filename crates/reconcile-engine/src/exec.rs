@@ -667,20 +667,35 @@ fn summarise(plan: &Plan, report: &mut RunReport) {
     }
     for r in &report.results {
         let op = &plan.ops[r.op as usize];
+        // A membership op is the group's, but people look for the member.
+        let what = match &op.action {
+            Action::AddMember {
+                member_kind,
+                member_name,
+                ..
+            }
+            | Action::RemoveMember {
+                member_kind,
+                member_name,
+                ..
+            } => format!(
+                "{} of {} {member_name:?}",
+                op.action.verb(),
+                member_kind.as_str()
+            ),
+            other => other.verb().to_owned(),
+        };
         let (st, msg) = match &r.outcome {
             Outcome::Succeeded { .. } => (SyncStatus::Success, None),
             Outcome::Failed { message, .. } => (
                 SyncStatus::Failed,
-                Some(format!("{} failed: {message}", op.action.verb())),
+                Some(format!("{what} failed: {message}")),
             ),
             Outcome::Skipped { reason } => (
                 SyncStatus::Failed,
-                Some(format!("{} skipped: {reason}", op.action.verb())),
+                Some(format!("{what} skipped: {reason}")),
             ),
-            Outcome::NotStarted => (
-                SyncStatus::Unsynced,
-                Some(format!("{} not started", op.action.verb())),
-            ),
+            Outcome::NotStarted => (SyncStatus::Unsynced, Some(format!("{what} not started"))),
         };
         note(op.kind, op.source_id.as_ref(), &op.name, st, msg);
     }
