@@ -350,3 +350,52 @@ async fn removing_a_rule_with_deprovision_on_rule_deletion_deprovisions_what_it_
         "a user the rule never managed is left alone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_group_renamed_in_pingone_is_followed_and_a_deleted_one_stops_the_rule() {
+    let env = Env::new().await;
+    let alice = env.p1_user("alice", &env.workforce, json!({}));
+    env.p1_user("bob", &env.workforce, json!({}));
+    let g = env
+        .sims
+        .p1
+        .create_group(json!({ "name": "Duo Users" }))
+        .unwrap();
+    env.sims.p1.add_member(&alice, &g).unwrap();
+    let rule = outbound_rule("r", ACTIONS, "").replace(
+        "populations = [\"Workforce\"]",
+        "populations = [\"Workforce\"]\ngroups = [\"Duo Users\"]",
+    );
+    let config = env.config(&rule);
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
+    assert!(env.duo_user("alice").is_some() && env.duo_user("bob").is_none());
+
+    // Renamed in PingOne, the config unchanged: followed by id, nothing to do.
+    env.sims
+        .p1
+        .update_group(&g, json!({ "name": "MFA Users" }))
+        .unwrap();
+    let r = env.sync(&config).await;
+    assert_eq!((r[0].outcome, r[0].ops), (Outcome::InStep, 0), "{:?}", r[0]);
+
+    // Deleted in PingOne: the rule stops instead of deprovisioning its scope.
+    env.sims.p1.delete_group(&g).unwrap();
+    let opts = agent::commands::SyncOptions {
+        rule: None,
+        allow_deletes: true,
+        progress: false,
+    };
+    let err = agent::commands::sync_reports(&config, &opts)
+        .await
+        .expect("sync runs")
+        .remove(0)
+        .expect_err("a deleted scope group stops the rule")
+        .to_string();
+    assert!(
+        err.contains("group \"Duo Users\" named in rule \"r\" scope.groups was deleted in PingOne")
+            && err.contains("fix rule \"r\" scope.groups"),
+        "{err}"
+    );
+    assert!(env.duo_user("alice").is_some(), "nothing was deprovisioned");
+}

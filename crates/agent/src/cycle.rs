@@ -44,9 +44,9 @@ fn scope_key(rule: &str) -> String {
     format!("scope/{rule}")
 }
 
-/// What each `groups.push` entry of an outbound rule last resolved to.
-fn push_key(rule: &str) -> String {
-    format!("push/{rule}")
+/// What each scope and push entry of an outbound rule last resolved to.
+fn resolved_key(rule: &str) -> String {
+    format!("resolved/{rule}")
 }
 
 /// How many memberships of pushed groups an outbound rule had at its last full
@@ -55,12 +55,12 @@ pub(crate) fn memberships_key(rule: &str) -> String {
     format!("memberships/{rule}")
 }
 
-/// The last [`crate::outbound::PingOneSnapshot::push_resolved`] of a rule.
-pub(crate) fn pushed_before(
+/// The last [`crate::outbound::PingOneSnapshot::resolved`] of a rule.
+pub(crate) fn resolved_before(
     s: &state_store::Store,
     rule: &str,
 ) -> state_store::Result<std::collections::BTreeMap<String, String>> {
-    Ok(s.kv_get(&push_key(rule))?
+    Ok(s.kv_get(&resolved_key(rule))?
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default())
 }
@@ -236,7 +236,7 @@ impl Agent {
                 db.call(move |s| {
                     let links = s.link_heads(&n)?;
                     let pending = s.pending_intents(&n)?;
-                    let pushed = pushed_before(s, &n)?;
+                    let pushed = resolved_before(s, &n)?;
                     let mut excluded = HashSet::new();
                     for o in &others {
                         for l in s.link_heads(o)? {
@@ -282,9 +282,9 @@ impl Agent {
                     .filter(|(id, _, _)| !excluded.contains(id))
                     .count() as u64;
                 pingone_reads = p1s.calls;
-                if p1s.push_resolved != pushed {
-                    let memo = serde_json::to_string(&p1s.push_resolved).unwrap_or_default();
-                    kv_writes.push((push_key(&name), memo));
+                if p1s.resolved != pushed {
+                    let memo = serde_json::to_string(&p1s.resolved).unwrap_or_default();
+                    kv_writes.push((resolved_key(&name), memo));
                 }
                 let memberships: usize = p1s.members.values().map(Vec::len).sum();
                 kv_writes.push((memberships_key(&name), memberships.to_string()));

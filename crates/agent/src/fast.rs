@@ -8,11 +8,11 @@ use crate::AgentError;
 use crate::config::Rule;
 use crate::cycle::{Agent, Prepared, RuleRef, TargetSide, policy};
 use crate::journal::engine_kind;
-use crate::outbound::{self, DuoSnapshot, PingOneSnapshot};
+use crate::outbound::{self, DuoSnapshot, NamedList, PingOneSnapshot};
 use futures::TryStreamExt;
 use reconcile_engine::{self as engine, Destructive, Kind};
 use state_store::{ObjectKind, Origin};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What PingOne change notifications reported since a rule's last cycle.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -100,11 +100,11 @@ pub async fn prepare_changes(
         .map(|r| r.name.clone())
         .collect();
     let n = name.clone();
-    let (links, pending, excluded, pushed_before, memberships) = db
+    let (links, pending, excluded, resolved_before, memberships) = db
         .call(move |s| {
             let links = s.link_heads(&n)?;
             let pending = s.pending_intents(&n)?;
-            let pushed_before = crate::cycle::pushed_before(s, &n)?;
+            let resolved_before = crate::cycle::resolved_before(s, &n)?;
             let memberships: u64 = s
                 .kv_get(&crate::cycle::memberships_key(&n))?
                 .and_then(|v| v.parse().ok())
@@ -115,7 +115,7 @@ pub async fn prepare_changes(
                     excluded.insert(l.target_id);
                 }
             }
-            Ok((links, pending, excluded, pushed_before, memberships))
+            Ok((links, pending, excluded, resolved_before, memberships))
         })
         .await?;
     let p1 = &agent.p1;
@@ -143,20 +143,30 @@ pub async fn prepare_changes(
         .iter()
         .map(|g| (g.id.clone(), g.name.clone()))
         .collect();
-    let pop_ids = outbound::resolve(
+    // Renames are followed as in a full cycle; what they resolve to now is
+    // saved by the next full cycle.
+    let mut resolved = BTreeMap::new();
+    let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
+        outbound::resolve_followed(&name, list, wanted, known, &resolved_before, now)
+    };
+    let pop_ids = follow(
+        NamedList::ScopePopulations,
         &rule.scope_populations,
         &known_pops,
-        "population",
-        &format!("rule {:?} scope.populations", name),
+        &mut resolved,
     )?;
-    let scope_groups = outbound::resolve(
+    let scope_groups = follow(
+        NamedList::ScopeGroups,
         &rule.scope_groups,
         &known_groups,
-        "group",
-        &format!("rule {:?} scope.groups", name),
+        &mut resolved,
     )?;
-    let (push_ids, _) =
-        outbound::resolve_push(&rule.name, &rule.push_groups, &known_groups, &pushed_before)?;
+    let push_ids = follow(
+        NamedList::PushGroups,
+        &rule.push_groups,
+        &known_groups,
+        &mut resolved,
+    )?;
 
     // Which users to read: the changed ones, and the members of a group that
     // was nested or un-nested (their indirect memberships changed).

@@ -29,9 +29,9 @@ pub struct PingOneSnapshot {
     pub members: HashMap<String, Vec<String>>,
     /// API calls made.
     pub calls: u64,
-    /// `groups.push` entry → the PingOne group id it resolved to (kept so a
-    /// rename in PingOne is followed).
-    pub push_resolved: BTreeMap<String, String>,
+    /// `"<list>:<entry>"` of the rule's scope and push lists → the PingOne id
+    /// it resolved to (kept so a rename in PingOne is followed).
+    pub resolved: BTreeMap<String, String>,
 }
 
 /// What Duo has.
@@ -71,52 +71,84 @@ pub(crate) fn resolve(
     Ok(ids)
 }
 
-/// Resolves `groups.push` like [`resolve`], except that an entry which no
+/// A list of PingOne names in a rule's config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NamedList {
+    ScopePopulations,
+    ScopeGroups,
+    PushGroups,
+}
+
+impl NamedList {
+    fn key(self) -> &'static str {
+        match self {
+            NamedList::ScopePopulations => "scope.populations",
+            NamedList::ScopeGroups => "scope.groups",
+            NamedList::PushGroups => "groups.push",
+        }
+    }
+    fn what(self) -> &'static str {
+        match self {
+            NamedList::ScopePopulations => "population",
+            NamedList::ScopeGroups | NamedList::PushGroups => "group",
+        }
+    }
+}
+
+/// Resolves a config list like [`resolve`], except that an entry which no
 /// longer matches is followed through the id it resolved to before
-/// (`remembered`): a group renamed in PingOne stays pushed (and its Duo group
-/// is renamed); a deleted one leaves the push list, so its Duo group goes the
-/// way of one removed from the list. Returns the ids and what each entry
-/// resolved to now.
-pub(crate) fn resolve_push(
+/// (`remembered`, keyed `"<list>:<entry>"`): renamed in PingOne, it keeps
+/// working under its new name (with a warning to update the config). Deleted,
+/// a pushed group leaves the push list, so its Duo group goes the way of one
+/// removed from it; a scope population or group stops the rule rather than
+/// empty its scope. What each entry resolves to now goes into `now`.
+pub(crate) fn resolve_followed(
     rule: &str,
+    list: NamedList,
     wanted: &[String],
     known: &[(String, String)],
     remembered: &BTreeMap<String, String>,
-) -> Result<(Vec<String>, BTreeMap<String, String>), AgentError> {
-    let key = format!("rule {rule:?} groups.push");
+    now: &mut BTreeMap<String, String>,
+) -> Result<Vec<String>, AgentError> {
+    let (key, what) = (format!("rule {rule:?} {}", list.key()), list.what());
     let mut ids = Vec::new();
-    let mut now = BTreeMap::new();
     for w in wanted {
+        let memo = format!("{}:{w}", list.key());
         if let Some((id, _)) = known.iter().find(|(id, name)| id == w || name == w) {
             ids.push(id.clone());
-            now.insert(w.clone(), id.clone());
+            now.insert(memo, id.clone());
             continue;
         }
-        let Some(before) = remembered.get(w) else {
-            // Never seen: a typo or a group not created yet.
-            resolve(std::slice::from_ref(w), known, "group", &key)?;
+        let Some(before) = remembered.get(&memo) else {
+            // Never seen: a typo or something not created yet.
+            resolve(std::slice::from_ref(w), known, what, &key)?;
             continue;
         };
         match known.iter().find(|(id, _)| id == before) {
             Some((id, name)) => {
-                tracing::warn!(rule, group = %w, id = %id, new_name = %name, "a pushed group was renamed in PingOne; it stays pushed under its new name: put {name:?} in {key}");
+                tracing::warn!(rule, entry = %w, id = %id, new_name = %name, "a {what} named in {key} was renamed in PingOne; it is followed under its new name: put {name:?} in {key}");
                 ids.push(id.clone());
-                now.insert(w.clone(), id.clone());
+                now.insert(memo, id.clone());
+            }
+            None if list == NamedList::PushGroups => {
+                tracing::warn!(rule, group = %w, id = %before, "a pushed group was deleted in PingOne; its Duo group is handled like one removed from {key}: take it out of the list");
             }
             None => {
-                tracing::warn!(rule, group = %w, id = %before, "a pushed group was deleted in PingOne; its Duo group is handled like one removed from {key}: take it out of the list");
+                return Err(AgentError::PingOne(format!(
+                    "{what} {w:?} named in {key} was deleted in PingOne (it was {before}); the rule stops rather than empty its scope: fix {key}"
+                )));
             }
         }
     }
-    Ok((ids, now))
+    Ok(ids)
 }
 
-/// Read the PingOne side of an outbound rule; `pushed_before` is the last
-/// [`PingOneSnapshot::push_resolved`].
+/// Read the PingOne side of an outbound rule; `resolved_before` is the last
+/// [`PingOneSnapshot::resolved`].
 pub async fn read_pingone(
     p1: &PingOneClient,
     rule: &Rule,
-    pushed_before: &BTreeMap<String, String>,
+    resolved_before: &BTreeMap<String, String>,
 ) -> Result<PingOneSnapshot, AgentError> {
     let mut snap = PingOneSnapshot::default();
     let pops: Vec<pingone_client::Population> = p1
@@ -151,21 +183,29 @@ pub async fn read_pingone(
         .iter()
         .map(|g| (g.id.clone(), g.name.clone()))
         .collect();
-    let pop_ids = resolve(
+    let mut resolved = BTreeMap::new();
+    let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
+        resolve_followed(&rule.name, list, wanted, known, resolved_before, now)
+    };
+    let pop_ids = follow(
+        NamedList::ScopePopulations,
         &rule.scope_populations,
         &known_pops,
-        "population",
-        &format!("rule {:?} scope.populations", rule.name),
+        &mut resolved,
     )?;
-    let scope_group_ids = resolve(
+    let scope_group_ids = follow(
+        NamedList::ScopeGroups,
         &rule.scope_groups,
         &known_groups,
-        "group",
-        &format!("rule {:?} scope.groups", rule.name),
+        &mut resolved,
     )?;
-    let (push_ids, push_resolved) =
-        resolve_push(&rule.name, &rule.push_groups, &known_groups, pushed_before)?;
-    snap.push_resolved = push_resolved;
+    let push_ids = follow(
+        NamedList::PushGroups,
+        &rule.push_groups,
+        &known_groups,
+        &mut resolved,
+    )?;
+    snap.resolved = resolved;
 
     // Members of the scope groups (any kind of membership counts).
     let mut in_groups: Option<HashSet<String>> = None;
