@@ -378,6 +378,19 @@ async fn a_scope_group_renamed_in_pingone_is_followed_and_a_deleted_one_stops_th
         .unwrap();
     let r = env.sync(&config).await;
     assert_eq!((r[0].outcome, r[0].ops), (Outcome::InStep, 0), "{:?}", r[0]);
+    // `check` passes and says what to update.
+    let checks = agent::check::run_all(&config).await;
+    let names = checks
+        .iter()
+        .find(|c| c.name == "rule r: named populations and groups")
+        .expect("the rule's names are checked");
+    assert!(
+        names.ok
+            && names
+                .detail
+                .contains("group \"Duo Users\" is now \"MFA Users\" (scope.groups)"),
+        "{names:?}"
+    );
 
     // Deleted in PingOne: the rule stops instead of deprovisioning its scope.
     env.sims.p1.delete_group(&g).unwrap();

@@ -200,37 +200,86 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
             return out;
         }
     }
+    // What the agent resolved each name to last time: a name that stopped
+    // matching because of a rename in PingOne is followed by id, not missing.
+    let memos = resolved_memos(c).await;
+    let known_pops: Vec<(String, String)> = pops
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let known_groups: Vec<(String, String)> = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
     for r in &c.rules {
-        let mut missing = Vec::new();
-        let pop = |n: &String| pops.iter().any(|p| &p.id == n || &p.name == n);
-        let grp = |n: &String| groups.iter().any(|g| &g.id == n || &g.name == n);
+        let memo = memos.get(&r.name);
+        let (mut missing, mut renamed) = (Vec::new(), Vec::new());
+        let mut look = |list: &str, what: &str, n: &String, known: &[(String, String)]| {
+            if known.iter().any(|(id, name)| id == n || name == n) {
+                return;
+            }
+            let now = memo
+                .and_then(|m| m.get(&format!("{list}:{n}")))
+                .and_then(|id| known.iter().find(|(i, _)| i == id));
+            match now {
+                Some((_, name)) => renamed.push(format!("{what} {n:?} is now {name:?} ({list})")),
+                None => missing.push(format!("{what} {n:?} ({list})")),
+            }
+        };
         for p in &r.scope_populations {
-            if !pop(p) {
-                missing.push(format!("population {p:?} (scope.populations)"));
-            }
+            look("scope.populations", "population", p, &known_pops);
         }
-        for g in r.scope_groups.iter().chain(&r.push_groups) {
-            if !grp(g) {
-                missing.push(format!("group {g:?}"));
-            }
+        for g in &r.scope_groups {
+            look("scope.groups", "group", g, &known_groups);
+        }
+        for g in &r.push_groups {
+            look("groups.push", "group", g, &known_groups);
         }
         if r.direction == Direction::Inbound
             && let Some(p) = &r.target_population
-            && !pop(p)
         {
-            missing.push(format!("population {p:?} (target.population)"));
+            look("target.population", "population", p, &known_pops);
         }
         let name = format!("rule {}: named populations and groups", r.name);
+        let renamed_note = if renamed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; renamed in PingOne and followed by id: {}; put the new names in the config",
+                renamed.join(", ")
+            )
+        };
         if missing.is_empty() {
-            out.push(pass(&name, "all exist"));
+            out.push(pass(&name, format!("all exist{renamed_note}")));
         } else {
             out.push(fail(
                 &name,
                 format!(
-                    "not found in PingOne: {}; fix the names (case-sensitive) or create them",
+                    "not found in PingOne: {}; fix the names (case-sensitive) or create them{renamed_note}",
                     missing.join(", ")
                 ),
             ));
+        }
+    }
+    out
+}
+
+/// Per rule, what its scope and push names last resolved to (empty without a
+/// state database).
+async fn resolved_memos(
+    c: &Config,
+) -> std::collections::HashMap<String, std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(Some(db)) = crate::state::StateDb::open_read_only(&c.state_path).await else {
+        return out;
+    };
+    for r in &c.rules {
+        let name = r.name.clone();
+        if let Ok(m) = db
+            .call(move |s| crate::cycle::resolved_before(s, &name))
+            .await
+        {
+            out.insert(r.name.clone(), m);
         }
     }
     out
