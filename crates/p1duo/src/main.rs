@@ -69,7 +69,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Explain one user: scope, link, last synced values, last error, next action.
+    /// Explain one user: scope, link, last synced values, applied changes, last error, next action.
     Explain {
         /// PingOne username or id, or Duo username or id.
         user: String,
