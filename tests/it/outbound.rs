@@ -286,17 +286,7 @@ async fn pushed_groups_are_created_renamed_and_deleted_and_memberships_follow() 
     );
     // A name never seen is still a configuration error that names the fix.
     let typo = env.config(&push("\"Platfrom\""));
-    let opts = agent::commands::SyncOptions {
-        rule: None,
-        allow_deletes: false,
-        progress: false,
-    };
-    let err = agent::commands::sync_reports(&typo, &opts)
-        .await
-        .expect("sync runs")
-        .remove(0)
-        .expect_err("an unknown group fails the rule")
-        .to_string();
+    let err = env.sync_error(&typo, false).await;
     assert!(
         err.contains("group \"Platfrom\" named in rule \"r\" groups.push does not exist"),
         "{err}"
@@ -394,17 +384,7 @@ async fn a_scope_group_renamed_in_pingone_is_followed_and_a_deleted_one_stops_th
 
     // Deleted in PingOne: the rule stops instead of deprovisioning its scope.
     env.sims.p1.delete_group(&g).unwrap();
-    let opts = agent::commands::SyncOptions {
-        rule: None,
-        allow_deletes: true,
-        progress: false,
-    };
-    let err = agent::commands::sync_reports(&config, &opts)
-        .await
-        .expect("sync runs")
-        .remove(0)
-        .expect_err("a deleted scope group stops the rule")
-        .to_string();
+    let err = env.sync_error(&config, true).await;
     assert!(
         err.contains("group \"Duo Users\" named in rule \"r\" scope.groups was deleted in PingOne")
             && err.contains("fix rule \"r\" scope.groups"),

@@ -103,6 +103,21 @@ impl Env {
             .collect()
     }
 
+    /// One `sync` whose first rule must fail; its error text.
+    pub async fn sync_error(&self, config: &Config, allow_deletes: bool) -> String {
+        let opts = SyncOptions {
+            rule: None,
+            allow_deletes,
+            progress: false,
+        };
+        sync_reports(config, &opts)
+            .await
+            .expect("sync runs")
+            .remove(0)
+            .expect_err("the rule fails")
+            .to_string()
+    }
+
     /// A PingOne user in `population` with these extra attributes.
     pub fn p1_user(&self, username: &str, population: &str, extra: Value) -> String {
         let mut body = json!({

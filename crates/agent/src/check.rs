@@ -203,14 +203,8 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
     // What the agent resolved each name to last time: a name that stopped
     // matching because of a rename in PingOne is followed by id, not missing.
     let memos = resolved_memos(c).await;
-    let known_pops: Vec<(String, String)> = pops
-        .iter()
-        .map(|p| (p.id.clone(), p.name.clone()))
-        .collect();
-    let known_groups: Vec<(String, String)> = groups
-        .iter()
-        .map(|g| (g.id.clone(), g.name.clone()))
-        .collect();
+    let known_pops = crate::outbound::known_populations(&pops);
+    let known_groups = crate::outbound::known_groups(&groups);
     for r in &c.rules {
         let memo = memos.get(&r.name);
         let (mut missing, mut renamed) = (Vec::new(), Vec::new());

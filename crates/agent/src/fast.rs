@@ -135,14 +135,8 @@ pub async fn prepare_changes(
         .into_iter()
         .flat_map(|p| p.items)
         .collect();
-    let known_pops: Vec<(String, String)> = pops
-        .iter()
-        .map(|p| (p.id.clone(), p.name.clone()))
-        .collect();
-    let known_groups: Vec<(String, String)> = groups
-        .iter()
-        .map(|g| (g.id.clone(), g.name.clone()))
-        .collect();
+    let known_pops = crate::outbound::known_populations(&pops);
+    let known_groups = crate::outbound::known_groups(&groups);
     // Renames are followed as in a full cycle; what they resolve to now is
     // saved by the next full cycle.
     let mut resolved = BTreeMap::new();

@@ -50,6 +50,21 @@ fn duoerr(what: &str, e: DuoError) -> AgentError {
     AgentError::Duo(format!("{what}: {e}"))
 }
 
+/// `(id, name)` of every population, for [`resolve`].
+pub(crate) fn known_populations(pops: &[pingone_client::Population]) -> Vec<(String, String)> {
+    pops.iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect()
+}
+
+/// `(id, name)` of every group, for [`resolve`].
+pub(crate) fn known_groups(groups: &[pingone_client::Group]) -> Vec<(String, String)> {
+    groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect()
+}
+
 /// Resolve names or ids against `(id, name)` pairs; unknown ones are an error naming the key.
 pub(crate) fn resolve(
     wanted: &[String],
@@ -163,10 +178,7 @@ pub async fn read_pingone(
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let known_pops: Vec<(String, String)> = pops
-        .iter()
-        .map(|p| (p.id.clone(), p.name.clone()))
-        .collect();
+    let known_pops = known_populations(&pops);
     let need_groups = !rule.scope_groups.is_empty() || !rule.push_groups.is_empty();
     let groups: Vec<pingone_client::Group> = if need_groups {
         p1.list_groups(&Default::default())
@@ -179,10 +191,7 @@ pub async fn read_pingone(
     } else {
         Vec::new()
     };
-    let known_groups: Vec<(String, String)> = groups
-        .iter()
-        .map(|g| (g.id.clone(), g.name.clone()))
-        .collect();
+    let known_groups = known_groups(&groups);
     let mut resolved = BTreeMap::new();
     let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
         resolve_followed(&rule.name, list, wanted, known, resolved_before, now)
