@@ -324,3 +324,37 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// With a percentage limit set, a fast cycle takes it of everything the rule
+/// manages, not of the one user it planned: deleting 1 user of 20 in PingOne
+/// (5 %, under a 10 % limit) deprovisions it through the notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_cycle_takes_percentage_limits_of_the_whole_rule() {
+    let env = Env::new().await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(env.p1_user(&format!("user{i:02}"), &env.workforce, json!({})));
+    }
+    let rule = format!(
+        "{}\n[rules.safety]\nmax_delete_percent = 10\n",
+        outbound_rule("r", "deprovision = true\nremove_action = \"delete\"", "")
+    );
+    let (_base, stop, agent) = start_agent(&env, &rule).await;
+    assert!(env.duo_user("user07").is_some(), "the startup cycle ran");
+    env.sims.p1.delete_user(&ids[7]).unwrap();
+    eventually("user07 deleted from Duo by the fast cycle", || {
+        env.duo_user("user07").is_none()
+    })
+    .await;
+    assert_eq!(
+        env.sims.duo.state().users.len(),
+        19,
+        "only the deleted user went"
+    );
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
+}
