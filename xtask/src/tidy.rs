@@ -240,6 +240,30 @@ mod checks {
     }
 
     #[test]
+    fn tidy_signature_vectors_are_the_reference_ones() {
+        // The copy lets a clean clone test alone; beside `shared/` (a developer's
+        // checkout) it must still be byte for byte the published file.
+        let root = super::workspace_root();
+        let copy = std::fs::read(root.join("testdata/duo-signature-vectors.json"))
+            .expect("testdata/duo-signature-vectors.json is in the repository");
+        let reference = root.join("../shared/reference/duo-signature-vectors.json");
+        match std::fs::read(&reference) {
+            Ok(want) => assert!(
+                copy == want,
+                "testdata/duo-signature-vectors.json differs from {}: copy it again",
+                reference.display()
+            ),
+            Err(_) => eprintln!("{} not here; only the copy is checked", reference.display()),
+        }
+        let v: serde_json::Value = serde_json::from_slice(&copy).expect("the copy is JSON");
+        assert_eq!(
+            v.as_array().map(Vec::len),
+            Some(47),
+            "the copy holds Duo's 47 signing vectors"
+        );
+    }
+
+    #[test]
     fn tidy_layering() {
         let md = metadata();
         let errors = layering_violations(&md);

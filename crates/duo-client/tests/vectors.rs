@@ -2,7 +2,8 @@
 //! official Python client 5.7.0) checked against this crate: parameter
 //! lines, canonical strings, signatures, whole requests, constants, dates.
 //!
-//! `tests/data/duo-signature-vectors.json` is a verbatim copy of
+//! `testdata/duo-signature-vectors.json` (workspace root, shared with
+//! duo-sim's tests) is a verbatim copy of
 //! `shared/reference/duo-signature-vectors.json`, so a clean clone tests alone.
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use duo_client::transport::{BoxFuture, HttpRequest, HttpResponse, Transport, Tra
 use duo_client::{DuoClient, DuoConfig, Method, Params, RateLimits, SignatureVersion};
 use serde_json::Value;
 
-const VECTORS: &str = include_str!("data/duo-signature-vectors.json");
+const VECTORS: &str = include_str!("../../../testdata/duo-signature-vectors.json");
 
 /// `params` as key → list of values (a scalar is a one-element list).
 fn params_of(v: &Value) -> Params {

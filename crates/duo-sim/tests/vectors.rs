@@ -1,7 +1,8 @@
 //! Every vector of `duo-signature-vectors.json`: parameter lines, canonical strings and signatures
 //! through the simulator's verifier, and each signed request sent over HTTP, which the simulator
-//! must accept as is and reject once tampered with. `tests/data/` holds a verbatim copy of
-//! `shared/reference/duo-signature-vectors.json`, so a clean clone tests alone.
+//! must accept as is and reject once tampered with. `testdata/` at the workspace root holds a
+//! verbatim copy of `shared/reference/duo-signature-vectors.json` (duo-client's tests read the
+//! same file; data, not code, so the simulator still checks the client independently).
 
 mod common;
 
@@ -11,7 +12,7 @@ use duo_sim::sign::{self, SigScheme, SignedParts};
 use duo_sim::{DuoSim, IntegrationConfig, Permission, SimConfig};
 use serde_json::Value;
 
-const VECTORS: &str = include_str!("data/duo-signature-vectors.json");
+const VECTORS: &str = include_str!("../../../testdata/duo-signature-vectors.json");
 
 fn vectors() -> Vec<Value> {
     serde_json::from_str(VECTORS).expect("vector file is JSON")
