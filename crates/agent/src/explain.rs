@@ -1,5 +1,6 @@
 //! `p1duo explain USER`: why a user is or is not in a rule's scope, its link,
-//! last synced values, last error, and what the next cycle would do to it.
+//! last synced values, the changes applied to it, its last error, and what
+//! the next cycle would do to it.
 
 use crate::AgentError;
 use crate::config::{Config, Direction};
@@ -12,10 +13,10 @@ use state_store::{ObjectKey, ObjectKind};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-/// The explanation as text.
 /// How many of an object's latest applied operations `explain` shows.
 const HISTORY: u32 = 10;
 
+/// The explanation as text.
 pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
     let db = StateDb::open_read_only(&c.state_path).await?;
     let agent = Agent::new(Arc::new(c.clone()), db.clone(), Arc::new(Metrics::new()))?;
