@@ -248,12 +248,7 @@ async fn pushed_groups_are_created_renamed_and_deleted_and_memberships_follow() 
     assert_eq!(members("Platform"), ["alice", "bob"]);
     assert!(members("Sales").is_empty());
     assert!(
-        !env.sims
-            .duo
-            .state()
-            .groups
-            .iter()
-            .any(|g| g.name == "Engineering"),
+        !duo_has_group(&env, "Engineering"),
         "renamed, not duplicated"
     );
     // Updating the config to the new name changes nothing.
@@ -276,12 +271,7 @@ async fn pushed_groups_are_created_renamed_and_deleted_and_memberships_follow() 
     let r = env.sync_with(&config, true).await;
     assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
     assert!(
-        !env.sims
-            .duo
-            .state()
-            .groups
-            .iter()
-            .any(|g| g.name == "Dropped"),
+        !duo_has_group(&env, "Dropped"),
         "a pushed group deleted in PingOne is deleted in Duo"
     );
     // A name never seen is still a configuration error that names the fix.
@@ -296,14 +286,7 @@ async fn pushed_groups_are_created_renamed_and_deleted_and_memberships_follow() 
     let config = env.config(&push("\"Platform\""));
     let r = env.sync_with(&config, true).await;
     assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
-    assert!(
-        !env.sims
-            .duo
-            .state()
-            .groups
-            .iter()
-            .any(|g| g.name == "Sales")
-    );
+    assert!(!duo_has_group(&env, "Sales"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,4 +374,9 @@ async fn a_scope_group_renamed_in_pingone_is_followed_and_a_deleted_one_stops_th
         "{err}"
     );
     assert!(env.duo_user("alice").is_some(), "nothing was deprovisioned");
+}
+
+/// Whether Duo holds a group of this name.
+fn duo_has_group(env: &Env, name: &str) -> bool {
+    env.sims.duo.state().groups.iter().any(|g| g.name == name)
 }

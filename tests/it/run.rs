@@ -55,6 +55,19 @@ async fn start_agent(
     (base, stop, agent)
 }
 
+/// Stops an agent from [`start_agent`] and waits (bounded) for its outcome.
+async fn stop_agent(
+    stop: CancellationToken,
+    agent: tokio::task::JoinHandle<Result<agent::Outcome, agent::AgentError>>,
+) -> agent::Outcome {
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap()
+}
+
 /// [`eventually`] for an async condition.
 async fn eventually_async<F, Fut>(what: &str, mut f: F)
 where
@@ -97,12 +110,7 @@ async fn without_nesting_events_in_pingone_the_agent_subscribes_to_the_rest() {
         env.duo_user("bob").is_some()
     })
     .await;
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(20), agent)
-        .await
-        .expect("stops")
-        .unwrap()
-        .unwrap();
+    stop_agent(stop, agent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,13 +244,7 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
     .await;
     assert!(in_group("bob", "Platform"), "direct members stay");
 
-    stop.cancel();
-    let outcome = tokio::time::timeout(Duration::from_secs(20), agent)
-        .await
-        .expect("stops")
-        .unwrap()
-        .unwrap();
-    assert_eq!(outcome, agent::Outcome::InStep);
+    assert_eq!(stop_agent(stop, agent).await, agent::Outcome::InStep);
 }
 
 /// `p1duo run` as a child process: SIGHUP reloads the config (a new rule
@@ -351,10 +353,5 @@ async fn a_fast_cycle_takes_percentage_limits_of_the_whole_rule() {
         19,
         "only the deleted user went"
     );
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(20), agent)
-        .await
-        .expect("stops")
-        .unwrap()
-        .unwrap();
+    stop_agent(stop, agent).await;
 }

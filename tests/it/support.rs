@@ -90,14 +90,8 @@ impl Env {
     }
 
     pub async fn sync_with(&self, config: &Config, allow_deletes: bool) -> Vec<CycleReport> {
-        let opts = SyncOptions {
-            rule: None,
-            allow_deletes,
-            progress: false,
-        };
-        sync_reports(config, &opts)
+        reports(config, allow_deletes)
             .await
-            .expect("sync runs")
             .into_iter()
             .map(|r| r.expect("rule runs"))
             .collect()
@@ -105,14 +99,8 @@ impl Env {
 
     /// One `sync` whose first rule must fail; its error text.
     pub async fn sync_error(&self, config: &Config, allow_deletes: bool) -> String {
-        let opts = SyncOptions {
-            rule: None,
-            allow_deletes,
-            progress: false,
-        };
-        sync_reports(config, &opts)
+        reports(config, allow_deletes)
             .await
-            .expect("sync runs")
             .remove(0)
             .expect_err("the rule fails")
             .to_string()
@@ -206,4 +194,17 @@ impl Env {
         self.sims.duo.reset_stats();
         self.sims.p1.reset_stats();
     }
+}
+
+/// One `sync` of every rule: each rule's report or error.
+async fn reports(
+    config: &Config,
+    allow_deletes: bool,
+) -> Vec<Result<CycleReport, agent::AgentError>> {
+    let opts = SyncOptions {
+        rule: None,
+        allow_deletes,
+        progress: false,
+    };
+    sync_reports(config, &opts).await.expect("sync runs")
 }
