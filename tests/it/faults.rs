@@ -137,10 +137,11 @@ async fn repeated_cycles_under_faults_converge_to_exactly_the_wanted_state() {
         ids.push(id);
     }
     // One user already in Duo: adopted, never duplicated, even when the
-    // lookup or the create is dropped.
+    // lookup or the create is dropped (adoption on the username alone,
+    // ignoring case, is the operator's explicit choice here).
     env.sims.duo.insert_user("USER0001", &[]).unwrap();
     let push = format!(
-        "[rules.groups]\npush = [{}]\n[rules.safety]\nmax_disables = 1000\nmax_membership_removals = 1000",
+        "[rules.groups]\npush = [{}]\n[rules.safety]\nmax_disables = 1000\nmax_membership_removals = 1000\n[rules.adopt]\nexact_key = false\nconfirm = []",
         GROUPS.map(|g| format!("{g:?}")).join(", ")
     );
     let config = env.config(&outbound_rule("r", ACTIONS, &push));

@@ -50,7 +50,7 @@ async fn an_empty_source_is_blocked_whatever_the_remove_action() {
         let (env, config, ids) = setup(
             30,
             actions,
-            "[rules.safety]\nmax_disables = 1000\nmax_deletes = 1000",
+            "[rules.safety]\nmax_disables = 1000\nmax_deletes = 1000\nmax_disable_percent = 100.0\nmax_delete_percent = 100.0",
         )
         .await;
         for id in &ids {

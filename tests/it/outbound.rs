@@ -100,14 +100,15 @@ async fn changes_updates_disables_and_deprovisions_by_the_remove_action() {
     assert!(env.duo_user("alice").is_none(), "alice deleted from Duo");
 }
 
+/// Same username and same email: the same person, adopted and updated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_duo_user_is_adopted_not_duplicated() {
     let env = Env::new().await;
     env.sims
         .duo
         .insert_user(
-            "Alice",
-            &[("realname", "Old Name"), ("email", "old@example.com")],
+            "alice",
+            &[("realname", "Old Name"), ("email", "alice@example.com")],
         )
         .unwrap();
     env.p1_user("alice", &env.workforce, json!({}));

@@ -35,6 +35,60 @@ pub async fn run_all(c: &Config) -> Vec<CheckResult> {
     out.push(state_db(c).await);
     out.extend(duo(c).await);
     out.extend(pingone(c).await);
+    out.extend(policies(c));
+    out
+}
+
+/// Per rule, what it may adopt and what blocks a cycle; overlapping scopes.
+fn policies(c: &Config) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    for r in &c.rules {
+        let a = &r.adopt;
+        let key = if a.exact_key {
+            "the exact key"
+        } else {
+            "the key ignoring case"
+        };
+        let confirm = |list: &[String]| {
+            if list.is_empty() {
+                String::new()
+            } else {
+                format!(" and the same {}", list.join(", "))
+            }
+        };
+        let accounts = if a.accounts {
+            format!(
+                "users with {key}{}, administrators with {key}{} (never a Duo Owner)",
+                confirm(&a.confirm),
+                confirm(&a.confirm_admins)
+            )
+        } else {
+            "no users or administrators".to_owned()
+        };
+        let groups = if a.groups {
+            "existing groups with a pushed group's name (unlinked, never deleted, when they leave)"
+        } else {
+            "no existing groups"
+        };
+        let s = &r.safety;
+        let pct =
+            |p: Option<f64>| p.map_or_else(|| "no percentage".to_owned(), |p| format!("{p}%"));
+        out.push(pass(
+            &format!("rule {}: adoption and limits", r.name),
+            format!(
+                "adopts {accounts}; adopts {groups}; blocks more than {} deletes or {}, {} disables or {} (never for {} or fewer), and deprovisioning when the source holds under {} of the linked users",
+                s.max_deletes,
+                pct(s.max_delete_percent),
+                s.max_disables,
+                pct(s.max_disable_percent),
+                s.percent_floor,
+                s.min_source_percent.map_or_else(|| "(off)".to_owned(), |p| format!("{p}%")),
+            ),
+        ));
+    }
+    for w in c.warnings() {
+        out.push(pass("rule scopes", format!("warning: {w}")));
+    }
     out
 }
 

@@ -108,6 +108,21 @@ pub async fn plan(
 /// Print a cycle report in PingOne's words.
 pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentError> {
     let s = &r.summary;
+    // One cause failing many objects (a mapping over a missing attribute) first.
+    let causes = |out: &mut dyn Write| -> Result<(), AgentError> {
+        for (kind, n, cause) in &r.common_failures {
+            writeln!(out, "  same cause for {n} {kind}s: {cause}").map_err(io)?;
+        }
+        if r.held > 0 {
+            writeln!(
+                out,
+                "  held {} linked object(s): their source failed, so nothing destructive (disable, delete, membership or phone removal) is done to them until it maps again",
+                r.held
+            )
+            .map_err(io)?;
+        }
+        Ok(())
+    };
     if !r.blocked.is_empty() {
         writeln!(
             out,
@@ -118,6 +133,7 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
         for b in &r.blocked {
             writeln!(out, "  {b}").map_err(io)?;
         }
+        causes(out)?;
         writeln!(
             out,
             "  review with `p1duo plan --rule {0}`, then run `p1duo sync --rule {0} --allow-deletes` if it is intended",
@@ -146,6 +162,7 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
         )
         .map_err(io)?;
     }
+    causes(out)?;
     for (kind, name, status, msg) in r.problems.iter().take(50) {
         writeln!(out, "  {status} {kind} {name}: {msg}").map_err(io)?;
     }
@@ -355,4 +372,106 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// What `p1duo link` records.
+#[derive(Debug, Clone)]
+pub struct LinkRequest {
+    pub rule: String,
+    /// `user`, `admin` or `group`.
+    pub kind: String,
+    /// The source object's id (PingOne for outbound rules, Duo for inbound).
+    pub source_id: String,
+    /// The target object's id.
+    pub target_id: String,
+}
+
+/// `p1duo link`: the operator's explicit answer to an adoption conflict.
+/// Links a source object to a target object the rule did not create (taking
+/// it from another source of the same rule if need be); the next sync makes
+/// the target match its source. Refuses a target another rule owns.
+pub async fn link(
+    c: &Config,
+    req: &LinkRequest,
+    out: &mut dyn Write,
+) -> Result<Outcome, AgentError> {
+    use state_store::{Link, ObjectKey, ObjectKind, Origin, now_millis};
+    if !c.rules.iter().any(|r| r.name == req.rule) {
+        return Err(AgentError::Usage(format!(
+            "rule {:?} is not in the configuration; name one of its [[rules]]",
+            req.rule
+        )));
+    }
+    let kind = match req.kind.as_str() {
+        "user" => ObjectKind::User,
+        "admin" => ObjectKind::Admin,
+        "group" => ObjectKind::Group,
+        k => {
+            return Err(AgentError::Usage(format!(
+                "--kind {k:?}: expected user, admin or group"
+            )));
+        }
+    };
+    let db = StateDb::open(&c.state_path).await?;
+    let r = req.clone();
+    let (others, displaced) = db
+        .call(move |s| {
+            let mut others = Vec::new();
+            for rule in s.link_rules()? {
+                if rule != r.rule && !s.links_to_target(&rule, kind, &r.target_id)?.is_empty() {
+                    others.push(rule);
+                }
+            }
+            if !others.is_empty() {
+                return Ok((others, Vec::new()));
+            }
+            let displaced: Vec<String> = s
+                .links_to_target(&r.rule, kind, &r.target_id)?
+                .into_iter()
+                .filter(|l| l.source_id != r.source_id)
+                .map(|l| l.source_id)
+                .collect();
+            let keys: Vec<ObjectKey> = displaced
+                .iter()
+                .map(|src| ObjectKey::new(r.rule.clone(), kind, src.clone()))
+                .collect();
+            s.delete_links(&keys)?;
+            let now = now_millis();
+            s.upsert_links(&[Link {
+                rule: r.rule.clone(),
+                kind,
+                source_id: r.source_id.clone(),
+                target_id: r.target_id.clone(),
+                attrs: serde_json::Value::Null,
+                // Never a real fingerprint: the next plan diffs every attribute.
+                fingerprint: 0,
+                origin: Origin::Adopted,
+                first_synced: now,
+                last_synced: now,
+            }])?;
+            Ok((others, displaced))
+        })
+        .await?;
+    if let Some(owner) = others.first() {
+        return Err(AgentError::Usage(format!(
+            "{} {} is linked by rule {owner:?}; one rule owns each object: unlink it there first or narrow that rule's scope",
+            req.kind, req.target_id
+        )));
+    }
+    writeln!(
+        out,
+        "linked {} {} to {} in rule {:?}{}; the next sync makes it match its source (review with `p1duo plan --rule {}`)",
+        req.kind,
+        req.source_id,
+        req.target_id,
+        req.rule,
+        if displaced.is_empty() {
+            String::new()
+        } else {
+            format!(" (no longer linked to {})", displaced.join(", "))
+        },
+        req.rule
+    )
+    .map_err(io)?;
+    Ok(Outcome::InStep)
 }

@@ -7,7 +7,7 @@ use crate::inbound::{self, PingOneTarget};
 use crate::journal::{self, StoreJournal, engine_kind, store_kind};
 use crate::metrics::Metrics;
 use crate::outbound::{self, DuoTarget};
-use crate::records::Inputs;
+use crate::records::{Foreign, Inputs};
 use crate::state::StateDb;
 use crate::{AgentError, Outcome};
 use duo_client::DuoClient;
@@ -138,6 +138,10 @@ pub struct CycleReport {
     pub outcome: Outcome,
     /// Objects not in step after the cycle: (kind, name, status, message).
     pub problems: Vec<(String, String, String, String)>,
+    /// Linked objects held because their source failed (nothing destructive done).
+    pub held: u64,
+    /// Failure causes shared by several objects: (kind, count, cause).
+    pub common_failures: Vec<(String, u64, String)>,
 }
 
 /// The agent's clients, database and metrics: everything a cycle needs.
@@ -212,6 +216,16 @@ impl Agent {
         Ok(out)
     }
 
+    /// Every configured rule's name and direction, in configuration order
+    /// (the order that decides which rule owns a shared object).
+    pub(crate) fn rule_directions(&self) -> Vec<(String, Direction)> {
+        self.config
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.direction))
+            .collect()
+    }
+
     /// Read, map and plan one rule. Writes nothing.
     pub async fn prepare(
         &self,
@@ -221,9 +235,16 @@ impl Agent {
         let name = rule.name().to_owned();
         let direction = rule.direction();
         // Links of this rule, pending creates, and the other direction's targets (no echo).
-        let (links, pending, excluded, pushed) = match &self.db {
-            None => (Vec::new(), Vec::new(), HashSet::new(), Default::default()),
+        let (links, pending, excluded, pushed, foreign) = match &self.db {
+            None => (
+                Vec::new(),
+                Vec::new(),
+                HashSet::new(),
+                Default::default(),
+                Foreign::default(),
+            ),
             Some(db) => {
+                let all = self.rule_directions();
                 let others: Vec<String> = self
                     .config
                     .rules
@@ -237,6 +258,7 @@ impl Agent {
                     let links = s.link_heads(&n)?;
                     let pending = s.pending_intents(&n)?;
                     let pushed = resolved_before(s, &n)?;
+                    let foreign = Foreign::read(s, &all, &n, direction, &links)?;
                     let mut excluded = HashSet::new();
                     for o in &others {
                         for l in s.link_heads(o)? {
@@ -252,7 +274,7 @@ impl Agent {
                             }
                         }
                     }
-                    Ok((links, pending, excluded, pushed))
+                    Ok((links, pending, excluded, pushed, foreign))
                 })
                 .await?
             }
@@ -275,7 +297,7 @@ impl Agent {
                     outbound::read_pingone(&self.p1, r, &pushed),
                     outbound::read_duo(&self.duo, manages_admins)
                 )?;
-                let inputs = outbound::build(r, &p1s, &duos, &excluded, manages_admins)?;
+                let inputs = outbound::build(r, &p1s, &duos, &excluded, manages_admins, &foreign)?;
                 let accounts = p1s
                     .users
                     .iter()
@@ -307,7 +329,7 @@ impl Agent {
                     .filter_map(|e| e.strip_prefix("p1:"))
                     .map(str::to_owned)
                     .collect();
-                let inputs = inbound::build(r, &duos, &p1u, &excluded, &owned)?;
+                let inputs = inbound::build(r, &duos, &p1u, &excluded, &owned, &foreign)?;
                 let accounts = duos
                     .users
                     .iter()
@@ -326,8 +348,14 @@ impl Agent {
                 scope_ids = Vec::new();
                 let duos = outbound::read_duo(&self.duo, manages_admins).await?;
                 let stub = stub_rule(&name, memo);
-                let inputs =
-                    outbound::build(&stub, &Default::default(), &duos, &excluded, manages_admins)?;
+                let inputs = outbound::build(
+                    &stub,
+                    &Default::default(),
+                    &duos,
+                    &excluded,
+                    manages_admins,
+                    &foreign,
+                )?;
                 (inputs, TargetSide::Duo, 0, 0)
             }
             (RuleRef::Deleted { memo, .. }, Direction::Inbound) => {
@@ -345,8 +373,14 @@ impl Agent {
                     users,
                     population_id: String::new(),
                 };
-                let inputs =
-                    inbound::build(&stub, &Default::default(), &p1u, &excluded, &HashSet::new())?;
+                let inputs = inbound::build(
+                    &stub,
+                    &Default::default(),
+                    &p1u,
+                    &excluded,
+                    &HashSet::new(),
+                    &foreign,
+                )?;
                 (
                     inputs,
                     TargetSide::PingOne {
@@ -362,7 +396,13 @@ impl Agent {
             if let Some(k) = engine_kind(l.kind) {
                 inputs
                     .links
-                    .push(k, &l.source_id, &l.target_id, l.fingerprint)
+                    .push_origin(
+                        k,
+                        &l.source_id,
+                        &l.target_id,
+                        l.fingerprint,
+                        l.origin == Origin::Adopted,
+                    )
                     .map_err(|_| AgentError::Other("too many links".into()))?;
                 origins.insert((k, l.source_id.clone()), l.origin);
                 inputs
@@ -400,7 +440,7 @@ impl Agent {
                     engine::Action::Create { .. } => {
                         origins.insert((op.kind, src.clone()), Origin::Source);
                     }
-                    engine::Action::Adopt => {
+                    engine::Action::Adopt { .. } => {
                         origins.insert((op.kind, src.clone()), Origin::Adopted);
                     }
                     _ => {}
@@ -769,6 +809,12 @@ impl Agent {
             summary,
             outcome,
             problems,
+            held: plan.summary.held,
+            common_failures: plan
+                .common_failures
+                .iter()
+                .map(|c| (c.kind.as_str().to_owned(), c.count, c.cause.clone()))
+                .collect(),
         })
     }
 }
@@ -784,7 +830,7 @@ fn journal_op(a: &engine::Action) -> state_store::Op {
         A::Delete => Op::Delete,
         A::AddPhone { .. } | A::AddMember { .. } => Op::AddMember,
         A::RemovePhone { .. } | A::RemoveMember { .. } => Op::RemoveMember,
-        A::Adopt | A::Relink => Op::Adopt,
+        A::Adopt { .. } | A::Relink => Op::Adopt,
         A::Unlink => Op::Unlink,
     }
 }
@@ -815,27 +861,29 @@ fn stub_rule(name: &str, memo: &RuleMemo) -> Rule {
         mapping,
         target_population: memo.target_population.clone(),
         safety: Default::default(),
+        adopt: Default::default(),
     }
 }
 
-fn limit(count: u64, pct: Option<f64>) -> Limit {
+fn limit(count: u64, pct: Option<f64>, floor: u64) -> Limit {
     Limit {
         max_count: Some(count),
         max_percent: pct.map(|p| p.round().clamp(0.0, 100.0) as u32),
+        floor,
     }
 }
 
 /// The engine policy of a rule.
 pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
-    let (a, s) = match rule {
-        RuleRef::Configured(r) => (r.actions, r.safety),
+    let (a, s, adopt) = match rule {
+        RuleRef::Configured(r) => (r.actions, r.safety, r.adopt.clone()),
         RuleRef::Deleted { name, memo } => {
             let r = stub_rule(name, memo);
-            (r.actions, r.safety)
+            (r.actions, r.safety, r.adopt)
         }
     };
-    let deletes = limit(s.max_deletes, s.max_delete_percent);
-    let disables = limit(s.max_disables, s.max_disable_percent);
+    let deletes = limit(s.max_deletes, s.max_delete_percent, s.percent_floor);
+    let disables = limit(s.max_disables, s.max_disable_percent, s.percent_floor);
     Policy {
         create: a.create,
         update: a.update,
@@ -859,11 +907,25 @@ pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
             admin_delete: deletes,
             admin_disable: disables,
             group_delete: deletes,
-            membership_removal: limit(s.max_membership_removals, s.max_membership_removal_percent),
+            membership_removal: limit(
+                s.max_membership_removals,
+                s.max_membership_removal_percent,
+                s.percent_floor.saturating_mul(4),
+            ),
         },
         allow_destructive,
         empty_source_guard: Some(10),
         managed_floor: Default::default(),
+        adoption: engine::Adoption {
+            accounts: adopt.accounts,
+            groups: adopt.groups,
+            exact_key: adopt.exact_key,
+            confirm_users: adopt.confirm,
+            confirm_admins: adopt.confirm_admins,
+        },
+        shrink_guard_percent: s
+            .min_source_percent
+            .map(|p| p.round().clamp(0.0, 100.0) as u32),
     }
 }
 
@@ -994,6 +1056,7 @@ mod tests {
         let env = |n: &str| n.starts_with("P1DUO_").then(|| "s3cr3t".to_owned());
         let text = crate::config::EXAMPLE
             .replace("remove_action = \"disable\"", "remove_action = \"delete\"")
+            .replace("deprovision = false", "deprovision = true")
             .replace("max_deletes = 50", "max_deletes = 7");
         let c = Config::from_str_at(&text, std::path::Path::new("/x/p1duo.toml"), &env).unwrap();
         let out = policy(&RuleRef::Configured(Box::new(c.rules[0].clone())), false);
@@ -1003,7 +1066,8 @@ mod tests {
             out.limits.user_delete,
             Limit {
                 max_count: Some(7),
-                max_percent: None
+                max_percent: Some(10),
+                floor: 5,
             }
         );
         assert_eq!(out.limits.user_disable.max_count, Some(100));

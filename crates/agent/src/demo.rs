@@ -253,10 +253,30 @@ pub fn seed(s: &Sims, n: usize) -> Result<Sample, AgentError> {
         }
         s.p1.add_member(&id, &groups[1 + i % 3])
             .map_err(|x| e("membership", x.to_string()))?;
-        // Some users already exist in Duo: they are adopted, not duplicated.
-        if (1..=10).contains(&i) {
+        // Some users already exist in Duo with the same username and email:
+        // they are adopted, not duplicated. One look-alike (another case,
+        // another email) is someone else's account: never adopted.
+        if (1..=9).contains(&i) {
             s.duo
-                .insert_user(&username, &[("realname", "Old Name")])
+                .insert_user(
+                    &username,
+                    &[
+                        ("realname", "Old Name"),
+                        ("email", &format!("{username}@example.com")),
+                    ],
+                )
+                .map_err(|x| e("Duo user", x.to_string()))?;
+            sample.duo_existing += 1;
+        }
+        if i == 10 {
+            s.duo
+                .insert_user(
+                    &username.to_uppercase(),
+                    &[
+                        ("realname", "Someone Else"),
+                        ("email", "someone@other.example"),
+                    ],
+                )
                 .map_err(|x| e("Duo user", x.to_string()))?;
             sample.duo_existing += 1;
         }
@@ -368,7 +388,7 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
         writes(&after) - writes(&before)
     )
     .map_err(io)?;
-    writeln!(out, "\nThe failed users above are the sample's bad records (an invalid userType, a phone that is not a number, a name too long for Duo).").map_err(io)?;
+    writeln!(out, "\nThe failed users above are the sample's bad records (an invalid userType, a phone that is not a number, a name too long for Duo) and a Duo look-alike (another case, another email) that p1duo never adopts.").map_err(io)?;
     // The directory outlives the demo so that `status` and `explain` can read its state database.
     let kept = dir.keep();
     writeln!(

@@ -100,9 +100,17 @@ pub async fn prepare_changes(
         .map(|r| r.name.clone())
         .collect();
     let n = name.clone();
-    let (links, pending, excluded, resolved_before, memberships) = db
+    let all = agent.rule_directions();
+    let (links, pending, excluded, resolved_before, memberships, foreign) = db
         .call(move |s| {
             let links = s.link_heads(&n)?;
+            let foreign = crate::records::Foreign::read(
+                s,
+                &all,
+                &n,
+                crate::config::Direction::Outbound,
+                &links,
+            )?;
             let pending = s.pending_intents(&n)?;
             let resolved_before = crate::cycle::resolved_before(s, &n)?;
             let memberships: u64 = s
@@ -115,7 +123,14 @@ pub async fn prepare_changes(
                     excluded.insert(l.target_id);
                 }
             }
-            Ok((links, pending, excluded, resolved_before, memberships))
+            Ok((
+                links,
+                pending,
+                excluded,
+                resolved_before,
+                memberships,
+                foreign,
+            ))
         })
         .await?;
     let p1 = &agent.p1;
@@ -299,7 +314,7 @@ pub async fn prepare_changes(
         }
     }
 
-    let mut inputs = outbound::build(rule, &snap, &duo_snap, &excluded, manages_admins)?;
+    let mut inputs = outbound::build(rule, &snap, &duo_snap, &excluded, manages_admins, &foreign)?;
     let mut origins = HashMap::new();
     for l in &links {
         let Some(k) = engine_kind(l.kind) else {
@@ -309,7 +324,13 @@ pub async fn prepare_changes(
         if k == Kind::Group || ids.contains(&l.source_id) {
             inputs
                 .links
-                .push(k, &l.source_id, &l.target_id, l.fingerprint)
+                .push_origin(
+                    k,
+                    &l.source_id,
+                    &l.target_id,
+                    l.fingerprint,
+                    l.origin == Origin::Adopted,
+                )
                 .map_err(|_| AgentError::Other("too many links".into()))?;
             origins.insert((k, l.source_id.clone()), l.origin);
         }
@@ -362,7 +383,7 @@ pub async fn prepare_changes(
                 engine::Action::Create { .. } => {
                     origins.insert((op.kind, src.clone()), Origin::Source);
                 }
-                engine::Action::Adopt => {
+                engine::Action::Adopt { .. } => {
                     origins.insert((op.kind, src.clone()), Origin::Adopted);
                 }
                 _ => {}

@@ -75,6 +75,7 @@ pub fn build(
     p1: &PingOneUsers,
     excluded_sources: &HashSet<String>,
     outbound_owned: &HashSet<String>,
+    foreign: &crate::records::Foreign,
 ) -> Result<Inputs, AgentError> {
     // PingOne users an outbound rule provisions (or has in scope) are never written back:
     // skip the Duo users that carry their usernames.
@@ -123,6 +124,7 @@ pub fn build(
                     source_id: u.user_id.clone(),
                     name: u.username.clone(),
                     message: format!("Duo user {:?} (rule {:?}): {msg}", u.username, rule.name),
+                    cause: crate::records::cause_of(&errs),
                 });
                 inp.names.insert(u.user_id.clone(), u.username.clone());
             }
@@ -192,6 +194,25 @@ pub fn build(
                 fingerprint: None,
             })
             .map_err(cap)?;
+        // Adoption only in the target population, and never of a user an
+        // outbound rule provisions or scopes; the rule's own links stay its own.
+        if foreign.owner(&u.id).is_none() && !foreign.is_mine(&u.id) {
+            let why = if u.population_id() != Some(p1.population_id.as_str()) {
+                Some(
+                    "is in another population than the rule's target population (inbound rules adopt only there)",
+                )
+            } else if outbound_owned.contains(&u.id) {
+                Some("is provisioned or scoped by an outbound rule")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                inp.observed
+                    .guard_last(engine::Guard::Protected, why)
+                    .map_err(cap)?;
+            }
+        }
+        foreign.guard(&mut inp.observed, &u.id).map_err(cap)?;
     }
     Ok(inp)
 }

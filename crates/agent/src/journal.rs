@@ -42,7 +42,7 @@ fn store_op(a: &engine::Action) -> Op {
         A::Delete => Op::Delete,
         A::AddPhone { .. } | A::AddMember { .. } => Op::AddMember,
         A::RemovePhone { .. } | A::RemoveMember { .. } => Op::RemoveMember,
-        A::Adopt | A::Relink => Op::Adopt,
+        A::Adopt { .. } | A::Relink => Op::Adopt,
         A::Unlink => Op::Unlink,
     }
 }
@@ -79,7 +79,7 @@ fn audit_values(a: &engine::Action) -> (Json, Json) {
         A::RemovePhone { number, .. } => (json!({ "phone": number }), Json::Null),
         A::AddMember { member_name, .. } => (Json::Null, json!({ "member": member_name })),
         A::RemoveMember { member_name, .. } => (json!({ "member": member_name }), Json::Null),
-        A::Delete | A::Adopt | A::Relink | A::Unlink => (Json::Null, Json::Null),
+        A::Delete | A::Adopt { .. } | A::Relink | A::Unlink => (Json::Null, Json::Null),
     }
 }
 
@@ -144,7 +144,11 @@ impl StoreJournal {
                 .and_then(|text| serde_json::from_str(text).ok())
                 .unwrap_or(Json::Null),
             fingerprint: link.fingerprint,
-            origin: self.origins.get(&key).copied().unwrap_or(Origin::Source),
+            origin: match link.adopted {
+                Some(true) => Origin::Adopted,
+                Some(false) => Origin::Source,
+                None => self.origins.get(&key).copied().unwrap_or(Origin::Source),
+            },
             first_synced: now,
             last_synced: now,
         }

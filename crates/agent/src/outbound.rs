@@ -368,6 +368,7 @@ pub fn build(
     duo: &DuoSnapshot,
     excluded_sources: &HashSet<String>,
     manages_admins: bool,
+    foreign: &crate::records::Foreign,
 ) -> Result<Inputs, AgentError> {
     let mut inp = Inputs::default();
     let cap = |_| {
@@ -421,6 +422,7 @@ pub fn build(
                     source_id: id.clone(),
                     name: username.clone(),
                     message: format!("user {username:?} (rule {:?}): {msg}", rule.name),
+                    cause: crate::records::cause_of(&errs),
                 });
                 inp.names.insert(id.clone(), username.clone());
             }
@@ -501,6 +503,7 @@ pub fn build(
                     source_id: gid.clone(),
                     name: gname.clone(),
                     message: format!("group {gname:?}: {msg}"),
+                    cause: crate::records::cause_of(&errs),
                 });
             }
             Ok(rec) => {
@@ -561,6 +564,7 @@ pub fn build(
                 fingerprint: None,
             })
             .map_err(cap)?;
+        foreign.guard(&mut inp.observed, &u.user_id).map_err(cap)?;
     }
     for a in &duo.admins {
         let role = a.role.as_ref().map(|r| r.as_str());
@@ -580,6 +584,16 @@ pub fn build(
                 fingerprint: None,
             })
             .map_err(cap)?;
+        if matches!(a.role, Some(duo_client::AdminRole::Owner)) {
+            inp.observed
+                .guard_last(
+                    engine::Guard::Protected,
+                    "is a Duo administrator with the Owner role, which p1duo never adopts or modifies",
+                )
+                .map_err(cap)?;
+        } else {
+            foreign.guard(&mut inp.observed, &a.admin_id).map_err(cap)?;
+        }
     }
     for g in &duo.groups {
         let attrs = [(
@@ -600,6 +614,7 @@ pub fn build(
                 fingerprint: None,
             })
             .map_err(cap)?;
+        foreign.guard(&mut inp.observed, &g.group_id).map_err(cap)?;
     }
     Ok(inp)
 }

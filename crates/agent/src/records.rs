@@ -77,6 +77,97 @@ fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
     rest.get(..rest.find('"')?)
 }
 
+/// Target objects this rule must keep its hands off because another rule of
+/// the same direction owns them (target id -> owning rule), and the rule's
+/// own link targets.
+#[derive(Debug, Default)]
+pub struct Foreign {
+    owners: HashMap<String, String>,
+    mine: std::collections::HashSet<String>,
+}
+
+impl Foreign {
+    /// Ownership for rule `me` of `direction`. Rules in configuration order
+    /// come first, then rules only the database remembers (removed). A
+    /// target linked by another rule is that rule's unless `me` links it too
+    /// and comes first; it is never taken over by adoption.
+    pub fn read(
+        s: &state_store::Store,
+        rules: &[(String, crate::config::Direction)],
+        me: &str,
+        direction: crate::config::Direction,
+        mine: &[state_store::LinkHead],
+    ) -> state_store::Result<Foreign> {
+        let mut order: Vec<String> = rules
+            .iter()
+            .filter(|(_, d)| *d == direction)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in s.link_rules()? {
+            if rules.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let memo = s.kv_get(&format!("rule/{name}"))?;
+            let dir = memo
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+                .and_then(|v| v.get("direction").cloned())
+                .and_then(|d| serde_json::from_value(d).ok())
+                .unwrap_or(crate::config::Direction::Outbound);
+            if dir == direction {
+                order.push(name);
+            }
+        }
+        let me_pos = order.iter().position(|n| n == me).unwrap_or(usize::MAX);
+        let mine: std::collections::HashSet<String> =
+            mine.iter().map(|l| l.target_id.clone()).collect();
+        let mut owners = HashMap::new();
+        for (pos, other) in order.iter().enumerate() {
+            if other == me {
+                continue;
+            }
+            for l in s.link_heads(other)? {
+                if !mine.contains(&l.target_id) || pos < me_pos {
+                    owners.entry(l.target_id).or_insert_with(|| other.clone());
+                }
+            }
+        }
+        Ok(Foreign { owners, mine })
+    }
+    /// The rule that owns this target object, when it is not this one.
+    pub fn owner(&self, target_id: &str) -> Option<&str> {
+        self.owners.get(target_id).map(String::as_str)
+    }
+    /// True when this rule links the target object.
+    pub fn is_mine(&self, target_id: &str) -> bool {
+        self.mine.contains(target_id)
+    }
+    /// Guard the object pushed last when another rule owns it.
+    pub fn guard(
+        &self,
+        observed: &mut reconcile_engine::ObservedSet,
+        target_id: &str,
+    ) -> Result<(), reconcile_engine::CapacityError> {
+        match self.owner(target_id) {
+            Some(rule) => observed.guard_last(
+                reconcile_engine::Guard::OwnedElsewhere,
+                &format!(
+                    "is owned by rule {rule:?} (one rule per object: the first in the configuration, or the one that linked it first)"
+                ),
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A mapping failure's cause without the object's values: the attributes
+/// and the rules they broke, so many failures of one cause read as one.
+pub fn cause_of(errs: &[mapping::AttrError]) -> String {
+    errs.iter()
+        .map(|e| format!("attribute {:?}: {}", e.attribute, e.rule))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The engine's empty policy for a mapping's.
 pub fn engine_empty(e: mapping::EmptyPolicy) -> EmptyPolicy {
     match e {

@@ -80,6 +80,22 @@ enum Command {
         #[arg(long)]
         serve: bool,
     },
+    /// Link a source object to an existing target object the rule did not
+    /// create: the explicit answer to a "not adopted" conflict.
+    Link {
+        /// The rule.
+        #[arg(long)]
+        rule: String,
+        /// user, admin or group.
+        #[arg(long, default_value = "user")]
+        kind: String,
+        /// The source object's id (PingOne user or group id for outbound rules, Duo user id for inbound).
+        #[arg(long)]
+        source_id: String,
+        /// The target object's id (Duo id for outbound rules, PingOne id for inbound).
+        #[arg(long)]
+        target_id: String,
+    },
     /// One raw authorised call, for debugging a tenant.
     Api {
         /// Which side to call.
@@ -155,6 +171,9 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
             action: ConfigAction::Validate,
         } => {
             let c = load(&config_path)?;
+            for w in c.warnings() {
+                println!("warning: {w}");
+            }
             println!(
                 "{}: valid ({} rule{}: {})",
                 config_path.display(),
@@ -189,6 +208,20 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
             agent::commands::explain(&load(&config_path)?, &user, out).await
         }
         Command::Demo { serve } => agent::demo::demo(serve, out).await,
+        Command::Link {
+            rule,
+            kind,
+            source_id,
+            target_id,
+        } => {
+            let req = agent::commands::LinkRequest {
+                rule,
+                kind,
+                source_id,
+                target_id,
+            };
+            agent::commands::link(&load(&config_path)?, &req, out).await
+        }
         Command::Api {
             side,
             method,

@@ -513,11 +513,16 @@ async fn run_op<T: Target, J: Journal>(
                 source_id: s.clone(),
                 target_id: target_id.to_owned(),
                 fingerprint: fp,
+                adopted: match op.action {
+                    Action::Adopt { .. } => Some(true),
+                    Action::Create { .. } => Some(false),
+                    _ => None,
+                },
             })
     };
     // Journal-only ops.
     match &op.action {
-        Action::Adopt | Action::Relink => {
+        Action::Adopt { .. } | Action::Relink => {
             let r = match link(tid.as_deref().unwrap_or("")) {
                 Some(l) => j.upsert_link(rule, &l).await,
                 None => Ok(()),
@@ -606,7 +611,7 @@ async fn run_op<T: Target, J: Journal>(
             .remove_member(id, *member_kind, member.as_deref().unwrap_or(""))
             .await
             .map(|()| None),
-        Action::Adopt | Action::Relink | Action::Unlink => Ok(None),
+        Action::Adopt { .. } | Action::Relink | Action::Unlink => Ok(None),
     };
     let outcome = match res {
         Ok(new_id) => {

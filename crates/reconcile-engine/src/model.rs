@@ -382,6 +382,11 @@ pub struct Failure {
     pub name: String,
     /// Why it could not be mapped.
     pub message: String,
+    /// The cause without this object's values (e.g. the attribute and the
+    /// rule it broke), so many failures of one cause are reported as one;
+    /// empty when unknown.
+    #[serde(default)]
+    pub cause: String,
 }
 
 /// What the source says should exist, for one rule.
@@ -497,6 +502,19 @@ pub(crate) struct ORec {
     pub(crate) phones: (u32, u32),
     pub(crate) groups: (u32, u32),
     pub(crate) fingerprint: Option<u64>,
+    /// Why the rule may never adopt or write this object (`None`: it may).
+    pub(crate) guard: Option<(Guard, S)>,
+}
+
+/// Why a rule keeps its hands off a target object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// Never adopted or modified by any rule (e.g. a target's super-administrators,
+    /// source accounts outside the rule's reach).
+    Protected,
+    /// Another rule owns it; this one reports it and writes nothing.
+    OwnedElsewhere,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -566,7 +584,17 @@ impl ObservedSet {
             phones: (pstart, pend - pstart),
             groups,
             fingerprint: o.fingerprint,
+            guard: None,
         });
+        Ok(())
+    }
+    /// Keep the rule's hands off the object pushed last: it is never adopted
+    /// and never written; `reason` says why, for people.
+    pub fn guard_last(&mut self, guard: Guard, reason: &str) -> Result<(), CapacityError> {
+        let s = self.pool.put(reason)?;
+        if let Some(o) = self.objects.last_mut() {
+            o.guard = Some((guard, s));
+        }
         Ok(())
     }
     /// Number of observed objects.
@@ -605,6 +633,11 @@ pub struct Link {
     pub target_id: String,
     /// Fingerprint of the desired attributes last applied.
     pub fingerprint: u64,
+    /// Whether the target object existed before the rule linked it: set by
+    /// adoptions (`Some(true)`) and creates (`Some(false)`); `None` keeps
+    /// what the journal had.
+    #[serde(default)]
+    pub adopted: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -613,6 +646,8 @@ pub(crate) struct LRec {
     pub(crate) source: S,
     pub(crate) target: S,
     pub(crate) fingerprint: u64,
+    /// The target object existed before the rule linked it.
+    pub(crate) adopted: bool,
 }
 
 /// The rule's links, from the state store.
@@ -635,6 +670,18 @@ impl LinkSet {
         target_id: &str,
         fingerprint: u64,
     ) -> Result<(), CapacityError> {
+        self.push_origin(kind, source_id, target_id, fingerprint, false)
+    }
+    /// Add a link, saying whether its target object was adopted (existed
+    /// before the rule) rather than created by it.
+    pub fn push_origin(
+        &mut self,
+        kind: Kind,
+        source_id: &str,
+        target_id: &str,
+        fingerprint: u64,
+        adopted: bool,
+    ) -> Result<(), CapacityError> {
         let source = self.pool.put(source_id)?;
         let target = self.pool.put(target_id)?;
         self.links.push(LRec {
@@ -642,6 +689,7 @@ impl LinkSet {
             source,
             target,
             fingerprint,
+            adopted,
         });
         Ok(())
     }

@@ -39,7 +39,10 @@ pub struct AttrChange {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Link an existing target object found by its key (no target call).
-    Adopt,
+    Adopt {
+        /// What matched, for the reviewer: the key and each confirming attribute.
+        evidence: Vec<String>,
+    },
     /// Record the new fingerprint of a linked object (no target call).
     Relink,
     /// Forget the link of an object that is gone or no longer managed (no target call).
@@ -112,7 +115,7 @@ impl Action {
     /// Short verb used in summaries and reports.
     pub fn verb(&self) -> &'static str {
         match self {
-            Action::Adopt => "adopt",
+            Action::Adopt { .. } => "adopt",
             Action::Relink => "relink",
             Action::Unlink => "unlink",
             Action::Create { .. } => "create",
@@ -129,7 +132,7 @@ impl Action {
     }
     /// True for ops that only touch the journal, never the target.
     pub fn is_journal_only(&self) -> bool {
-        matches!(self, Action::Adopt | Action::Relink | Action::Unlink)
+        matches!(self, Action::Adopt { .. } | Action::Relink | Action::Unlink)
     }
 }
 
@@ -203,13 +206,24 @@ pub enum ProblemCode {
     UpdateNotAllowed,
     /// A membership names a group or member that is not desired.
     UnknownReference,
+    /// The source object failed; its linked target object is held: no
+    /// disable, delete, membership or phone removal while it fails.
+    Held,
+    /// A target object with the key exists but the adoption policy does not
+    /// allow linking it (case differs, an attribute disagrees, it is linked
+    /// to a source that left, adoption is off); nothing is written or created.
+    AdoptRefused,
+    /// The target object is protected (e.g. a super-administrator): never adopted or written.
+    Protected,
+    /// Another rule owns the target object; this rule writes nothing to it.
+    OwnedElsewhere,
 }
 
 impl ProblemCode {
     /// The sync status this problem gives its object.
     pub fn status(self) -> SyncStatus {
         match self {
-            ProblemCode::CreateNotAllowed => SyncStatus::Unsynced,
+            ProblemCode::CreateNotAllowed | ProblemCode::OwnedElsewhere => SyncStatus::Unsynced,
             ProblemCode::UpdateNotAllowed => SyncStatus::Partial,
             _ => SyncStatus::Failed,
         }
@@ -271,6 +285,9 @@ pub struct Summary {
     pub remove_member: u64,
     /// Journal-only link changes (relink, unlink).
     pub link: u64,
+    /// Linked objects held because their source failed.
+    #[serde(default)]
+    pub held: u64,
     /// Problems.
     pub problems: u64,
 }
@@ -292,6 +309,21 @@ pub struct Plan {
     pub ops: Vec<Op>,
     /// Per-object problems, sorted.
     pub problems: Vec<Problem>,
+    /// Failure causes shared by several source objects, most common first:
+    /// one bad mapping shows as one cause, not N unrelated failures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub common_failures: Vec<CommonFailure>,
+}
+
+/// A failure cause shared by several source objects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommonFailure {
+    /// Kind of the objects.
+    pub kind: Kind,
+    /// How many failed this way.
+    pub count: u64,
+    /// The cause, without any one object's values.
+    pub cause: String,
 }
 
 impl Plan {
@@ -335,8 +367,24 @@ impl Plan {
             s.link,
             s.problems
         );
+        if s.held > 0 {
+            let _ = writeln!(
+                out,
+                "{} linked objects held (their source failed; nothing destructive is done to them).",
+                s.held
+            );
+        }
         for b in &self.blocked {
             let _ = writeln!(out, "! blocked: {}", b.reason);
+        }
+        for c in &self.common_failures {
+            let _ = writeln!(
+                out,
+                "! same cause for {} {}s: {}",
+                c.count,
+                c.kind.as_str(),
+                c.cause
+            );
         }
         for op in &self.ops {
             render_op(&mut out, op, &self.ops);
@@ -357,6 +405,9 @@ impl Plan {
 }
 
 fn problem_word(c: ProblemCode) -> &'static str {
+    if c == ProblemCode::Held {
+        return "held";
+    }
     match c.status() {
         SyncStatus::Unsynced => "unsynced",
         SyncStatus::Partial => "partial",
@@ -420,9 +471,10 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
                 writeln!(out, "+ create {k} {n} ({}){extra}", a.join(", "))
             }
         }
-        Action::Adopt => writeln!(
+        Action::Adopt { evidence } => writeln!(
             out,
-            "= adopt {k} {n} → {tid} (existing object with this key)"
+            "= adopt {k} {n} → {tid} (existing object; matched {})",
+            evidence.join(", ")
         ),
         Action::Relink => writeln!(out, "= relink {k} {n} → {tid} (record fingerprint)"),
         Action::Unlink => writeln!(out, "= unlink {k} {n} ({tid})"),

@@ -6,12 +6,12 @@ use std::hash::Hasher;
 
 use crate::fx::{Fx, FxMap, map_with_capacity};
 use crate::model::{
-    DRec, DesiredSet, EmptyPolicy, Kind, LinkSet, ORec, ObservedSet, PendingIntent, S, Schema,
-    WritePolicy,
+    DRec, DesiredSet, EmptyPolicy, Guard, Kind, LinkSet, ORec, ObservedSet, PendingIntent, S,
+    Schema, Val, WritePolicy,
 };
 use crate::plan::{
-    Action, AttrChange, Block, Op, PLAN_SCHEMA_VERSION, Plan, Problem, ProblemCode, Summary,
-    TargetRef,
+    Action, AttrChange, Block, CommonFailure, Op, PLAN_SCHEMA_VERSION, Plan, Problem, ProblemCode,
+    Summary, TargetRef,
 };
 use crate::policy::{Destructive, KeyCompare, PhoneCleanup, Policy, RemoveAction};
 
@@ -81,6 +81,12 @@ struct Planner<'a> {
     new_keys: FxMap<u64, Vec<u32>>,
     /// Accounts linked to an existing target object (for the empty-source guard).
     linked_accounts: u64,
+    /// Source objects that failed (mapping, validation): their links are held.
+    failed: BTreeSet<(Kind, &'a str)>,
+    /// Linked objects held because their source failed.
+    held: u64,
+    /// Accounts deprovisioned by disabling: they leave the pushed groups.
+    leaving: Vec<u32>,
 }
 
 fn class_idx(c: Destructive) -> usize {
@@ -152,6 +158,9 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         renaming: FxMap::default(),
         new_keys: FxMap::default(),
         linked_accounts: 0,
+        failed: BTreeSet::new(),
+        held: 0,
+        leaving: Vec::new(),
     };
     p.run()
 }
@@ -239,12 +248,23 @@ impl<'a> Planner<'a> {
             }
         }
         drop(lord_t);
+        // A guarded object is never the rule's, even when it links it.
+        for (oi, r) in o.objects.iter().enumerate() {
+            if r.guard.is_some() {
+                self.owner[oi] = NONE;
+            }
+        }
         self.linked_accounts = (0..l.links.len())
-            .filter(|&i| l.links[i].kind.is_account() && link_obs[i] != NONE)
+            .filter(|&i| {
+                l.links[i].kind.is_account()
+                    && link_obs[i] != NONE
+                    && o.objects[link_obs[i] as usize].guard.is_none()
+            })
             .count() as u64;
         drop(oord);
 
         for f in &d.failures {
+            self.failed.insert((f.kind, f.source_id.as_str()));
             let name = if f.name.is_empty() {
                 &f.source_id
             } else {
@@ -308,6 +328,8 @@ impl<'a> Planner<'a> {
                         let oi = link_obs[li as usize];
                         if oi == NONE {
                             unlinked.push((di, li));
+                        } else if let Some((g, why)) = o.objects[oi as usize].guard {
+                            self.guarded(di, oi, g, why, "is linked by this rule but");
                         } else {
                             res[di as usize] = self.pair(di, oi, Some(li), false);
                         }
@@ -380,7 +402,16 @@ impl<'a> Planner<'a> {
             }
             let oi = link_obs[li];
             let (src, tid) = (l.pool.get(lr.source), l.pool.get(lr.target));
-            if oi == NONE {
+            if self.failed.contains(&(lr.kind, src)) {
+                // Held: a source that fails is not a source that left.
+                if oi != NONE {
+                    self.hold(lr.kind, src, oi);
+                }
+                continue;
+            }
+            let guarded = oi != NONE && o.objects[oi as usize].guard.is_some();
+            if oi == NONE || guarded {
+                // Gone from the target, or never the rule's to touch: forget it.
                 let op = self.op(
                     lr.kind,
                     tid,
@@ -408,11 +439,12 @@ impl<'a> Planner<'a> {
             if !pol.deprovision {
                 continue;
             }
-            self.deprovision(oi, src, &mut group_deletes);
+            self.deprovision(oi, src, lr.adopted, &mut group_deletes);
         }
 
         if pol.group_push && !self.inp.rule_deleted {
             self.memberships(&res, &dord);
+            self.leaving_memberships(&res);
         }
         if !group_deletes.is_empty() {
             self.group_teardown(&group_deletes);
@@ -523,17 +555,25 @@ impl<'a> Planner<'a> {
         Res::Created(c)
     }
 
-    /// Choose between takeover, adoption, a problem and a create for an
-    /// unlinked desired object, given the target objects with its key.
+    /// Choose between adoption, a problem and a create for an unlinked
+    /// desired object, given the target objects with its key. A target
+    /// object linked to another source (even one that left) is never handed
+    /// over; one the adoption policy does not allow is a problem, never a
+    /// create beside it.
     fn match_or_create(&mut self, di: u32, stale: u32, cands: &[u32], pending: bool) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
-        let (mut orphaned, mut free, mut taken) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut orphaned, mut free, mut taken, mut guarded) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // Objects being renamed away free their key: create after the rename.
         let mut leaving = Vec::new();
         for &c in cands {
             if let Some(&r) = self.renaming.get(&c) {
                 leaving.push(r);
+                continue;
+            }
+            if self.o.objects[c as usize].guard.is_some() {
+                guarded.push(c);
                 continue;
             }
             let owner = self.owner[c as usize];
@@ -545,16 +585,10 @@ impl<'a> Planner<'a> {
                 free.push(c);
             }
         }
-        let pick = match (orphaned.as_slice(), free.as_slice()) {
-            ([one], _) => Some(*one),
-            ([], [one]) => Some(*one),
-            ([], []) => None,
-            _ => {
-                let many = if orphaned.len() > 1 { &orphaned } else { &free };
-                // Objects matching an ambiguous key are kept, never deprovisioned.
-                for c in &orphaned {
-                    self.visited[self.owner[*c as usize] as usize] = true;
-                }
+        match free.as_slice() {
+            [] => {}
+            [one] => return self.try_adopt(di, stale, *one, pending),
+            many => {
                 let ids: Vec<&str> = many
                     .iter()
                     .map(|c| self.os(self.o.objects[*c as usize].id))
@@ -565,9 +599,21 @@ impl<'a> Planner<'a> {
                 self.unlink_stale(dr.kind, src, key, stale);
                 return Res::Unresolved;
             }
-        };
-        if let Some(oi) = pick {
-            return self.adopt(di, oi);
+        }
+        if let Some(&c) = guarded.first() {
+            if let Some((g, why)) = self.o.objects[c as usize].guard {
+                self.guarded(di, c, g, why, "has this key but");
+            }
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
+        }
+        if let Some(&c) = orphaned.first() {
+            let old = self.ls(self.l.links[self.owner[c as usize] as usize].source);
+            self.problem(dr.kind, src, key, ProblemCode::AdoptRefused, format!(
+                "not adopted: target {} {} has key {:?} and is linked to source {old:?}, which left the rule (its remove action applies); a target is never handed to another source automatically: link it explicitly if it is the same person, or give one of them another key",
+                dr.kind.as_str(), self.os(self.o.objects[c as usize].id), self.os(self.o.objects[c as usize].key)));
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
         }
         if let Some(&c) = taken.first() {
             let owner = self.owner[c as usize];
@@ -599,26 +645,123 @@ impl<'a> Planner<'a> {
         self.create(di, stale, pending, leaving)
     }
 
-    fn adopt(&mut self, di: u32, oi: u32) -> Res {
+    /// A desired object meets a guarded target object: a problem, no write.
+    fn guarded(&mut self, di: u32, oi: u32, g: Guard, why: S, how: &str) {
+        let dr = self.d.objects[di as usize];
+        let or = self.o.objects[oi as usize];
+        let (src, key) = (self.ds(dr.id), self.ds(dr.key));
+        let (code, lead) = match g {
+            Guard::Protected => (ProblemCode::Protected, "not adopted or written"),
+            Guard::OwnedElsewhere => (ProblemCode::OwnedElsewhere, "left alone"),
+        };
+        self.problem(
+            dr.kind,
+            src,
+            key,
+            code,
+            format!(
+                "{lead}: target {} {} ({:?}) {how} {}",
+                dr.kind.as_str(),
+                self.os(or.id),
+                self.os(or.key),
+                self.os(why)
+            ),
+        );
+    }
+
+    /// The linked target of a failed source: reported, never touched.
+    fn hold(&mut self, kind: Kind, src: &str, oi: u32) {
+        let or = self.o.objects[oi as usize];
+        let name = self
+            .inp
+            .desired
+            .failures
+            .iter()
+            .find(|f| f.kind == kind && f.source_id == src)
+            .map_or(src, |f| {
+                if f.name.is_empty() {
+                    src
+                } else {
+                    f.name.as_str()
+                }
+            });
+        self.held += 1;
+        self.problem(kind, src, name, ProblemCode::Held, format!(
+            "its source failed, so its linked target {} {} ({:?}) is left as it is (no disable, delete, membership or phone removal) until the source maps again",
+            kind.as_str(), self.os(or.id), self.os(or.key)));
+    }
+
+    /// Adopt the one free target object with the key, if the adoption policy
+    /// allows it; else a problem and nothing else.
+    fn try_adopt(&mut self, di: u32, stale: u32, oi: u32, pending: bool) -> Res {
+        let dr = self.d.objects[di as usize];
+        let or = self.o.objects[oi as usize];
+        let (src, key, okey) = (self.ds(dr.id), self.ds(dr.key), self.os(or.key));
+        if pending {
+            // Our own create whose answer was lost: the object is ours.
+            let ev = vec![format!("key {okey:?} (own create whose answer was lost)")];
+            return self.adopt(di, oi, ev);
+        }
+        let pol = &self.pol().adoption;
+        let kind = dr.kind.as_str();
+        let mut evidence = vec![format!("key {okey:?}")];
+        let mut refused = None;
+        let allowed = if dr.kind.is_account() {
+            pol.accounts
+        } else {
+            pol.groups
+        };
+        let confirm: &[String] = match dr.kind {
+            Kind::User => &pol.confirm_users,
+            Kind::Admin => &pol.confirm_admins,
+            Kind::Group => &[],
+        };
+        if !allowed {
+            refused = Some(format!("this rule does not adopt existing {kind}s"));
+        } else if pol.exact_key && okey != key {
+            refused = Some(format!(
+                "{okey:?} matches {key:?} only ignoring case (adoption needs the exact key)"
+            ));
+        } else {
+            for attr in confirm {
+                let id = self.inp.schema.get(attr);
+                let want = id.and_then(|id| attr_of(&self.d.pool, dr.attrs, id));
+                let have = id.and_then(|id| attr_of(&self.o.pool, or.attrs, id));
+                match (want, have) {
+                    (Some(w), Some(h)) if w.same(h) => {
+                        evidence.push(format!("{attr} {}", show_val(w)));
+                    }
+                    (None, _) => {
+                        refused = Some(format!(
+                            "attribute {attr:?} is empty on the source, so it cannot confirm the match"
+                        ));
+                        break;
+                    }
+                    (Some(w), h) => {
+                        refused = Some(format!(
+                            "attribute {attr:?} differs ({} on the source, {} on the target)",
+                            show_val(w),
+                            h.map_or_else(|| "empty".to_owned(), show_val)
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(why) = refused {
+            self.problem(dr.kind, src, key, ProblemCode::AdoptRefused, format!(
+                "not adopted: target {kind} {} has key {okey:?} but {why}; nothing is written to it or created beside it: link it explicitly if it is the same {kind}, or give one of them another key",
+                self.os(or.id)));
+            self.unlink_stale(dr.kind, src, key, stale);
+            return Res::Unresolved;
+        }
+        self.adopt(di, oi, evidence)
+    }
+
+    fn adopt(&mut self, di: u32, oi: u32, evidence: Vec<String>) -> Res {
         let dr = self.d.objects[di as usize];
         let (src, key) = (self.ds(dr.id), self.ds(dr.key));
-        let owner = self.owner[oi as usize];
         let tid = self.os(self.o.objects[oi as usize].id);
-        if owner != NONE {
-            // Its source object is gone: the new source object takes it over
-            // instead of deleting it and creating a copy.
-            self.visited[owner as usize] = true;
-            let old = self.ls(self.l.links[owner as usize].source);
-            let op = self.op(
-                dr.kind,
-                key,
-                Some(old),
-                Some(TargetRef::Existing(tid.to_owned())),
-                None,
-                Action::Unlink,
-            );
-            self.push(op, 0, Some((dr.kind, true, oi)), vec![]);
-        }
         self.claimed[oi as usize] = true;
         let op = self.op(
             dr.kind,
@@ -626,7 +769,7 @@ impl<'a> Planner<'a> {
             Some(src),
             Some(TargetRef::Existing(tid.to_owned())),
             Some(dr.fingerprint),
-            Action::Adopt,
+            Action::Adopt { evidence },
         );
         self.push(op, 0, Some((dr.kind, true, oi)), vec![]);
         self.pair(di, oi, None, true)
@@ -891,12 +1034,24 @@ impl<'a> Planner<'a> {
         out
     }
 
-    fn deprovision(&mut self, oi: u32, src: &str, group_deletes: &mut Vec<(u32, u32)>) {
+    fn deprovision(
+        &mut self,
+        oi: u32,
+        src: &str,
+        adopted: bool,
+        group_deletes: &mut Vec<(u32, u32)>,
+    ) {
         let pol = self.pol();
         let or = self.o.objects[oi as usize];
         let (tid, name) = (self.os(or.id), self.os(or.key));
         let obj = Some((or.kind, true, oi));
         let tref = || Some(TargetRef::Existing(tid.to_owned()));
+        if or.kind == Kind::Group && adopted {
+            // Only groups the rule created are deleted: an adopted one is let go.
+            let op = self.op(or.kind, name, Some(src), tref(), None, Action::Unlink);
+            self.push(op, 13, obj, vec![]);
+            return;
+        }
         let remove = if or.kind.is_account() {
             pol.remove_action
         } else {
@@ -948,6 +1103,9 @@ impl<'a> Planner<'a> {
                 }
             }
             RemoveAction::Disable => {
+                if or.kind.is_account() {
+                    self.leaving.push(oi);
+                }
                 if or.enabled {
                     let op = self.op(or.kind, name, Some(src), tref(), None, Action::Disable);
                     self.push(op, 10, obj, vec![]);
@@ -1033,6 +1191,9 @@ impl<'a> Planner<'a> {
                 let gi = gref_to_group.get(g as usize).copied().unwrap_or(NONE);
                 match pos {
                     Some(pos) if gi != NONE => want.push((pos, gi)),
+                    // A failed member is reported as itself, and held.
+                    None if self.failed.contains(&(Kind::User, ms))
+                        || self.failed.contains(&(Kind::Admin, ms)) => {}
                     _ => unknown.push((d.pool.get(d.group_refs[g as usize]), ms)),
                 }
             }
@@ -1148,6 +1309,58 @@ impl<'a> Planner<'a> {
                     format!("{mname}\0{}", d.pool.get(r.id)),
                 );
                 self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
+            }
+        }
+    }
+
+    /// Accounts deprovisioned by disabling leave the pushed groups that stay:
+    /// a pushed group holds exactly its in-scope members.
+    fn leaving_memberships(&mut self, res: &[Res]) {
+        if self.leaving.is_empty() {
+            return;
+        }
+        let (d, o) = (self.d, self.o);
+        let mut owned_group: Vec<u32> = vec![NONE; o.group_ids.len()];
+        for (di, r) in d.objects.iter().enumerate() {
+            if r.kind == Kind::Group
+                && let Res::Existing(oi) = res[di]
+                && let Some(gx) = o.group_index(o.pool.get(o.objects[oi as usize].id))
+            {
+                owned_group[gx as usize] = di as u32;
+            }
+        }
+        for oi in std::mem::take(&mut self.leaving) {
+            let r = &o.objects[oi as usize];
+            for &gx in o.groups_of(r) {
+                let gi = owned_group.get(gx as usize).copied().unwrap_or(NONE);
+                if gi == NONE {
+                    continue;
+                }
+                let gr = &d.objects[gi as usize];
+                let mname = o.pool.get(r.key);
+                let op = self.op(
+                    Kind::Group,
+                    d.pool.get(gr.key),
+                    Some(d.pool.get(gr.id)),
+                    Some(TargetRef::Existing(
+                        o.pool.get(o.group_ids[gx as usize]).to_owned(),
+                    )),
+                    None,
+                    Action::RemoveMember {
+                        member_kind: r.kind,
+                        member_name: mname.to_owned(),
+                        member: TargetRef::Existing(o.pool.get(r.id).to_owned()),
+                    },
+                );
+                self.push2(
+                    op,
+                    8,
+                    None,
+                    vec![],
+                    format!("{mname}\0{}", o.pool.get(r.id)),
+                );
+                self.counts[class_idx(Destructive::MembershipRemoval)] += 1;
+                self.managed[class_idx(Destructive::MembershipRemoval)] += 1;
             }
         }
     }
@@ -1290,7 +1503,7 @@ impl<'a> Planner<'a> {
         for op in &ops {
             let c = match op.action {
                 Action::Create { .. } => &mut summary.create,
-                Action::Adopt => &mut summary.adopt,
+                Action::Adopt { .. } => &mut summary.adopt,
                 Action::Rename { .. } => &mut summary.rename,
                 Action::Update { .. } => &mut summary.update,
                 Action::Enable => &mut summary.enable,
@@ -1307,6 +1520,8 @@ impl<'a> Planner<'a> {
         self.problems.sort();
         self.problems.dedup();
         summary.problems = self.problems.len() as u64;
+        summary.held = self.held;
+        let common_failures = common_failures(&d.failures);
 
         let mut blocked = Vec::new();
         if !pol.allow_destructive {
@@ -1316,18 +1531,7 @@ impl<'a> Planner<'a> {
                 if count == 0 {
                     continue;
                 }
-                let lim = pol.limits.get(*class);
-                let mut why = Vec::new();
-                if let Some(m) = lim.max_count
-                    && count > m
-                {
-                    why.push(format!("more than {m}"));
-                }
-                if let Some(pct) = lim.max_percent
-                    && u128::from(count) * 100 > u128::from(pct) * u128::from(managed)
-                {
-                    why.push(format!("more than {pct}% of {managed} managed"));
-                }
+                let why = pol.limits.get(*class).exceeded(count, managed);
                 if !why.is_empty() {
                     blocked.push(Block {
                         class: Some(*class),
@@ -1340,6 +1544,35 @@ impl<'a> Planner<'a> {
                         ),
                     });
                 }
+            }
+            let accounts_out: u64 = [
+                Destructive::UserDelete,
+                Destructive::UserDisable,
+                Destructive::AdminDelete,
+                Destructive::AdminDisable,
+            ]
+            .iter()
+            .map(|c| self.counts[class_idx(*c)])
+            .sum();
+            let source_accounts = d.objects.iter().filter(|r| r.kind.is_account()).count() as u64
+                + d.failures.iter().filter(|f| f.kind.is_account()).count() as u64;
+            let linked = self.linked_accounts;
+            if let Some(pct) = pol.shrink_guard_percent
+                && accounts_out > 0
+                && pol.managed_floor.is_empty()
+                && !self.inp.rule_deleted
+                && source_accounts > 0
+                && linked >= pol.empty_source_guard.unwrap_or(10).max(1)
+                && u128::from(source_accounts) * 100 < u128::from(pct) * u128::from(linked)
+            {
+                blocked.push(Block {
+                    class: None,
+                    count: accounts_out,
+                    managed: linked,
+                    reason: format!(
+                        "the source holds {source_accounts} accounts while {linked} are linked (under {pct}%), and {accounts_out} would be disabled or deleted; check the source and the rule's scope, or run again with allow_destructive"
+                    ),
+                });
             }
             if let Some(min) = pol.empty_source_guard
                 && !self.inp.rule_deleted
@@ -1367,8 +1600,48 @@ impl<'a> Planner<'a> {
             summary,
             ops,
             problems: self.problems,
+            common_failures,
         };
         plan.hash = plan.compute_hash();
         plan
     }
+}
+
+/// The value of attribute `id` among a record's slots.
+fn attr_of(
+    pool: &crate::model::Pool,
+    attrs: (u32, u32),
+    id: crate::model::AttrId,
+) -> Option<Val<'_>> {
+    pool.slots(attrs.0, attrs.1)
+        .iter()
+        .find(|s| s.attr == id)
+        .and_then(|s| pool.val(s))
+}
+
+fn show_val(v: Val<'_>) -> String {
+    serde_json::to_string(&v.to_value()).unwrap_or_default()
+}
+
+/// Failure causes shared by two or more source objects, most common first.
+fn common_failures(failures: &[crate::model::Failure]) -> Vec<CommonFailure> {
+    let mut by: std::collections::BTreeMap<(Kind, &str), u64> = Default::default();
+    for f in failures.iter().filter(|f| !f.cause.is_empty()) {
+        *by.entry((f.kind, f.cause.as_str())).or_default() += 1;
+    }
+    let mut out: Vec<CommonFailure> = by
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|((kind, cause), count)| CommonFailure {
+            kind,
+            count,
+            cause: cause.to_owned(),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (a.kind, &a.cause).cmp(&(b.kind, &b.cause)))
+    });
+    out
 }

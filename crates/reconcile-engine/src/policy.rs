@@ -89,6 +89,10 @@ pub struct Limit {
     pub max_count: Option<u64>,
     /// Most ops allowed, in percent of the managed objects of that class.
     pub max_percent: Option<u32>,
+    /// The percentage never blocks this many ops or fewer, so a handful of
+    /// changes in a tiny rule goes through.
+    #[serde(default)]
+    pub floor: u64,
 }
 
 impl Limit {
@@ -96,7 +100,24 @@ impl Limit {
     pub const NONE: Limit = Limit {
         max_count: None,
         max_percent: None,
+        floor: 0,
     };
+    /// True when `count` ops out of `managed` exceed this limit; the reasons.
+    pub fn exceeded(&self, count: u64, managed: u64) -> Vec<String> {
+        let mut why = Vec::new();
+        if let Some(m) = self.max_count
+            && count > m
+        {
+            why.push(format!("more than {m}"));
+        }
+        if let Some(pct) = self.max_percent
+            && count > self.floor
+            && u128::from(count) * 100 > u128::from(pct) * u128::from(managed)
+        {
+            why.push(format!("more than {pct}% of {managed} managed"));
+        }
+        why
+    }
 }
 
 /// The safety limits, per class.
@@ -118,11 +139,13 @@ pub struct Limits {
 
 impl Default for Limits {
     /// 50 ops or 10 % of the managed objects, whichever trips first;
-    /// admins: 5 or 10 %.
+    /// admins: 5 or 10 %; the percentage never blocks 5 ops or fewer
+    /// (memberships: 20).
     fn default() -> Self {
         let l = Limit {
             max_count: Some(50),
             max_percent: Some(10),
+            floor: 5,
         };
         Limits {
             user_delete: l,
@@ -130,15 +153,18 @@ impl Default for Limits {
             admin_delete: Limit {
                 max_count: Some(5),
                 max_percent: Some(10),
+                floor: 5,
             },
             admin_disable: Limit {
                 max_count: Some(5),
                 max_percent: Some(10),
+                floor: 5,
             },
             group_delete: l,
             membership_removal: Limit {
                 max_count: Some(500),
                 max_percent: Some(10),
+                floor: 20,
             },
         }
     }
@@ -165,6 +191,52 @@ impl Limits {
             Destructive::AdminDisable => self.admin_disable,
             Destructive::GroupDelete => self.group_delete,
             Destructive::MembershipRemoval => self.membership_removal,
+        }
+    }
+}
+
+/// When the planner may link a target object it did not create (adoption).
+/// A candidate that fails the policy is an `adopt_refused` problem: nothing is
+/// written to it and nothing is created in its place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    /// Adopt existing accounts (users, admins) whose key matches.
+    pub accounts: bool,
+    /// Adopt existing groups whose name matches a pushed group's. An adopted
+    /// group is only unlinked, never deleted, when it leaves the rule.
+    pub groups: bool,
+    /// The key must match byte for byte (no case folding), even when keys
+    /// otherwise compare ignoring case.
+    pub exact_key: bool,
+    /// Users: attributes whose desired value must be present and equal to
+    /// the target's for an adoption (besides the key).
+    pub confirm_users: Vec<String>,
+    /// Admins: likewise (their key is already the email).
+    pub confirm_admins: Vec<String>,
+}
+
+impl Default for Adoption {
+    fn default() -> Self {
+        Adoption {
+            accounts: true,
+            groups: false,
+            exact_key: true,
+            confirm_users: vec!["email".to_owned()],
+            confirm_admins: vec!["name".to_owned()],
+        }
+    }
+}
+
+impl Adoption {
+    /// Adopt on a case-insensitive key alone (the old behaviour; tests and
+    /// explicit operator choice only).
+    pub fn lenient() -> Self {
+        Adoption {
+            accounts: true,
+            groups: true,
+            exact_key: false,
+            confirm_users: Vec::new(),
+            confirm_admins: Vec::new(),
         }
     }
 }
@@ -204,6 +276,14 @@ pub struct Policy {
     /// three users cannot trip "10 % of 3".
     #[serde(default)]
     pub managed_floor: BTreeMap<Destructive, u64>,
+    /// Which existing target objects may be linked without being created.
+    #[serde(default)]
+    pub adoption: Adoption,
+    /// Block a full plan that disables or deletes accounts when the source
+    /// holds fewer than this percentage of the accounts linked (at least
+    /// `empty_source_guard` of them); `None`: no guard.
+    #[serde(default)]
+    pub shrink_guard_percent: Option<u32>,
 }
 
 impl Default for Policy {
@@ -222,6 +302,8 @@ impl Default for Policy {
             allow_destructive: false,
             empty_source_guard: Some(10),
             managed_floor: BTreeMap::new(),
+            adoption: Adoption::default(),
+            shrink_guard_percent: Some(50),
         }
     }
 }

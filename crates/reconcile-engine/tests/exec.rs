@@ -24,6 +24,7 @@ fn users(n: usize) -> DModel {
     DModel {
         objs,
         members: vec![],
+        ..DModel::default()
     }
 }
 

@@ -210,6 +210,7 @@ fn setup(w: &World, links: &[(Kind, String, String)]) -> (MemTarget, MemJournal)
                     source_id: sid.clone(),
                     target_id: tid.clone(),
                     fingerprint: 7,
+                    adopted: None,
                 },
             );
         }
@@ -359,7 +360,17 @@ proptest! {
             }
         }
 
-        let plan2 = plan_now(&m, &t, &j, &pol, fp);
+        // A target linked to a source that left is deprovisioned first and
+        // never handed over in the same plan: a new source with its key is a
+        // problem in the first plan, and may be created by the second.
+        let mut plan2 = plan_now(&m, &t, &j, &pol, fp);
+        if plan1.problems.iter().any(|p| p.code == ProblemCode::AdoptRefused) && !plan2.is_empty() {
+            for op in &plan2.ops {
+                prop_assert!(!matches!(op.action, Action::Adopt { .. }), "handover in a later plan:\n{}", plan2.render());
+            }
+            run(&plan2, &t, &j, 3).expect("no crash injected");
+            plan2 = plan_now(&m, &t, &j, &pol, fp);
+        }
         prop_assert!(plan2.is_empty(), "not idempotent:\nfirst:\n{}\nsecond:\n{}", plan1.render(), plan2.render());
         if all {
             check_converged(&m, &plan1, &t, &j, &pol)?;
@@ -386,7 +397,7 @@ proptest! {
     fn blocked_plan_runs_nothing(m in dmodel(), (w, links) in world(), pol in policy()) {
         let mut pol = all_on(pol);
         pol.allow_destructive = false;
-        pol.limits = Limits { user_delete: Limit { max_count: Some(0), max_percent: None }, ..Limits::none() };
+        pol.limits = Limits { user_delete: Limit { max_count: Some(0), max_percent: None, floor: 0 }, ..Limits::none() };
         let (t, j) = setup(&w, &links);
         let plan1 = plan_now(&m, &t, &j, &pol, false);
         let deletes = plan1.ops.iter().filter(|o| o.kind == Kind::User && matches!(o.action, Action::Delete)).count();

@@ -82,13 +82,23 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
             user("s-carol", "carol", s("carol@x"), None, true, None),
             user("s-erin", "erin", s("erin@x"), None, false, None),
             user("s-frank", "frank", s("frank@x"), None, true, None),
+            user("s-gina", "gina", s("gina@new"), None, true, None),
+            user("s-ivan", "ivan", s("ivan@x"), None, true, None),
             group("g-sales", "Sales"),
             group("g-ops", "Operations"),
         ],
         members: vec![
             ("g-sales".into(), "s-alice".into()),
             ("g-ops".into(), "s-bob".into()),
+            ("g-ops".into(), "s-hank".into()),
         ],
+        failures: vec![Failure {
+            kind: Kind::User,
+            source_id: "s-hank".into(),
+            name: "hank".into(),
+            message: "attribute \"phones\" = \"call 12\": not a phone number".into(),
+            cause: "attribute \"phones\": not a phone number".into(),
+        }],
     };
     let mut w = World::default();
     w.phones.insert("DP1".into(), ("+15559999".into(), false));
@@ -105,7 +115,7 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
     );
     w.objs.insert(
         "DU2".into(),
-        obj(Kind::User, "Carol", &[("email", "carol@x")], true, &[], &[]),
+        obj(Kind::User, "carol", &[("email", "carol@x")], true, &[], &[]),
     );
     w.objs.insert(
         "DU3".into(),
@@ -137,6 +147,22 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
             &["DG2"],
         ),
     );
+    w.objs.insert(
+        "DU8".into(),
+        obj(Kind::User, "gina", &[("email", "gina@old")], true, &[], &[]),
+    );
+    w.objs.insert(
+        "DU9".into(),
+        obj(Kind::User, "hank", &[], true, &[], &["DG1"]),
+    );
+    w.objs.insert(
+        "DU10".into(),
+        obj(Kind::User, "ivan", &[("email", "ivan@x")], true, &[], &[]),
+    );
+    w.guards.insert(
+        "DU10".into(),
+        (Guard::Protected, "is a Duo Owner administrator".into()),
+    );
     w.objs
         .insert("DG1".into(), obj(Kind::Group, "Ops", &[], true, &[], &[]));
     w.objs
@@ -148,6 +174,7 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
             (Kind::User, "s-bob", "DU1"),
             (Kind::User, "s-dave", "DU3"),
             (Kind::User, "s-erin", "DU4"),
+            (Kind::User, "s-hank", "DU9"),
             (Kind::Group, "g-ops", "DG1"),
             (Kind::Group, "g-old", "DG2"),
         ];
@@ -159,6 +186,7 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
                     source_id: sid.into(),
                     target_id: tid.into(),
                     fingerprint: 1,
+                    adopted: None,
                 },
             );
         }
@@ -183,8 +211,9 @@ fn renders_every_kind_of_op() {
     // Strip the hash line: it is checked by the JSON snapshot and determinism tests.
     text.truncate(text.rfind("hash ").unwrap_or(text.len()));
     expect![[r#"
-        Plan for rule "test": 2 to create, 1 to adopt, 1 to update, 1 to rename, 0 to enable, 1 to disable, 2 to delete, 2 memberships to add, 1 to remove, 1 phones to add, 1 to remove, 0 link changes, 1 problems.
-        = adopt user carol → DU2 (existing object with this key)
+        Plan for rule "test": 2 to create, 1 to adopt, 1 to update, 1 to rename, 0 to enable, 1 to disable, 2 to delete, 2 memberships to add, 1 to remove, 1 phones to add, 1 to remove, 0 link changes, 5 problems.
+        1 linked objects held (their source failed; nothing destructive is done to them).
+        = adopt user carol → DU2 (existing object; matched key "carol", email "carol@x")
         ~ rename group "Ops" → "Operations"
         + create group Sales
         + create user alice (email="alice@x", title="Dev", dept="Eng")
@@ -198,6 +227,10 @@ fn renders_every_kind_of_op() {
         - delete user dave
         - delete group Old
         ! failed user frank: 2 target users match key "frank" (DU5, DU6); link one explicitly or remove the duplicates
+        ! failed user gina: not adopted: target user DU8 has key "gina" but attribute "email" differs ("gina@new" on the source, "gina@old" on the target); nothing is written to it or created beside it: link it explicitly if it is the same user, or give one of them another key
+        ! failed user hank: attribute "phones" = "call 12": not a phone number
+        ! held user hank: its source failed, so its linked target user DU9 ("hank") is left as it is (no disable, delete, membership or phone removal) until the source maps again
+        ! failed user ivan: not adopted or written: target user DU10 ("ivan") has this key but is a Duo Owner administrator
     "#]]
     .assert_eq(&text);
     model
@@ -226,6 +259,10 @@ fn renders_every_kind_of_op() {
         UpdateNotAllowed bob: target differs (email, title) and the rule does not allow updates; enable updates to converge
         UpdateNotAllowed erin: target differs (disable) and the rule does not allow updates; enable updates to converge
         Ambiguous frank: 2 target users match key "frank" (DU5, DU6); link one explicitly or remove the duplicates
+        AdoptRefused gina: not adopted: target user DU8 has key "gina" but attribute "email" differs ("gina@new" on the source, "gina@old" on the target); nothing is written to it or created beside it: link it explicitly if it is the same user, or give one of them another key
+        MappingFailed hank: attribute "phones" = "call 12": not a phone number
+        Held hank: its source failed, so its linked target user DU9 ("hank") is left as it is (no disable, delete, membership or phone removal) until the source maps again
+        Protected ivan: not adopted or written: target user DU10 ("ivan") has this key but is a Duo Owner administrator
         CreateNotAllowed zed: no target user has key "zed" and the rule does not allow creating it; enable creation or create it by hand"#]]
     .assert_eq(&problems.join("\n"));
 }
@@ -236,6 +273,7 @@ fn json_schema_of_a_plan() {
     let model = DModel {
         objs: m.objs[..2].to_vec(),
         members: vec![],
+        ..DModel::default()
     };
     let p = plan_now(&model, &t, &j, &policy(), false);
     let v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
@@ -265,12 +303,13 @@ fn json_schema_of_a_plan() {
             "update": 1,
             "enable": 0,
             "disable": 0,
-            "delete": 4,
+            "delete": 5,
             "add_phone": 1,
             "remove_phone": 1,
             "add_member": 0,
             "remove_member": 1,
             "link": 0,
+            "held": 0,
             "problems": 0
           },
           "blocked": [],
@@ -305,7 +344,7 @@ fn json_schema_of_a_plan() {
               "deps": []
             },
             {
-              "id": 8,
+              "id": 9,
               "kind": "group",
               "name": "Ops",
               "source_id": "g-ops",
@@ -333,10 +372,12 @@ fn blocked_plan_names_the_limit_and_runs_nothing() {
             user_delete: Limit {
                 max_count: Some(0),
                 max_percent: None,
+                floor: 0,
             },
             user_disable: Limit {
                 max_count: None,
                 max_percent: Some(10),
+                floor: 0,
             },
             ..Limits::none()
         },
@@ -347,7 +388,7 @@ fn blocked_plan_names_the_limit_and_runs_nothing() {
     let reasons: Vec<&str> = p.blocked.iter().map(|b| b.reason.as_str()).collect();
     expect![[r#"
         1 user deletes exceed the limit (more than 0); review the plan and run again with allow_destructive to proceed
-        1 user disables exceed the limit (more than 10% of 4 managed); review the plan and run again with allow_destructive to proceed"#]]
+        1 user disables exceed the limit (more than 10% of 5 managed); review the plan and run again with allow_destructive to proceed"#]]
     .assert_eq(&reasons.join("\n"));
     let before = t.snapshot();
     let r = run(&p, &t, &j, 4).unwrap();
@@ -360,6 +401,7 @@ fn blocked_plan_names_the_limit_and_runs_nothing() {
             user_disable: Limit {
                 max_count: None,
                 max_percent: Some(10),
+                floor: 0,
             },
             ..Limits::none()
         },
@@ -384,7 +426,7 @@ fn blocked_plan_names_the_limit_and_runs_nothing() {
         ..policy()
     };
     let p = plan_now(&empty, &t, &j, &pol, false);
-    expect![[r#"the source returned no account while 3 accounts are linked (guard: 2); check the source and the rule's scope, or run again with allow_destructive"#]]
+    expect!["the source returned no account while 4 accounts are linked (guard: 2); check the source and the rule's scope, or run again with allow_destructive"]
         .assert_eq(&p.blocked.iter().map(|b| b.reason.as_str()).collect::<Vec<_>>().join("\n"));
 }
 
@@ -418,13 +460,16 @@ fn run_report_uses_pingone_words() {
         r.users, r.groups, r.retry_later, by_status
     );
     expect![[r#"
-        users: UserCounts { impacted: 6, success: 5, unsynced: 0, partial: 0, failed: 1 }
+        users: UserCounts { impacted: 9, success: 5, unsynced: 0, partial: 0, failed: 4 }
         groups: GroupCounts { impacted: 3, success: 2, failed: 1 }
         retry_later: 1
         {
             "Failed": [
                 "group Sales",
                 "user frank",
+                "user gina",
+                "user hank",
+                "user ivan",
             ],
             "Success": [
                 "group Old",
@@ -477,6 +522,7 @@ fn rule_deletion_deprovisions_or_only_unlinks() {
     // On, remove action delete: every linked object is deleted (members that
     // are deleted too need no removal; unmanaged ones go with the group).
     expect![[r#"
+        remove_member group Ops
         remove_phone user bob
         delete user bob
         delete user dave
@@ -492,6 +538,7 @@ fn rule_deletion_deprovisions_or_only_unlinks() {
     expect![[r#"
         remove_member group Old
         remove_member group Old
+        remove_member group Ops
         disable user bob
         disable user dave
         disable user erin

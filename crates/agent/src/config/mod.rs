@@ -156,6 +156,36 @@ pub struct Rule {
     /// Inbound: the population new PingOne users land in.
     pub target_population: Option<String>,
     pub safety: Safety,
+    pub adopt: Adopt,
+}
+
+/// `[rules.adopt]`: when the rule may link a target object it did not create.
+/// A candidate that fails it is a per-object conflict: no write, no create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopt {
+    /// Adopt existing accounts whose key matches.
+    pub accounts: bool,
+    /// Adopt an existing Duo group with a pushed group's name (unlinked, never
+    /// deleted, when it leaves the push list).
+    pub groups: bool,
+    /// The key must match exactly (no case folding).
+    pub exact_key: bool,
+    /// Users: target attributes that must agree with the source besides the key.
+    pub confirm: Vec<String>,
+    /// Duo administrators: likewise (their key is already the email).
+    pub confirm_admins: Vec<String>,
+}
+
+impl Default for Adopt {
+    fn default() -> Self {
+        Adopt {
+            accounts: true,
+            groups: false,
+            exact_key: true,
+            confirm: vec!["email".to_owned()],
+            confirm_admins: vec!["name".to_owned()],
+        }
+    }
 }
 
 /// `[rules.actions]`, PingOne's user actions.
@@ -186,8 +216,9 @@ impl Default for Actions {
 }
 
 /// `[rules.safety]`: a plan beyond these is blocked unless deletes are allowed.
-/// Counts always apply; percentages (of the objects the rule manages) only when set,
-/// since on a small directory any percentage trips on a single change.
+/// Counts and percentages (of the objects the rule manages) both apply; a
+/// percentage never blocks `percent_floor` changes or fewer, so a small rule
+/// is protected without tripping on a single change.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Safety {
     pub max_deletes: u64,
@@ -196,18 +227,54 @@ pub struct Safety {
     pub max_disable_percent: Option<f64>,
     pub max_membership_removals: u64,
     pub max_membership_removal_percent: Option<f64>,
+    pub percent_floor: u64,
+    /// Block deprovisioning when the source holds fewer than this percentage
+    /// of the accounts the rule links.
+    pub min_source_percent: Option<f64>,
 }
 
 impl Default for Safety {
     fn default() -> Self {
         Safety {
             max_deletes: 50,
-            max_delete_percent: None,
+            max_delete_percent: Some(10.0),
             max_disables: 100,
-            max_disable_percent: None,
+            max_disable_percent: Some(10.0),
             max_membership_removals: 500,
-            max_membership_removal_percent: None,
+            max_membership_removal_percent: Some(10.0),
+            percent_floor: 5,
+            min_source_percent: Some(50.0),
         }
+    }
+}
+
+impl Config {
+    /// Things that are valid but probably not meant: outbound rules whose
+    /// scopes can overlap (the first in config order owns a shared user; the
+    /// other reports it and writes nothing).
+    pub fn warnings(&self) -> Vec<String> {
+        let out: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.direction == Direction::Outbound)
+            .collect();
+        let mut w = Vec::new();
+        for (i, a) in out.iter().enumerate() {
+            for b in &out[i + 1..] {
+                let pops = a.scope_populations.is_empty()
+                    || b.scope_populations.is_empty()
+                    || a.scope_populations
+                        .iter()
+                        .any(|p| b.scope_populations.contains(p));
+                if pops {
+                    w.push(format!(
+                        "outbound rules {:?} and {:?} have scopes that can overlap (the same populations, or one of them scopes every population): a user in both is owned by {:?}, the first in the file, and {:?} reports it as owned by that rule and writes nothing; narrow the scopes so each user has one rule",
+                        a.name, b.name, a.name, b.name
+                    ));
+                }
+            }
+        }
+        w
     }
 }
 

@@ -81,6 +81,19 @@ pub struct RawRule {
     pub target: Option<RawTarget>,
     #[serde(default)]
     pub safety: RawSafety,
+    #[serde(default)]
+    pub adopt: RawAdopt,
+}
+
+/// `[rules.adopt]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdopt {
+    pub accounts: Option<bool>,
+    pub groups: Option<bool>,
+    pub exact_key: Option<bool>,
+    pub confirm: Option<Vec<String>>,
+    pub confirm_admins: Option<Vec<String>>,
 }
 
 /// `[rules.scope]`.
@@ -131,4 +144,6 @@ pub struct RawSafety {
     pub max_disable_percent: Option<f64>,
     pub max_membership_removals: Option<i64>,
     pub max_membership_removal_percent: Option<f64>,
+    pub percent_floor: Option<i64>,
+    pub min_source_percent: Option<f64>,
 }

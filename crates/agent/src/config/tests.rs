@@ -40,8 +40,19 @@ fn the_example_validates_with_every_key_typed() {
     assert_eq!(out.direction, Direction::Outbound);
     assert_eq!(out.scope_populations, ["Workforce"]);
     assert_eq!(out.push_groups, ["Engineering", "Sales"]);
-    assert!(out.actions.deprovision);
+    assert!(
+        !out.actions.deprovision,
+        "the example never turns deprovisioning on by itself"
+    );
     assert_eq!(out.actions.remove_action, RemoveAction::Disable);
+    assert_eq!(
+        out.safety.max_disable_percent,
+        Some(10.0),
+        "percentages on by default"
+    );
+    assert_eq!(out.safety.min_source_percent, Some(50.0));
+    assert!(out.adopt.accounts && !out.adopt.groups && out.adopt.exact_key);
+    assert_eq!(out.adopt.confirm, ["email"]);
     assert_eq!(out.mapping.spec().0.len(), 5);
     let inb = &c.rules[1];
     assert_eq!(inb.direction, Direction::Inbound);

@@ -541,8 +541,8 @@ fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             def
         }
     };
-    let pct = |c: &mut Checker<'_>, k: &str, v: Option<f64>| match v {
-        None => None,
+    let pct = |c: &mut Checker<'_>, k: &str, v: Option<f64>, def: Option<f64>| match v {
+        None => def,
         Some(p) if (0.0..=100.0).contains(&p) => Some(p),
         Some(p) => {
             c.problem(
@@ -554,9 +554,19 @@ fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
     };
     let safety = Safety {
         max_deletes: count(c, "max_deletes", s.max_deletes, ds.max_deletes),
-        max_delete_percent: pct(c, "max_delete_percent", s.max_delete_percent),
+        max_delete_percent: pct(
+            c,
+            "max_delete_percent",
+            s.max_delete_percent,
+            ds.max_delete_percent,
+        ),
         max_disables: count(c, "max_disables", s.max_disables, ds.max_disables),
-        max_disable_percent: pct(c, "max_disable_percent", s.max_disable_percent),
+        max_disable_percent: pct(
+            c,
+            "max_disable_percent",
+            s.max_disable_percent,
+            ds.max_disable_percent,
+        ),
         max_membership_removals: count(
             c,
             "max_membership_removals",
@@ -567,7 +577,23 @@ fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             c,
             "max_membership_removal_percent",
             s.max_membership_removal_percent,
+            ds.max_membership_removal_percent,
         ),
+        percent_floor: count(c, "percent_floor", s.percent_floor, ds.percent_floor),
+        min_source_percent: pct(
+            c,
+            "min_source_percent",
+            s.min_source_percent,
+            ds.min_source_percent,
+        ),
+    };
+    let da = Adopt::default();
+    let adopt = Adopt {
+        accounts: r.adopt.accounts.unwrap_or(da.accounts),
+        groups: r.adopt.groups.unwrap_or(da.groups),
+        exact_key: r.adopt.exact_key.unwrap_or(da.exact_key),
+        confirm: r.adopt.confirm.unwrap_or(da.confirm),
+        confirm_admins: r.adopt.confirm_admins.unwrap_or(da.confirm_admins),
     };
     let mapping = crate::mapping_spec::compile(
         direction,
@@ -587,5 +613,6 @@ fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
         mapping,
         target_population,
         safety,
+        adopt,
     }
 }

@@ -40,6 +40,8 @@ pub struct DModel {
     pub objs: Vec<DObj>,
     /// (group sid, member sid)
     pub members: Vec<(String, String)>,
+    /// Source objects that could not be mapped.
+    pub failures: Vec<Failure>,
 }
 
 pub fn fingerprint(attrs: &[Option<Value>]) -> u64 {
@@ -72,6 +74,9 @@ impl DModel {
         for (g, m) in &self.members {
             d.push_membership(g, m).unwrap();
         }
+        for f in &self.failures {
+            d.push_failure(f.clone());
+        }
         d
     }
 }
@@ -96,6 +101,8 @@ pub struct World {
     pub created: Vec<(Kind, String)>,
     pub created_phones: Vec<String>,
     pub writes: u64,
+    /// Objects the rule must keep its hands off: id -> (guard, reason).
+    pub guards: BTreeMap<String, (Guard, String)>,
 }
 
 impl World {
@@ -139,6 +146,9 @@ impl World {
                 fingerprint: with_fp.then(|| fingerprint(&vals)),
             })
             .unwrap();
+            if let Some((g, why)) = self.guards.get(id) {
+                o.guard_last(*g, why).unwrap();
+            }
         }
         o
     }
@@ -409,8 +419,14 @@ impl MemJournal {
         let s = self.s.lock().unwrap();
         let mut l = LinkSet::new();
         for k in s.links.values() {
-            l.push(k.kind, &k.source_id, &k.target_id, k.fingerprint)
-                .unwrap();
+            l.push_origin(
+                k.kind,
+                &k.source_id,
+                &k.target_id,
+                k.fingerprint,
+                k.adopted == Some(true),
+            )
+            .unwrap();
         }
         l
     }
@@ -475,8 +491,12 @@ impl Journal for MemJournal {
     }
     async fn upsert_link(&self, _rule: &str, link: &Link) -> Result<(), JournalError> {
         let mut s = self.s.lock().unwrap();
-        s.links
-            .insert((link.kind, link.source_id.clone()), link.clone());
+        let key = (link.kind, link.source_id.clone());
+        let mut link = link.clone();
+        if link.adopted.is_none() {
+            link.adopted = s.links.get(&key).and_then(|l| l.adopted);
+        }
+        s.links.insert(key, link);
         Ok(())
     }
     async fn remove_link(
