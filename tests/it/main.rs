@@ -1,5 +1,6 @@
 //! The one end-to-end test binary (one binary links and runs faster than many).
-//! Each module is an area: smoke, config and CLI, outbound, inbound, the agent.
+//! Each module is an area: smoke, config and CLI, outbound, inbound, the agent,
+//! safety (what a sync must never do).
 
 mod bad_config;
 mod bad_input;
@@ -10,6 +11,7 @@ mod inbound;
 mod outage;
 mod outbound;
 mod run;
+mod safety;
 mod secrets;
 mod smoke;
 mod support;
