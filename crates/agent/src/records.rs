@@ -118,11 +118,15 @@ impl Foreign {
             }
         }
         let me_pos = order.iter().position(|n| n == me).unwrap_or(usize::MAX);
+        // A removed rule owns nothing against a configured one: its successor
+        // (same users, new name) may adopt what it linked, and the removed
+        // rule then only forgets those links.
+        let configured = rules.iter().filter(|(_, d)| *d == direction).count();
         let mine: std::collections::HashSet<String> =
             mine.iter().map(|l| l.target_id.clone()).collect();
         let mut owners = HashMap::new();
         for (pos, other) in order.iter().enumerate() {
-            if other == me {
+            if other == me || (pos >= configured && me_pos < configured) {
                 continue;
             }
             for l in s.link_heads(other)? {
