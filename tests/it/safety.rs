@@ -354,7 +354,7 @@ fn outbound_never_adopts_a_duo_user_by_another_case_nor_an_owner_by_email() {
     let path = format!("/admin/v1/users/{ceo}/phones");
     w.duo_api("POST", &path, &[("phone_id", phone_id)]);
     let p1 = json!({ "email": "ceo@corp.example", "primaryPhone": "+17345559999" });
-    w.user("DUO.CEO", "Workforce", p1);
+    let ceo_p1 = w.user("DUO.CEO", "Workforce", p1);
     w.config(&outbound_rule("r", "", ""));
     let r = w.sync(false);
     assert_eq!(w.duo_phones("duo.ceo"), ["+17345550111"], "{}", r.out);
@@ -364,6 +364,25 @@ fn outbound_never_adopts_a_duo_user_by_another_case_nor_an_owner_by_email() {
         (&json!("ceo@corp.example"), &json!("The CEO"))
     );
     expect(&r, 3, &["not adopted"]);
+    // The operator decides it is the same person: an explicit link, then the
+    // next sync makes the Duo account match PingOne.
+    let args = [
+        "link",
+        "--rule",
+        "r",
+        "--source-id",
+        &ceo_p1,
+        "--target-id",
+        &ceo,
+    ];
+    expect(&w.p1duo(&args), 0, &["linked user"]);
+    let r = w.sync(false);
+    expect(&r, 0, &[]);
+    assert!(
+        w.duo_phones("duo.ceo").contains(&"+17345559999".to_owned()),
+        "{}",
+        r.out
+    );
 
     // An Owner whose email matches an in-scope admin's, ignoring case.
     let w = World::new(&["Workforce"]);
