@@ -3,7 +3,7 @@
 //! never printed or stored, and `demo` running to exit 0.
 
 use crate::support::{Env, outbound_rule};
-use agent::demo::{DEMO_CLIENT_SECRET, DEMO_SKEY};
+use agent::{DEMO_CLIENT_SECRET, DEMO_SKEY};
 use p1duo_tests::p1duo_bin;
 use serde_json::json;
 use std::process::Output;

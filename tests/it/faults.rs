@@ -8,8 +8,8 @@
 //! `P1DUO_SOAK=1` scales the directory and the rounds up.
 
 use crate::support::{Env, outbound_rule};
+use agent::CycleReport;
 use agent::Outcome;
-use agent::cycle::CycleReport;
 use p1duo_tests::census::{duo_differences, duo_duplicates, want_from_pingone};
 use p1duo_tests::fixtures::{Rng, phone_for, soak};
 use serde_json::{Value, json};
@@ -54,12 +54,12 @@ fn differences(env: &Env, gone: &[&str]) -> Vec<String> {
 /// report is honest. Returns the number of cycles run.
 async fn converge(env: &Env, config: &agent::Config, max: usize, gone: &[&str]) -> usize {
     for n in 1..=max {
-        let opts = agent::commands::SyncOptions {
+        let opts = agent::SyncOptions {
             rule: None,
             allow_deletes: false,
             progress: false,
         };
-        let reports = agent::commands::sync_reports(config, &opts)
+        let reports = agent::sync_reports(config, &opts)
             .await
             .expect("sync starts");
         let mut all_ok = true;

@@ -4,7 +4,7 @@
 
 use crate::support::{Env, outbound_rule};
 use agent::Outcome;
-use agent::commands::{SyncOptions, sync_reports};
+use agent::{SyncOptions, sync_reports};
 use serde_json::json;
 
 async fn setup(n: usize, actions: &str, safety: &str) -> (Env, agent::Config, Vec<String>) {
@@ -21,7 +21,7 @@ async fn setup(n: usize, actions: &str, safety: &str) -> (Env, agent::Config, Ve
 async fn sync(
     config: &agent::Config,
     allow: bool,
-) -> Vec<Result<agent::cycle::CycleReport, agent::AgentError>> {
+) -> Vec<Result<agent::CycleReport, agent::AgentError>> {
     let o = SyncOptions {
         rule: None,
         allow_deletes: allow,

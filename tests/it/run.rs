@@ -43,7 +43,7 @@ async fn start_agent(
         .unwrap();
     let config = Arc::new(agent::Config::load(&env.path).unwrap());
     let stop = CancellationToken::new();
-    let agent = tokio::spawn(agent::run::run_with(config, None, stop.clone(), None));
+    let agent = tokio::spawn(agent::run_with(config, None, stop.clone(), None));
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     eventually_async("/readyz to answer 200", || {

@@ -6,7 +6,7 @@
 //! PingOne access token appears.
 
 use crate::support::{Env, outbound_rule};
-use agent::demo::{DEMO_CLIENT_SECRET, DEMO_SKEY};
+use agent::{DEMO_CLIENT_SECRET, DEMO_SKEY};
 use p1duo_tests::p1duo_bin;
 use serde_json::json;
 

@@ -1,10 +1,10 @@
 //! Shared fixtures: both simulators in-process, a config written beside a
 //! temporary state database, and helpers to read what each side holds.
 
-use agent::commands::{SyncOptions, sync_reports};
-use agent::config::Config;
-use agent::cycle::CycleReport;
-use agent::demo::Sims;
+use agent::Config;
+use agent::CycleReport;
+use agent::Sims;
+use agent::{SyncOptions, sync_reports};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 

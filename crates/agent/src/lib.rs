@@ -6,26 +6,25 @@
 //!
 //! Must not know: the command line (that is `p1duo`), SQL (that is `state-store`).
 
-pub mod check;
-pub mod clients;
-pub mod commands;
-pub mod config;
-pub mod cycle;
-pub mod demo;
+mod commands;
+mod config;
+mod cycle;
+mod duo;
 mod error;
-pub mod explain;
-pub mod fast;
-pub mod inbound;
-pub mod journal;
-pub mod mapping_spec;
-pub mod metrics;
-pub mod outbound;
-pub mod records;
-pub mod run;
-pub mod scheduler;
-pub mod server;
-pub mod state;
-pub mod status;
+mod mapping_spec;
+mod metrics;
+mod pingone;
+mod run;
+mod state;
+mod status;
 
-pub use config::{Config, ConfigError};
+pub use commands::demo::{DEMO_CLIENT_SECRET, DEMO_SKEY, Sims, demo};
+pub use commands::{
+    ApiSide, LinkRequest, SyncOptions, api, check, explain, link, plan, status, sync, sync_reports,
+};
+pub use config::{Config, ConfigError, Direction, EXAMPLE};
+pub use cycle::{CycleReport, Summary};
 pub use error::{AgentError, Outcome};
+pub use run::{run, run_with};
+pub use state::StateDb;
+pub use status::StatusReport;

@@ -164,7 +164,7 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
         Command::Config {
             action: ConfigAction::Example,
         } => {
-            print!("{}", agent::config::EXAMPLE);
+            print!("{}", agent::EXAMPLE);
             Ok(Outcome::InStep)
         }
         Command::Config {
@@ -187,40 +187,38 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
             );
             Ok(Outcome::InStep)
         }
-        Command::Check => agent::commands::check(&load(&config_path)?, out).await,
+        Command::Check => agent::check(&load(&config_path)?, out).await,
         Command::Plan { rule, json } => {
-            agent::commands::plan(&load(&config_path)?, rule.as_deref(), json, out).await
+            agent::plan(&load(&config_path)?, rule.as_deref(), json, out).await
         }
         Command::Sync {
             rule,
             allow_deletes,
         } => {
-            let opts = agent::commands::SyncOptions {
+            let opts = agent::SyncOptions {
                 rule,
                 allow_deletes,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
-            agent::commands::sync(&load(&config_path)?, &opts, out).await
+            agent::sync(&load(&config_path)?, &opts, out).await
         }
-        Command::Run => agent::run::run(config_path).await,
-        Command::Status { json } => agent::commands::status(&load(&config_path)?, json, out).await,
-        Command::Explain { user } => {
-            agent::commands::explain(&load(&config_path)?, &user, out).await
-        }
-        Command::Demo { serve } => agent::demo::demo(serve, out).await,
+        Command::Run => agent::run(config_path).await,
+        Command::Status { json } => agent::status(&load(&config_path)?, json, out).await,
+        Command::Explain { user } => agent::explain(&load(&config_path)?, &user, out).await,
+        Command::Demo { serve } => agent::demo(serve, out).await,
         Command::Link {
             rule,
             kind,
             source_id,
             target_id,
         } => {
-            let req = agent::commands::LinkRequest {
+            let req = agent::LinkRequest {
                 rule,
                 kind,
                 source_id,
                 target_id,
             };
-            agent::commands::link(&load(&config_path)?, &req, out).await
+            agent::link(&load(&config_path)?, &req, out).await
         }
         Command::Api {
             side,
@@ -229,10 +227,10 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
             params,
         } => {
             let side = match side {
-                Side::Duo => agent::commands::ApiSide::Duo,
-                Side::Pingone => agent::commands::ApiSide::PingOne,
+                Side::Duo => agent::ApiSide::Duo,
+                Side::Pingone => agent::ApiSide::PingOne,
             };
-            agent::commands::api(&load(&config_path)?, side, &method, &path, &params, out).await
+            agent::api(&load(&config_path)?, side, &method, &path, &params, out).await
         }
     }
 }

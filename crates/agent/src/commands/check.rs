@@ -1,7 +1,6 @@
 //! `p1duo check`: PingOne's "Test Connection" and more. Each check says what
 //! it found and, when it fails, what to fix.
 
-use crate::clients;
 use crate::config::{Config, Direction};
 use futures::TryStreamExt;
 
@@ -147,8 +146,8 @@ async fn state_db(c: &Config) -> CheckResult {
 
 async fn duo(c: &Config) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    let counts = std::sync::Arc::new(clients::CallCounts::default());
-    let duo = match clients::duo_counted(c, counts.clone()) {
+    let counts = std::sync::Arc::new(crate::duo::CallCounts::default());
+    let duo = match crate::duo::duo_counted(c, counts.clone()) {
         Ok(d) => d,
         Err(e) => return vec![fail("Duo connection", e.to_string())],
     };
@@ -206,7 +205,7 @@ async fn duo(c: &Config) -> Vec<CheckResult> {
 
 async fn pingone(c: &Config) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    let p1 = match clients::pingone(c) {
+    let p1 = match crate::pingone::pingone(c) {
         Ok(p) => p,
         Err(e) => return vec![fail("PingOne connection", e.to_string())],
     };
@@ -257,8 +256,8 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
     // What the agent resolved each name to last time: a name that stopped
     // matching because of a rename in PingOne is followed by id, not missing.
     let memos = resolved_memos(c).await;
-    let known_pops = crate::outbound::known_populations(&pops);
-    let known_groups = crate::outbound::known_groups(&groups);
+    let known_pops = crate::pingone::known_populations(&pops);
+    let known_groups = crate::pingone::known_groups(&groups);
     for r in &c.rules {
         let memo = memos.get(&r.name);
         let (mut missing, mut renamed) = (Vec::new(), Vec::new());

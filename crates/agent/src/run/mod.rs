@@ -3,14 +3,18 @@
 //! the status server, config reload on SIGHUP and graceful shutdown on
 //! SIGINT/SIGTERM that lets the writes in flight finish.
 
+mod scheduler;
+mod server;
+
 use crate::config::{Config, Direction};
+use crate::cycle::fast::Changes;
 use crate::cycle::{Agent, RuleRef};
-use crate::fast::Changes;
 use crate::metrics::Metrics;
-use crate::scheduler::{CycleRunner, CycleTrigger, Scheduler, Timing};
-use crate::server::{self, ChangeEvent, Shared};
 use crate::state::StateDb;
 use crate::{AgentError, Outcome};
+use scheduler::{CycleRunner, CycleTrigger, Scheduler, Timing};
+pub(crate) use server::ChangeEvent;
+use server::Shared;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;

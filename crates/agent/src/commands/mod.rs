@@ -1,6 +1,9 @@
 //! The one-shot commands behind `p1duo check|plan|sync|status|explain|api`.
 
-use crate::check;
+pub(crate) mod check;
+pub(crate) mod demo;
+mod explain;
+
 use crate::cycle::{Agent, CycleReport, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
@@ -277,7 +280,7 @@ pub async fn status(c: &Config, json: bool, out: &mut dyn Write) -> Result<Outco
 
 /// `p1duo explain USER`.
 pub async fn explain(c: &Config, user: &str, out: &mut dyn Write) -> Result<Outcome, AgentError> {
-    let text = crate::explain::explain(c, user).await?;
+    let text = explain::explain(c, user).await?;
     write!(out, "{text}").map_err(io)?;
     Ok(Outcome::InStep)
 }
@@ -305,7 +308,7 @@ pub async fn api(
         ApiSide::Duo => {
             let m = duo_client::Method::from_bytes(method_up.as_bytes())
                 .map_err(|_| AgentError::Usage(format!("{method:?} is not an HTTP method")))?;
-            let duo = crate::clients::duo(c)?;
+            let duo = crate::duo::duo(c)?;
             let mut ps = duo_client::Params::new();
             for (k, v) in &pairs {
                 ps.push(k.clone(), v.clone());
@@ -319,7 +322,7 @@ pub async fn api(
         ApiSide::PingOne => {
             let m = pingone_client::Method::from_bytes(method_up.as_bytes())
                 .map_err(|_| AgentError::Usage(format!("{method:?} is not an HTTP method")))?;
-            let p1 = crate::clients::pingone(c)?;
+            let p1 = crate::pingone::pingone(c)?;
             let path = path.replace("{envId}", &c.pingone.environment_id);
             let (path, body) =
                 if m == pingone_client::Method::GET || m == pingone_client::Method::DELETE {

@@ -1,21 +1,26 @@
 //! One sync cycle of one rule: read both sides in parallel, map, plan, and
 //! (for `sync`/`run`) execute with the journal, then record statuses and the run.
 
-use crate::clients;
+pub(crate) mod fast;
+pub(crate) mod inbound;
+pub(crate) mod journal;
+pub(crate) mod outbound;
+pub(crate) mod records;
+
 use crate::config::{Config, Direction, RemoveAction, Rule};
-use crate::inbound::{self, PingOneTarget};
-use crate::journal::{self, StoreJournal, engine_kind, store_kind};
+use crate::duo::{self, DuoTarget};
 use crate::metrics::Metrics;
-use crate::outbound::{self, DuoTarget};
-use crate::records::{Foreign, Inputs};
+use crate::pingone::{self, PingOneTarget};
 use crate::state::StateDb;
 use crate::{AgentError, Outcome};
 use duo_client::DuoClient;
 use indicatif::ProgressBar;
+use journal::{StoreJournal, engine_kind, store_kind};
 use pingone_client::PingOneClient;
 use reconcile_engine::{
     self as engine, AttrChange, Found, Kind, Limit, Limits, Plan, Policy, TResult, Target,
 };
+use records::{Foreign, Inputs};
 use serde::{Deserialize, Serialize};
 use state_store::{
     NewRun, ObjectKey, Origin, RunCounts, RunEnd, RunOutcome, StatusFilter, Trigger, now_millis,
@@ -55,7 +60,7 @@ pub(crate) fn memberships_key(rule: &str) -> String {
     format!("memberships/{rule}")
 }
 
-/// The last [`crate::outbound::PingOneSnapshot::resolved`] of a rule.
+/// The last [`crate::pingone::PingOneSnapshot::resolved`] of a rule.
 pub(crate) fn resolved_before(
     s: &state_store::Store,
     rule: &str,
@@ -152,7 +157,7 @@ pub struct Agent {
     pub db: Option<StateDb>,
     pub metrics: Arc<Metrics>,
     /// Duo requests and 429s since the last cycle.
-    pub duo_calls: Arc<clients::CallCounts>,
+    pub duo_calls: Arc<duo::CallCounts>,
     /// The PingOne client's cumulative 429 count at the last cycle's end.
     p1_throttled_seen: std::sync::atomic::AtomicU64,
     /// One cycle at a time across rules: outbound and inbound rules watch each
@@ -167,11 +172,11 @@ impl Agent {
         db: Option<StateDb>,
         metrics: Arc<Metrics>,
     ) -> Result<Agent, AgentError> {
-        let duo_calls = Arc::new(clients::CallCounts::default());
+        let duo_calls = Arc::new(duo::CallCounts::default());
         Ok(Agent {
-            duo: clients::duo_counted(&config, duo_calls.clone())?,
+            duo: duo::duo_counted(&config, duo_calls.clone())?,
             duo_calls,
-            p1: clients::pingone(&config)?,
+            p1: pingone::pingone(&config)?,
             config,
             db,
             metrics,
@@ -294,8 +299,8 @@ impl Agent {
         let (mut inputs, target, in_scope_accounts, in_scope_groups) = match (rule, direction) {
             (RuleRef::Configured(r), Direction::Outbound) => {
                 let (p1s, duos) = tokio::try_join!(
-                    outbound::read_pingone(&self.p1, r, &pushed),
-                    outbound::read_duo(&self.duo, manages_admins)
+                    pingone::read_pingone(&self.p1, r, &pushed),
+                    duo::read_duo(&self.duo, manages_admins)
                 )?;
                 let inputs = outbound::build(r, &p1s, &duos, &excluded, manages_admins, &foreign)?;
                 let accounts = p1s
@@ -321,8 +326,8 @@ impl Agent {
             (RuleRef::Configured(r), Direction::Inbound) => {
                 scope_ids = Vec::new();
                 let (duos, p1u) = tokio::try_join!(
-                    outbound::read_duo(&self.duo, false),
-                    inbound::read_pingone(&self.p1, r)
+                    duo::read_duo(&self.duo, false),
+                    pingone::read_inbound(&self.p1, r)
                 )?;
                 let owned: HashSet<String> = excluded
                     .iter()
@@ -346,7 +351,7 @@ impl Agent {
             }
             (RuleRef::Deleted { memo, .. }, Direction::Outbound) => {
                 scope_ids = Vec::new();
-                let duos = outbound::read_duo(&self.duo, manages_admins).await?;
+                let duos = duo::read_duo(&self.duo, manages_admins).await?;
                 let stub = stub_rule(&name, memo);
                 let inputs = outbound::build(
                     &stub,
@@ -369,7 +374,7 @@ impl Agent {
                 .into_iter()
                 .flat_map(|p| p.items)
                 .collect();
-                let p1u = inbound::PingOneUsers {
+                let p1u = pingone::PingOneUsers {
                     users,
                     population_id: String::new(),
                 };
@@ -433,7 +438,7 @@ impl Agent {
             pending: &inputs.pending,
             policy: &policy,
         });
-        crate::records::name_key_clashes(&mut plan, &inputs.names);
+        records::name_key_clashes(&mut plan, &inputs.names);
         for op in &plan.ops {
             if let Some(src) = &op.source_id {
                 match op.action {
@@ -524,14 +529,14 @@ impl Agent {
     pub async fn fast_cycle(
         &self,
         rule: &Rule,
-        changes: &crate::fast::Changes,
+        changes: &fast::Changes,
         cancel: CancellationToken,
     ) -> Result<CycleReport, AgentError> {
         let _one_at_a_time = self.cycle_lock.lock().await;
         let started = std::time::Instant::now();
-        let prepared = match crate::fast::prepare_changes(self, rule, changes).await {
-            Ok(crate::fast::FastPlan::Ready(p)) => Ok(*p),
-            Ok(crate::fast::FastPlan::NeedsFull(why)) => {
+        let prepared = match fast::prepare_changes(self, rule, changes).await {
+            Ok(fast::FastPlan::Ready(p)) => Ok(*p),
+            Ok(fast::FastPlan::NeedsFull(why)) => {
                 tracing::info!(rule = %rule.name, reason = %why, "running a full cycle for the change notifications");
                 let rref = RuleRef::Configured(Box::new(rule.clone()));
                 return self

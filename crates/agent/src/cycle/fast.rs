@@ -6,9 +6,11 @@
 
 use crate::AgentError;
 use crate::config::Rule;
+use crate::cycle::journal::engine_kind;
+use crate::cycle::outbound;
 use crate::cycle::{Agent, Prepared, RuleRef, TargetSide, policy};
-use crate::journal::engine_kind;
-use crate::outbound::{self, DuoSnapshot, NamedList, PingOneSnapshot};
+use crate::duo::DuoSnapshot;
+use crate::pingone::{self, NamedList, PingOneSnapshot};
 use futures::TryStreamExt;
 use reconcile_engine::{self as engine, Destructive, Kind};
 use state_store::{ObjectKind, Origin};
@@ -30,7 +32,7 @@ pub struct Changes {
 
 impl Changes {
     /// Adds what one notification changed.
-    pub fn note(&mut self, ev: &crate::server::ChangeEvent) {
+    pub fn note(&mut self, ev: &crate::run::ChangeEvent) {
         let of = |kind: &str| -> Vec<String> {
             ev.resources
                 .iter()
@@ -104,7 +106,7 @@ pub async fn prepare_changes(
     let (links, pending, excluded, resolved_before, memberships, foreign) = db
         .call(move |s| {
             let links = s.link_heads(&n)?;
-            let foreign = crate::records::Foreign::read(
+            let foreign = crate::cycle::records::Foreign::read(
                 s,
                 &all,
                 &n,
@@ -150,13 +152,13 @@ pub async fn prepare_changes(
         .into_iter()
         .flat_map(|p| p.items)
         .collect();
-    let known_pops = crate::outbound::known_populations(&pops);
-    let known_groups = crate::outbound::known_groups(&groups);
+    let known_pops = pingone::known_populations(&pops);
+    let known_groups = pingone::known_groups(&groups);
     // Renames are followed as in a full cycle; what they resolve to now is
     // saved by the next full cycle.
     let mut resolved = BTreeMap::new();
     let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
-        outbound::resolve_followed(&name, list, wanted, known, &resolved_before, now)
+        pingone::resolve_followed(&name, list, wanted, known, &resolved_before, now)
     };
     let pop_ids = follow(
         NamedList::ScopePopulations,
@@ -376,7 +378,7 @@ pub async fn prepare_changes(
         pending: &inputs.pending,
         policy: &pol,
     });
-    crate::records::name_key_clashes(&mut plan, &inputs.names);
+    crate::cycle::records::name_key_clashes(&mut plan, &inputs.names);
     for op in &plan.ops {
         if let Some(src) = &op.source_id {
             match op.action {
@@ -409,7 +411,7 @@ pub async fn prepare_changes(
 #[cfg(test)]
 mod tests {
     use super::{Changes, fast_is_cheaper};
-    use crate::server::ChangeEvent;
+    use crate::run::ChangeEvent;
 
     fn ev(action: &str, resources: &[(&str, &str)]) -> ChangeEvent {
         ChangeEvent {

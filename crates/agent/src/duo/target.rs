@@ -1,0 +1,384 @@
+//! The engine's `Target` over the Duo Admin API, and Duo errors in the engine's classes.
+
+use duo_client::{
+    AdminRole, AdminStatus, AdminUpdate, DuoClient, DuoError, GroupUpdate, NewAdmin, NewGroup,
+    NewUser, PhoneSpec, UserStatus, UserUpdate,
+};
+use reconcile_engine::{AttrChange, ErrorClass, Found, Kind, TResult, Target, TargetError, Value};
+use std::collections::BTreeMap;
+
+/// The engine's `Target` over the Duo Admin API.
+pub struct DuoTarget {
+    pub duo: DuoClient,
+}
+
+/// Sort a Duo error into the engine's classes, keeping its text.
+fn terr(what: String, e: DuoError) -> TargetError {
+    let class = if e.is_outcome_unknown() {
+        ErrorClass::OutcomeUnknown
+    } else if e.is_transient() {
+        ErrorClass::Transient
+    } else {
+        ErrorClass::Permanent
+    };
+    TargetError {
+        class,
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn unsupported(what: &str) -> TargetError {
+    TargetError {
+        class: ErrorClass::Permanent,
+        message: format!("{what} is not supported by Duo's Admin API"),
+    }
+}
+
+fn text_of(changes: &[AttrChange], name: &str) -> Option<Option<String>> {
+    changes
+        .iter()
+        .find(|c| c.attr == name)
+        .map(|c| match &c.after {
+            Some(Value::Str(s)) => Some(s.clone()),
+            Some(Value::Bool(b)) => Some(b.to_string()),
+            Some(Value::List(l)) => Some(l.join(",")),
+            None => None,
+        })
+}
+
+/// Cleared text is written as "" (Duo keeps the field, empty).
+fn set(changes: &[AttrChange], name: &str) -> Option<String> {
+    text_of(changes, name).map(Option::unwrap_or_default)
+}
+
+fn user_update(changes: &[AttrChange]) -> UserUpdate {
+    let mut u = UserUpdate {
+        email: set(changes, "email"),
+        realname: set(changes, "realname"),
+        firstname: set(changes, "firstname"),
+        lastname: set(changes, "lastname"),
+        notes: set(changes, "notes"),
+        ..UserUpdate::default()
+    };
+    let aliases: BTreeMap<usize, String> = (1..=4)
+        .filter_map(|i| set(changes, &format!("alias{i}")).map(|v| (i, v)))
+        .collect();
+    if !aliases.is_empty() {
+        u.extra = duo_client::Params::new();
+        for (i, v) in aliases {
+            u.extra.push(format!("alias{i}"), v);
+        }
+    }
+    u
+}
+
+impl Target for DuoTarget {
+    async fn create(
+        &self,
+        kind: Kind,
+        key: &str,
+        attrs: &[AttrChange],
+        enabled: bool,
+    ) -> TResult<String> {
+        match kind {
+            Kind::User => {
+                let up = user_update(attrs);
+                let mut u = NewUser::new(key);
+                u.email = up.email.filter(|s| !s.is_empty());
+                u.realname = up.realname.filter(|s| !s.is_empty());
+                u.firstname = up.firstname.filter(|s| !s.is_empty());
+                u.lastname = up.lastname.filter(|s| !s.is_empty());
+                u.notes = up.notes.filter(|s| !s.is_empty());
+                u.extra = up.extra;
+                u.status = Some(if enabled {
+                    UserStatus::Active
+                } else {
+                    UserStatus::Disabled
+                });
+                let created = self
+                    .duo
+                    .create_user(&u)
+                    .await
+                    .map_err(|e| terr(format!("creating Duo user {key:?}"), e))?;
+                Ok(created.user_id)
+            }
+            Kind::Admin => {
+                let name = set(attrs, "name")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| key.to_owned());
+                // Never Owner by accident: the mapping already refuses it; default to Read-only.
+                let role = AdminRole::parse(
+                    &set(attrs, "role")
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "Read-only".into()),
+                );
+                let a = NewAdmin::new(key, name, role);
+                let created = self
+                    .duo
+                    .create_admin(&a)
+                    .await
+                    .map_err(|e| terr(format!("creating Duo administrator {key:?}"), e))?;
+                if !enabled {
+                    let up = AdminUpdate {
+                        status: Some(AdminStatus::Disabled),
+                        ..AdminUpdate::default()
+                    };
+                    self.duo
+                        .modify_admin(&created.admin_id, &up)
+                        .await
+                        .map_err(|e| terr(format!("disabling Duo administrator {key:?}"), e))?;
+                }
+                Ok(created.admin_id)
+            }
+            Kind::Group => {
+                let mut g = NewGroup::new(key);
+                g.desc = set(attrs, "desc").filter(|s| !s.is_empty());
+                let created = self
+                    .duo
+                    .create_group(&g)
+                    .await
+                    .map_err(|e| terr(format!("creating Duo group {key:?}"), e))?;
+                Ok(created.group_id)
+            }
+        }
+    }
+
+    async fn update(&self, kind: Kind, id: &str, changes: &[AttrChange]) -> TResult<()> {
+        match kind {
+            Kind::User => {
+                self.duo
+                    .modify_user(id, &user_update(changes))
+                    .await
+                    .map_err(|e| terr(format!("updating Duo user {id}"), e))?;
+            }
+            Kind::Admin => {
+                let up = AdminUpdate {
+                    name: set(changes, "name"),
+                    role: set(changes, "role")
+                        .filter(|s| !s.is_empty())
+                        .map(|r| AdminRole::parse(&r)),
+                    ..AdminUpdate::default()
+                };
+                self.duo
+                    .modify_admin(id, &up)
+                    .await
+                    .map_err(|e| terr(format!("updating Duo administrator {id}"), e))?;
+            }
+            Kind::Group => {
+                let up = GroupUpdate {
+                    desc: set(changes, "desc"),
+                    ..GroupUpdate::default()
+                };
+                self.duo
+                    .modify_group(id, &up)
+                    .await
+                    .map_err(|e| terr(format!("updating Duo group {id}"), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn rename(&self, kind: Kind, id: &str, new_key: &str) -> TResult<()> {
+        match kind {
+            Kind::User => {
+                let up = UserUpdate {
+                    username: Some(new_key.to_owned()),
+                    ..UserUpdate::default()
+                };
+                self.duo
+                    .modify_user(id, &up)
+                    .await
+                    .map_err(|e| terr(format!("renaming Duo user {id} to {new_key:?}"), e))?;
+            }
+            Kind::Group => {
+                let up = GroupUpdate {
+                    name: Some(new_key.to_owned()),
+                    ..GroupUpdate::default()
+                };
+                self.duo
+                    .modify_group(id, &up)
+                    .await
+                    .map_err(|e| terr(format!("renaming Duo group {id} to {new_key:?}"), e))?;
+            }
+            Kind::Admin => return Err(unsupported("changing a Duo administrator's email")),
+        }
+        Ok(())
+    }
+
+    async fn set_enabled(&self, kind: Kind, id: &str, enabled: bool) -> TResult<()> {
+        match kind {
+            Kind::User => {
+                let up = UserUpdate {
+                    status: Some(if enabled {
+                        UserStatus::Active
+                    } else {
+                        UserStatus::Disabled
+                    }),
+                    ..UserUpdate::default()
+                };
+                self.duo
+                    .modify_user(id, &up)
+                    .await
+                    .map_err(|e| terr(format!("setting the status of Duo user {id}"), e))?;
+            }
+            Kind::Admin => {
+                let up = AdminUpdate {
+                    status: Some(if enabled {
+                        AdminStatus::Active
+                    } else {
+                        AdminStatus::Disabled
+                    }),
+                    ..AdminUpdate::default()
+                };
+                self.duo.modify_admin(id, &up).await.map_err(|e| {
+                    terr(format!("setting the status of Duo administrator {id}"), e)
+                })?;
+            }
+            Kind::Group => return Err(unsupported("disabling a group")),
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, kind: Kind, id: &str) -> TResult<()> {
+        let r = match kind {
+            Kind::User => self.duo.delete_user(id).await,
+            Kind::Admin => self.duo.delete_admin(id).await,
+            Kind::Group => self.duo.delete_group(id).await,
+        };
+        match r {
+            Err(e) if e.is_not_found() => Ok(()),
+            r => r.map_err(|e| terr(format!("deleting Duo {} {id}", kind.as_str()), e)),
+        }
+    }
+
+    async fn add_member(&self, group_id: &str, member_kind: Kind, member_id: &str) -> TResult<()> {
+        if member_kind != Kind::User {
+            return Err(unsupported("putting an administrator in a group"));
+        }
+        self.duo
+            .add_user_to_group(member_id, group_id)
+            .await
+            .map_err(|e| {
+                terr(
+                    format!("adding Duo user {member_id} to group {group_id}"),
+                    e,
+                )
+            })
+    }
+
+    async fn remove_member(
+        &self,
+        group_id: &str,
+        member_kind: Kind,
+        member_id: &str,
+    ) -> TResult<()> {
+        if member_kind != Kind::User {
+            return Ok(());
+        }
+        self.duo
+            .remove_user_from_group(member_id, group_id)
+            .await
+            .map_err(|e| {
+                terr(
+                    format!("removing Duo user {member_id} from group {group_id}"),
+                    e,
+                )
+            })
+    }
+
+    async fn find_phone(&self, number: &str) -> TResult<Option<String>> {
+        let p = self
+            .duo
+            .find_phone_by_number(number, None)
+            .await
+            .map_err(|e| terr(format!("looking up phone {number}"), e))?;
+        Ok(p.map(|p| p.phone_id))
+    }
+
+    async fn create_phone(&self, number: &str) -> TResult<String> {
+        let p = self
+            .duo
+            .create_phone(&PhoneSpec::number(number))
+            .await
+            .map_err(|e| terr(format!("creating phone {number}"), e))?;
+        Ok(p.phone_id)
+    }
+
+    async fn attach_phone(&self, kind: Kind, account_id: &str, phone_id: &str) -> TResult<()> {
+        if kind != Kind::User {
+            return Err(unsupported("attaching a phone to an administrator"));
+        }
+        self.duo
+            .associate_phone(account_id, phone_id)
+            .await
+            .map_err(|e| {
+                terr(
+                    format!("attaching phone {phone_id} to Duo user {account_id}"),
+                    e,
+                )
+            })
+    }
+
+    async fn detach_phone(&self, kind: Kind, account_id: &str, phone_id: &str) -> TResult<()> {
+        if kind != Kind::User {
+            return Ok(());
+        }
+        self.duo
+            .disassociate_phone(account_id, phone_id)
+            .await
+            .map_err(|e| {
+                terr(
+                    format!("detaching phone {phone_id} from Duo user {account_id}"),
+                    e,
+                )
+            })
+    }
+
+    async fn delete_phone(&self, phone_id: &str) -> TResult<()> {
+        match self.duo.delete_phone(phone_id).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            r => r.map_err(|e| terr(format!("deleting phone {phone_id}"), e)),
+        }
+    }
+
+    async fn find_by_key(&self, kind: Kind, key: &str) -> TResult<Option<Found>> {
+        match kind {
+            Kind::User => {
+                let u = self
+                    .duo
+                    .get_user_by_username(key)
+                    .await
+                    .map_err(|e| terr(format!("looking up Duo user {key:?}"), e))?;
+                Ok(u.map(|u| Found {
+                    target_id: u.user_id,
+                    key: u.username,
+                }))
+            }
+            Kind::Admin => {
+                let all = self
+                    .duo
+                    .list_admins()
+                    .await
+                    .map_err(|e| terr(format!("looking up Duo administrator {key:?}"), e))?;
+                Ok(all
+                    .into_iter()
+                    .find(|a| a.email.eq_ignore_ascii_case(key))
+                    .map(|a| Found {
+                        target_id: a.admin_id,
+                        key: a.email,
+                    }))
+            }
+            Kind::Group => {
+                let all = self
+                    .duo
+                    .list_groups()
+                    .await
+                    .map_err(|e| terr(format!("looking up Duo group {key:?}"), e))?;
+                Ok(all.into_iter().find(|g| g.name == key).map(|g| Found {
+                    target_id: g.group_id,
+                    key: g.name,
+                }))
+            }
+        }
+    }
+}

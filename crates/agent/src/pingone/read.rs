@@ -1,0 +1,326 @@
+//! Reading PingOne: an outbound rule's users in scope and groups to push (with
+//! names followed through renames), and an inbound rule's users and target population.
+
+use crate::AgentError;
+use crate::config::Rule;
+use futures::TryStreamExt;
+use pingone_client::PingOneClient;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What PingOne says for one outbound rule.
+#[derive(Debug, Default)]
+pub struct PingOneSnapshot {
+    /// Users in scope, with `population.name` resolved into the JSON.
+    pub users: Vec<(String, String, serde_json::Value)>,
+    /// Groups to push: (id, JSON).
+    pub groups: Vec<(String, serde_json::Value)>,
+    /// Group id → ids of its members (any kind of membership).
+    pub members: HashMap<String, Vec<String>>,
+    /// API calls made.
+    pub calls: u64,
+    /// `"<list>:<entry>"` of the rule's scope and push lists → the PingOne id
+    /// it resolved to (kept so a rename in PingOne is followed).
+    pub resolved: BTreeMap<String, String>,
+}
+
+fn p1err(what: &str, e: pingone_client::Error) -> AgentError {
+    AgentError::PingOne(format!("{what}: {e}"))
+}
+
+/// `(id, name)` of every population, for [`resolve`].
+pub(crate) fn known_populations(pops: &[pingone_client::Population]) -> Vec<(String, String)> {
+    pops.iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect()
+}
+
+/// `(id, name)` of every group, for [`resolve`].
+pub(crate) fn known_groups(groups: &[pingone_client::Group]) -> Vec<(String, String)> {
+    groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect()
+}
+
+/// Resolve names or ids against `(id, name)` pairs; unknown ones are an error naming the key.
+pub(crate) fn resolve(
+    wanted: &[String],
+    known: &[(String, String)],
+    what: &str,
+    key: &str,
+) -> Result<Vec<String>, AgentError> {
+    let mut ids = Vec::new();
+    for w in wanted {
+        match known.iter().find(|(id, name)| id == w || name == w) {
+            Some((id, _)) => ids.push(id.clone()),
+            None => {
+                return Err(AgentError::PingOne(format!(
+                    "{what} {w:?} named in {key} does not exist in the PingOne environment; fix the name (names are case-sensitive) or create it"
+                )));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// A list of PingOne names in a rule's config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NamedList {
+    ScopePopulations,
+    ScopeGroups,
+    PushGroups,
+}
+
+impl NamedList {
+    fn key(self) -> &'static str {
+        match self {
+            NamedList::ScopePopulations => "scope.populations",
+            NamedList::ScopeGroups => "scope.groups",
+            NamedList::PushGroups => "groups.push",
+        }
+    }
+    fn what(self) -> &'static str {
+        match self {
+            NamedList::ScopePopulations => "population",
+            NamedList::ScopeGroups | NamedList::PushGroups => "group",
+        }
+    }
+}
+
+/// Resolves a config list like [`resolve`], except that an entry which no
+/// longer matches is followed through the id it resolved to before
+/// (`remembered`, keyed `"<list>:<entry>"`): renamed in PingOne, it keeps
+/// working under its new name (with a warning to update the config). Deleted,
+/// a pushed group leaves the push list, so its Duo group goes the way of one
+/// removed from it; a scope population or group stops the rule rather than
+/// empty its scope. What each entry resolves to now goes into `now`.
+pub(crate) fn resolve_followed(
+    rule: &str,
+    list: NamedList,
+    wanted: &[String],
+    known: &[(String, String)],
+    remembered: &BTreeMap<String, String>,
+    now: &mut BTreeMap<String, String>,
+) -> Result<Vec<String>, AgentError> {
+    let (key, what) = (format!("rule {rule:?} {}", list.key()), list.what());
+    let mut ids = Vec::new();
+    for w in wanted {
+        let memo = format!("{}:{w}", list.key());
+        if let Some((id, _)) = known.iter().find(|(id, name)| id == w || name == w) {
+            ids.push(id.clone());
+            now.insert(memo, id.clone());
+            continue;
+        }
+        let Some(before) = remembered.get(&memo) else {
+            // Never seen: a typo or something not created yet.
+            resolve(std::slice::from_ref(w), known, what, &key)?;
+            continue;
+        };
+        match known.iter().find(|(id, _)| id == before) {
+            Some((id, name)) => {
+                tracing::warn!(rule, entry = %w, id = %id, new_name = %name, "a {what} named in {key} was renamed in PingOne; it is followed under its new name: put {name:?} in {key}");
+                ids.push(id.clone());
+                now.insert(memo, id.clone());
+            }
+            None if list == NamedList::PushGroups => {
+                tracing::warn!(rule, group = %w, id = %before, "a pushed group was deleted in PingOne; its Duo group is handled like one removed from {key}: take it out of the list");
+            }
+            None => {
+                return Err(AgentError::PingOne(format!(
+                    "{what} {w:?} named in {key} was deleted in PingOne (it was {before}); the rule stops rather than empty its scope: fix {key}"
+                )));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Read the PingOne side of an outbound rule; `resolved_before` is the last
+/// [`PingOneSnapshot::resolved`].
+pub async fn read_pingone(
+    p1: &PingOneClient,
+    rule: &Rule,
+    resolved_before: &BTreeMap<String, String>,
+) -> Result<PingOneSnapshot, AgentError> {
+    let mut snap = PingOneSnapshot::default();
+    let pops: Vec<pingone_client::Population> = p1
+        .list_populations()
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| p1err("listing populations", e))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
+    let pop_names: HashMap<String, String> = pops
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let known_pops = known_populations(&pops);
+    let need_groups = !rule.scope_groups.is_empty() || !rule.push_groups.is_empty();
+    let groups: Vec<pingone_client::Group> = if need_groups {
+        p1.list_groups(&Default::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| p1err("listing groups", e))?
+            .into_iter()
+            .flat_map(|p| p.items)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let known_groups = known_groups(&groups);
+    let mut resolved = BTreeMap::new();
+    let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
+        resolve_followed(&rule.name, list, wanted, known, resolved_before, now)
+    };
+    let pop_ids = follow(
+        NamedList::ScopePopulations,
+        &rule.scope_populations,
+        &known_pops,
+        &mut resolved,
+    )?;
+    let scope_group_ids = follow(
+        NamedList::ScopeGroups,
+        &rule.scope_groups,
+        &known_groups,
+        &mut resolved,
+    )?;
+    let push_ids = follow(
+        NamedList::PushGroups,
+        &rule.push_groups,
+        &known_groups,
+        &mut resolved,
+    )?;
+    snap.resolved = resolved;
+
+    // Members of the scope groups (any kind of membership counts).
+    let mut in_groups: Option<HashSet<String>> = None;
+    for gid in &scope_group_ids {
+        let pages: Vec<_> = p1
+            .list_group_members(gid, pingone_client::MemberKind::Any)
+            .try_collect()
+            .await
+            .map_err(|e| p1err(&format!("listing the members of scope group {gid}"), e))?;
+        snap.calls += pages.len() as u64;
+        in_groups
+            .get_or_insert_with(HashSet::new)
+            .extend(pages.into_iter().flat_map(|p| p.items).map(|u| u.id));
+    }
+    // Populations are filtered by PingOne (fewer pages to read); both conditions
+    // are still checked here, so a filter PingOne ignored cannot widen the scope.
+    let query = population_filter(&pop_ids)
+        .map(pingone_client::UserQuery::filtered)
+        .unwrap_or_default();
+    let in_scope = |u: &pingone_client::User| {
+        (pop_ids.is_empty()
+            || u.population_id()
+                .is_some_and(|p| pop_ids.iter().any(|x| x == p)))
+            && in_groups.as_ref().is_none_or(|g| g.contains(&u.id))
+    };
+    // Only the top-level attributes the mapping reads are kept: a whole
+    // PingOne user as a JSON value was most of a sync's memory.
+    let read: HashSet<String> = rule
+        .mapping
+        .source_paths()
+        .iter()
+        .filter_map(|p| p.split('.').next())
+        .map(str::to_owned)
+        .collect();
+    // Page by page: a typed page is dropped once its users are converted, so
+    // only the kept attributes of the whole directory are held at once.
+    let mut pages = std::pin::pin!(p1.list_users(&query));
+    while let Some(page) = pages
+        .try_next()
+        .await
+        .map_err(|e| p1err(&format!("listing the users of rule {:?}", rule.name), e))?
+    {
+        snap.calls += 1;
+        for u in page.items.into_iter().filter(|u| in_scope(u)) {
+            let mut json = serde_json::to_value(&u).unwrap_or_default();
+            if let Some(obj) = json.as_object_mut() {
+                // Rebuilt rather than retained: `retain` keeps the capacity.
+                *obj = std::mem::take(obj)
+                    .into_iter()
+                    .filter(|(k, _)| read.contains(k))
+                    .collect();
+            }
+            if let (Some(pid), Some(obj)) = (
+                u.population_id(),
+                json.get_mut("population").and_then(|p| p.as_object_mut()),
+            ) && let Some(name) = pop_names.get(pid)
+            {
+                obj.insert("name".into(), serde_json::Value::String(name.clone()));
+            }
+            snap.users.push((u.id.clone(), u.username.clone(), json));
+        }
+    }
+    for gid in push_ids {
+        let Some(g) = groups.iter().find(|g| g.id == gid) else {
+            continue;
+        };
+        let members: Vec<_> = p1
+            .list_group_members(&gid, pingone_client::MemberKind::Any)
+            .try_collect()
+            .await
+            .map_err(|e| p1err(&format!("listing the members of group {:?}", g.name), e))?;
+        snap.calls += members.len() as u64;
+        snap.members.insert(
+            gid.clone(),
+            members
+                .into_iter()
+                .flat_map(|p| p.items)
+                .map(|u| u.id)
+                .collect(),
+        );
+        snap.groups
+            .push((gid, serde_json::to_value(g).unwrap_or_default()));
+    }
+    Ok(snap)
+}
+
+/// `population.id eq "a" or population.id eq "b"`, or `None` when the scope names no population.
+fn population_filter(pop_ids: &[String]) -> Option<pingone_client::Filter> {
+    pop_ids
+        .iter()
+        .filter_map(|id| pingone_client::Filter::eq("population.id", id.as_str()).ok())
+        .reduce(pingone_client::Filter::or)
+}
+
+/// What PingOne has: every user (usernames are unique per environment) and
+/// the id of the rule's target population.
+#[derive(Debug, Default)]
+pub struct PingOneUsers {
+    pub users: Vec<pingone_client::User>,
+    pub population_id: String,
+}
+
+/// Read PingOne's users and resolve the target population.
+pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUsers, AgentError> {
+    let want = rule.target_population.clone().unwrap_or_default();
+    let pops: Vec<_> = p1
+        .list_populations()
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| AgentError::PingOne(format!("listing populations: {e}")))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
+    let Some(pop) = pops.iter().find(|p| p.id == want || p.name == want) else {
+        return Err(AgentError::PingOne(format!(
+            "population {want:?} named in rule {:?} target.population does not exist in the PingOne environment; fix the name or create it",
+            rule.name
+        )));
+    };
+    let users: Vec<_> = p1
+        .list_users(&Default::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| AgentError::PingOne(format!("listing users: {e}")))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
+    Ok(PingOneUsers {
+        users,
+        population_id: pop.id.clone(),
+    })
+}
