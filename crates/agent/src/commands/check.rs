@@ -323,7 +323,7 @@ async fn resolved_memos(
     for r in &c.rules {
         let name = r.name.clone();
         if let Ok(m) = db
-            .call(move |s| crate::cycle::resolved_before(s, &name))
+            .call(move |s| crate::cycle::state::resolved(s, &name))
             .await
         {
             out.insert(r.name.clone(), m);

@@ -107,12 +107,8 @@ impl Foreign {
             if rules.iter().any(|(n, _)| *n == name) {
                 continue;
             }
-            let memo = s.kv_get(&format!("rule/{name}"))?;
-            let dir = memo
-                .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
-                .and_then(|v| v.get("direction").cloned())
-                .and_then(|d| serde_json::from_value(d).ok())
-                .unwrap_or(crate::config::Direction::Outbound);
+            let dir = super::state::memo(s, &name)?
+                .map_or(crate::config::Direction::Outbound, |m| m.direction);
             if dir == direction {
                 order.push(name);
             }

@@ -311,16 +311,20 @@ pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUser
             rule.name
         )));
     };
-    let users: Vec<_> = p1
+    Ok(PingOneUsers {
+        users: list_users(p1).await?,
+        population_id: pop.id.clone(),
+    })
+}
+
+/// Every user of the environment (usernames are unique per environment).
+pub async fn list_users(p1: &PingOneClient) -> Result<Vec<pingone_client::User>, AgentError> {
+    Ok(p1
         .list_users(&Default::default())
         .try_collect::<Vec<_>>()
         .await
         .map_err(|e| AgentError::PingOne(format!("listing users: {e}")))?
         .into_iter()
         .flat_map(|p| p.items)
-        .collect();
-    Ok(PingOneUsers {
-        users,
-        population_id: pop.id.clone(),
-    })
+        .collect())
 }

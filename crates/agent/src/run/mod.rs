@@ -3,17 +3,18 @@
 //! the status server, config reload on SIGHUP and graceful shutdown on
 //! SIGINT/SIGTERM that lets the writes in flight finish.
 
+mod notifications;
 mod scheduler;
 mod server;
 
+pub(crate) use notifications::{ChangeEvent, Changes};
+
 use crate::config::{Config, Direction};
-use crate::cycle::fast::Changes;
 use crate::cycle::{Agent, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::{AgentError, Outcome};
 use scheduler::{CycleRunner, CycleTrigger, Scheduler, Timing};
-pub(crate) use server::ChangeEvent;
 use server::Shared;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

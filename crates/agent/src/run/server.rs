@@ -1,6 +1,7 @@
 //! The agent's local HTTP server: `/healthz`, `/readyz`, `/metrics`, `/status`,
 //! and `/pingone/events`, where PingOne delivers change notifications.
 
+use super::ChangeEvent;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::StateDb;
@@ -14,37 +15,6 @@ use axum::routing::{get, post};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc;
-
-/// A change PingOne told us about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeEvent {
-    /// e.g. `USER.UPDATED`, `GROUP_MEMBERSHIP.CREATED`.
-    pub action: String,
-    /// `(resource type, id)` pairs such as `("USER", "…")`.
-    pub resources: Vec<(String, String)>,
-}
-
-impl ChangeEvent {
-    /// Parse one PingOne activity event; `None` if it is not one.
-    pub fn parse(v: &serde_json::Value) -> Option<ChangeEvent> {
-        let action = v.get("action")?.get("type")?.as_str()?.to_owned();
-        let resources = v
-            .get("resources")
-            .and_then(|r| r.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| {
-                        Some((
-                            r.get("type")?.as_str()?.to_owned(),
-                            r.get("id")?.as_str()?.to_owned(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some(ChangeEvent { action, resources })
-    }
-}
 
 /// What the server reads; shared with the scheduler.
 pub struct Shared {

@@ -1,0 +1,140 @@
+//! What the state database remembers of each rule besides its links: how it
+//! was configured (for a removed rule), its last scope, what its names
+//! resolved to, and how many memberships it pushed. Typed over the key-value
+//! table: a value that cannot be read is an error, never a silent default
+//! (an unreadable scope would switch echo protection off).
+
+use crate::config::{Direction, RemoveAction};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use state_store::{Store, StoreError};
+use std::collections::BTreeMap;
+
+/// What the state database remembers of a rule, so a rule removed from the
+/// config can still be deprovisioned the way it was configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleMemo {
+    pub direction: Direction,
+    pub deprovision_on_rule_deletion: bool,
+    pub remove_action: RemoveAction,
+    pub target_population: Option<String>,
+}
+
+/// One entry of a rule's state, with its key in the key-value table.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// [`RuleMemo`].
+    Memo,
+    /// The PingOne user ids last seen in an outbound rule's scope.
+    Scope,
+    /// What each scope and push entry of an outbound rule last resolved to.
+    Resolved,
+    /// How many memberships of pushed groups an outbound rule had at its last
+    /// full cycle (the fast path's floor for the membership-removal percentage).
+    Memberships,
+}
+
+impl Entry {
+    fn key(self, rule: &str) -> String {
+        let prefix = match self {
+            Entry::Memo => "rule",
+            Entry::Scope => "scope",
+            Entry::Resolved => "resolved",
+            Entry::Memberships => "memberships",
+        };
+        format!("{prefix}/{rule}")
+    }
+}
+
+/// A write of a rule's state, made once the cycle runs (a plan writes nothing).
+#[derive(Debug, Clone)]
+pub(crate) struct StateWrite {
+    key: String,
+    value: String,
+}
+
+impl StateWrite {
+    fn new<T: Serialize>(entry: Entry, rule: &str, value: &T) -> StateWrite {
+        StateWrite {
+            key: entry.key(rule),
+            // Our own plain data types: serialising them cannot fail.
+            value: serde_json::to_string(value).unwrap_or_default(),
+        }
+    }
+    pub(crate) fn memo(rule: &str, memo: &RuleMemo) -> StateWrite {
+        StateWrite::new(Entry::Memo, rule, memo)
+    }
+    pub(crate) fn scope(rule: &str, ids: &[String]) -> StateWrite {
+        StateWrite::new(Entry::Scope, rule, &ids)
+    }
+    pub(crate) fn resolved(rule: &str, resolved: &BTreeMap<String, String>) -> StateWrite {
+        StateWrite::new(Entry::Resolved, rule, resolved)
+    }
+    pub(crate) fn memberships(rule: &str, n: u64) -> StateWrite {
+        StateWrite::new(Entry::Memberships, rule, &n)
+    }
+    pub(crate) fn apply(&self, s: &mut Store) -> state_store::Result<()> {
+        s.kv_set(&self.key, &self.value)
+    }
+}
+
+fn read<T: DeserializeOwned>(
+    s: &Store,
+    entry: Entry,
+    rule: &str,
+) -> state_store::Result<Option<T>> {
+    let key = entry.key(rule);
+    let Some(text) = s.kv_get(&key)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt {
+            table: "kv",
+            column: "value",
+            value: format!("{key} = {}", text.chars().take(80).collect::<String>()),
+        })
+}
+
+/// How a removed rule was configured (`None`: never recorded).
+pub(crate) fn memo(s: &Store, rule: &str) -> state_store::Result<Option<RuleMemo>> {
+    read(s, Entry::Memo, rule)
+}
+
+/// The PingOne user ids last in an outbound rule's scope (empty before its first cycle).
+pub(crate) fn scope(s: &Store, rule: &str) -> state_store::Result<Vec<String>> {
+    Ok(read(s, Entry::Scope, rule)?.unwrap_or_default())
+}
+
+/// The last [`crate::pingone::PingOneSnapshot::resolved`] of a rule.
+pub(crate) fn resolved(s: &Store, rule: &str) -> state_store::Result<BTreeMap<String, String>> {
+    Ok(read(s, Entry::Resolved, rule)?.unwrap_or_default())
+}
+
+/// The memberships an outbound rule pushed at its last full cycle (0 before).
+pub(crate) fn memberships(s: &Store, rule: &str) -> state_store::Result<u64> {
+    Ok(read(s, Entry::Memberships, rule)?.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_an_unreadable_value_is_an_error_naming_its_key() {
+        let mut s = Store::open_in_memory().unwrap();
+        assert!(
+            scope(&s, "r").unwrap().is_empty(),
+            "nothing before the first cycle"
+        );
+        StateWrite::scope("r", &["u1".to_owned()])
+            .apply(&mut s)
+            .unwrap();
+        StateWrite::memberships("r", 7).apply(&mut s).unwrap();
+        assert_eq!(scope(&s, "r").unwrap(), ["u1"]);
+        assert_eq!(memberships(&s, "r").unwrap(), 7);
+        s.kv_set("scope/r", "{not json").unwrap();
+        let e = scope(&s, "r").unwrap_err().to_string();
+        assert!(e.contains("kv.value") && e.contains("scope/r"), "{e}");
+    }
+}
