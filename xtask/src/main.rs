@@ -41,7 +41,7 @@ fn print_help() {
     eprintln!(
         "usage: cargo xtask <task>\n\n\
          tasks:\n  \
-         ci      fmt check, clippy -D warnings, the whole test suite (tidy included)\n  \
+         ci      .ci/run: fmt check, clippy -D warnings, the whole test suite (tidy included)\n  \
          tidy    only the tidy checks (layering, //! docs, unmaintained crates)\n  \
          bench   the end-to-end benchmarks (release; options --users N --scale K\n          \
                  --rss-users N,M --only efficiency|limited|unlimited|planner|rss)\n  \
@@ -50,18 +50,20 @@ fn print_help() {
     );
 }
 
+/// The CI recipe lives in one place, `.ci/run` (what CI runs on a clean
+/// clone); this task runs it.
 fn ci() -> Result<(), String> {
-    cargo(&["fmt", "--all", "--check"])?;
-    cargo(&[
-        "clippy",
-        "--locked",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    cargo(&["test", "--locked", "--workspace"])
+    let root = tidy::workspace_root();
+    let status = std::process::Command::new("bash")
+        .arg(root.join(".ci/run"))
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("running .ci/run: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(".ci/run failed ({status})"))
+    }
 }
 
 fn soak(rest: &[String]) -> Result<(), String> {

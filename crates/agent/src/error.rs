@@ -61,3 +61,44 @@ impl Outcome {
         self.max(other)
     }
 }
+
+/// A vendor client's error, sorted the way the engine needs: an answer that
+/// may have been applied, one worth retrying, or a permanent refusal.
+pub(crate) trait VendorError: std::fmt::Display {
+    fn outcome_unknown(&self) -> bool;
+    fn transient(&self) -> bool;
+}
+
+impl VendorError for duo_client::DuoError {
+    fn outcome_unknown(&self) -> bool {
+        self.is_outcome_unknown()
+    }
+    fn transient(&self) -> bool {
+        self.is_transient()
+    }
+}
+
+impl VendorError for pingone_client::Error {
+    fn outcome_unknown(&self) -> bool {
+        self.is_outcome_unknown()
+    }
+    fn transient(&self) -> bool {
+        self.is_transient()
+    }
+}
+
+/// A vendor error as the engine's `TargetError`, keeping its text.
+pub(crate) fn target_error(what: String, e: impl VendorError) -> reconcile_engine::TargetError {
+    use reconcile_engine::ErrorClass;
+    let class = if e.outcome_unknown() {
+        ErrorClass::OutcomeUnknown
+    } else if e.transient() {
+        ErrorClass::Transient
+    } else {
+        ErrorClass::Permanent
+    };
+    reconcile_engine::TargetError {
+        class,
+        message: format!("{what}: {e}"),
+    }
+}

@@ -109,14 +109,10 @@ impl StatusReport {
                 let _ = writeln!(s, "  no run yet");
             }
             for run in &r.runs {
+                let [id, trigger, started, outcome, counts] = run_fields(run);
                 let _ = writeln!(
                     s,
-                    "  run {} {} started {} {}{}",
-                    run.id,
-                    run.trigger,
-                    fmt_time(run.started),
-                    run.outcome.map_or("running or interrupted", |o| o.as_str()),
-                    fmt_counts(run)
+                    "  run {id} {trigger} started {started} {outcome}{counts}"
                 );
             }
             let mut counts: Vec<String> = r
@@ -161,15 +157,11 @@ impl StatusReport {
             let _ = write!(s, "<h2>rule {}</h2>", esc(&r.name));
             s.push_str("<table><tr><th>run</th><th>trigger</th><th>started</th><th>outcome</th><th>counts</th></tr>");
             for run in &r.runs {
-                let _ = write!(
-                    s,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    run.id,
-                    run.trigger,
-                    fmt_time(run.started),
-                    run.outcome.map_or("running", |o| o.as_str()),
-                    esc(fmt_counts(run).trim())
-                );
+                s.push_str("<tr>");
+                for cell in run_fields(run) {
+                    let _ = write!(s, "<td>{}</td>", esc(cell.trim()));
+                }
+                s.push_str("</tr>");
             }
             s.push_str("</table>");
             if r.not_in_step.is_empty() {
@@ -250,4 +242,17 @@ pub fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// A run as text fields: id, trigger, start, outcome, counts (", ..." or empty).
+fn run_fields(run: &state_store::Run) -> [String; 5] {
+    [
+        run.id.to_string(),
+        run.trigger.to_string(),
+        fmt_time(run.started),
+        run.outcome
+            .map_or("running or interrupted", |o| o.as_str())
+            .to_owned(),
+        fmt_counts(run),
+    ]
 }

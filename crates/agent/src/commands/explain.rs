@@ -8,7 +8,6 @@ use crate::cycle::{Agent, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::status::fmt_time;
-use futures::TryStreamExt;
 use state_store::{ObjectKey, ObjectKind};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -22,27 +21,11 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
     let agent = Agent::new(Arc::new(c.clone()), db.clone(), Arc::new(Metrics::new()))?;
     let mut s = String::new();
     // Find the user on both sides, by username or id.
-    let p1_users: Vec<pingone_client::User> = agent
-        .p1
-        .list_users(&Default::default())
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| AgentError::PingOne(e.to_string()))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect();
+    let p1_users = crate::pingone::list_users(&agent.p1).await?;
     let p1u = p1_users
         .iter()
         .find(|u| u.id == user || u.username.eq_ignore_ascii_case(user));
-    let pops: Vec<pingone_client::Population> = agent
-        .p1
-        .list_populations()
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| AgentError::PingOne(e.to_string()))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect();
+    let pops = crate::pingone::list_populations(&agent.p1).await?;
     let pop_name = |id: &str| {
         pops.iter()
             .find(|p| p.id == id)
@@ -57,37 +40,33 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         .iter()
         .find(|u| u.user_id == user || u.username.eq_ignore_ascii_case(user));
     let _ = writeln!(s, "user {user}");
-    match p1u {
-        Some(u) => {
-            let _ = writeln!(
-                s,
-                "  PingOne: id {}, username {}, population {}, enabled {}",
+    let p1_line = p1u.map_or_else(
+        || "no user with this username or id".to_owned(),
+        |u| {
+            format!(
+                "id {}, username {}, population {}, enabled {}",
                 u.id,
                 u.username,
                 u.population_id().map_or_else(|| "?".to_owned(), pop_name),
                 u.enabled.unwrap_or(true)
-            );
-        }
-        None => {
-            let _ = writeln!(s, "  PingOne: no user with this username or id");
-        }
-    }
-    match duou {
-        Some(u) => {
-            let _ = writeln!(
-                s,
-                "  Duo: user id {}, username {}, status {}, {} phone(s), {} group(s)",
+            )
+        },
+    );
+    let duo_line = duou.map_or_else(
+        || "no user with this username or id".to_owned(),
+        |u| {
+            format!(
+                "user id {}, username {}, status {}, {} phone(s), {} group(s)",
                 u.user_id,
                 u.username,
                 u.status.as_ref().map_or("?", |st| st.as_str()),
                 u.phones.len(),
                 u.groups.len()
-            );
-        }
-        None => {
-            let _ = writeln!(s, "  Duo: no user with this username or id");
-        }
-    }
+            )
+        },
+    );
+    let _ = writeln!(s, "  PingOne: {p1_line}");
+    let _ = writeln!(s, "  Duo: {duo_line}");
     for r in agent.rules(None).await? {
         let source_id = match r.direction() {
             Direction::Outbound => p1u.map(|u| u.id.clone()),

@@ -4,7 +4,7 @@ pub(crate) mod check;
 pub(crate) mod demo;
 mod explain;
 
-use crate::cycle::{Agent, CycleReport, RuleRef};
+use crate::cycle::{Agent, CycleOptions, CycleReport, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::status::StatusReport;
@@ -212,10 +212,12 @@ pub async fn sync_reports(
             agent
                 .cycle(
                     &r,
-                    state_store::Trigger::Manual,
-                    o.allow_deletes,
-                    cancel.clone(),
-                    bar,
+                    CycleOptions {
+                        trigger: state_store::Trigger::Manual,
+                        allow_destructive: o.allow_deletes,
+                        cancel: cancel.clone(),
+                        progress: bar,
+                    },
                 )
                 .await,
         );

@@ -9,11 +9,11 @@ use super::prepare::{Reading, RuleState};
 use crate::AgentError;
 use crate::config::Rule;
 use crate::duo::DuoSnapshot;
-use crate::pingone::{self, NamedList, PingOneSnapshot};
+use crate::pingone::{self, PingOneSnapshot, RuleNames};
 use crate::run::Changes;
 use futures::TryStreamExt;
 use state_store::ObjectKind;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// Reading `n` users one at a time costs two calls each (PingOne and Duo);
 /// a full cycle reads everything in pages of 200 (PingOne) and 300 (Duo).
@@ -40,50 +40,17 @@ pub(crate) async fn read(
     changes: &Changes,
     manages_admins: bool,
 ) -> Result<Result<Reading, String>, AgentError> {
-    let name = rule.name.clone();
     let p1 = &agent.p1;
-    let pops: Vec<pingone_client::Population> = p1
-        .list_populations()
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| p1err("listing populations", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect();
-    let groups: Vec<pingone_client::Group> = p1
-        .list_groups(&Default::default())
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| p1err("listing groups", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect();
-    let known_pops = pingone::known_populations(&pops);
-    let known_groups = pingone::known_groups(&groups);
+    let pops = pingone::list_populations(p1).await?;
+    let groups = pingone::list_groups(p1).await?;
     // Renames are followed as in a full cycle; what they resolve to now is
     // saved by the next full cycle.
-    let mut resolved = BTreeMap::new();
-    let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
-        pingone::resolve_followed(&name, list, wanted, known, &st.resolved_before, now)
-    };
-    let pop_ids = follow(
-        NamedList::ScopePopulations,
-        &rule.scope_populations,
-        &known_pops,
-        &mut resolved,
-    )?;
-    let scope_groups = follow(
-        NamedList::ScopeGroups,
-        &rule.scope_groups,
-        &known_groups,
-        &mut resolved,
-    )?;
-    let push_ids = follow(
-        NamedList::PushGroups,
-        &rule.push_groups,
-        &known_groups,
-        &mut resolved,
-    )?;
+    let RuleNames {
+        populations: pop_ids,
+        scope_groups,
+        push: push_ids,
+        ..
+    } = RuleNames::resolve(rule, &pops, &groups, &st.resolved_before)?;
 
     // Which users to read: the changed ones, and the members of a group that
     // was nested or un-nested (their indirect memberships changed).

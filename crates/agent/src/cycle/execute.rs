@@ -9,14 +9,10 @@ use crate::config::Direction;
 use crate::duo::DuoTarget;
 use crate::pingone::PingOneTarget;
 use crate::{AgentError, Outcome};
-use indicatif::ProgressBar;
 use reconcile_engine::{self as engine, Kind};
-use state_store::{
-    NewRun, ObjectKey, RunCounts, RunEnd, RunOutcome, StatusFilter, Trigger, now_millis,
-};
+use state_store::{NewRun, ObjectKey, RunCounts, RunEnd, RunOutcome, StatusFilter, now_millis};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use tokio_util::sync::CancellationToken;
 
 impl Agent {
     /// Execute a prepared plan (or record the failed preparation) and report.
@@ -24,11 +20,15 @@ impl Agent {
         &self,
         name: &str,
         prepared: Result<Prepared, AgentError>,
-        trigger: Trigger,
-        cancel: CancellationToken,
-        progress: Option<ProgressBar>,
+        opts: CycleOptions,
         started: std::time::Instant,
     ) -> Result<CycleReport, AgentError> {
+        let CycleOptions {
+            trigger,
+            cancel,
+            progress,
+            ..
+        } = opts;
         let name = name.to_owned();
         let db = self
             .db
@@ -218,7 +218,7 @@ impl Agent {
         }
         for (i, r) in report.results.iter().enumerate() {
             if matches!(r.outcome, engine::Outcome::Succeeded { .. }) {
-                let op = journal_op(&plan.ops[i].action);
+                let op = super::journal::store_op(&plan.ops[i].action);
                 *counts.by_op.entry(op).or_default() += 1;
             }
         }
@@ -283,22 +283,6 @@ impl Agent {
                 .map(|c| (c.kind.as_str().to_owned(), c.count, c.cause.clone()))
                 .collect(),
         })
-    }
-}
-
-fn journal_op(a: &engine::Action) -> state_store::Op {
-    use engine::Action as A;
-    use state_store::Op;
-    match a {
-        A::Create { .. } => Op::Create,
-        A::Rename { .. } | A::Update { .. } => Op::Update,
-        A::Enable => Op::Enable,
-        A::Disable => Op::Disable,
-        A::Delete => Op::Delete,
-        A::AddPhone { .. } | A::AddMember { .. } => Op::AddMember,
-        A::RemovePhone { .. } | A::RemoveMember { .. } => Op::RemoveMember,
-        A::Adopt { .. } | A::Relink => Op::Adopt,
-        A::Unlink => Op::Unlink,
     }
 }
 

@@ -4,10 +4,10 @@
 use crate::AgentError;
 use crate::config::Rule;
 
-use crate::cycle::records::{Inputs, attr_pairs, engine_empty, engine_when};
+use crate::cycle::records::{Inputs, attr_pairs, engine_empty, engine_when, mapping_failure};
 use crate::duo::DuoSnapshot;
 use crate::pingone::PingOneUsers;
-use reconcile_engine::{self as engine, Failure, Kind, NewDesired, NewObserved, Value, ValueRef};
+use reconcile_engine::{self as engine, Kind, NewDesired, NewObserved, Value, ValueRef};
 use serde_json::Value as Json;
 use std::collections::HashSet;
 
@@ -71,18 +71,9 @@ pub fn build(
         let json = serde_json::to_value(u).unwrap_or_default();
         match rule.mapping.apply(&json) {
             Err(errs) => {
-                let msg = errs
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                inp.desired.push_failure(Failure {
-                    kind: Kind::User,
-                    source_id: u.user_id.clone(),
-                    name: u.username.clone(),
-                    message: format!("Duo user {:?} (rule {:?}): {msg}", u.username, rule.name),
-                    cause: crate::cycle::records::cause_of(&errs),
-                });
+                let what = format!("Duo user {:?} (rule {:?})", u.username, rule.name);
+                let f = mapping_failure(Kind::User, &u.user_id, &u.username, &what, &errs);
+                inp.desired.push_failure(f);
                 inp.names.insert(u.user_id.clone(), u.username.clone());
             }
             Ok(rec) => {

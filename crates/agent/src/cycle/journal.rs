@@ -32,7 +32,7 @@ pub fn engine_kind(k: ObjectKind) -> Option<engine::Kind> {
     }
 }
 
-fn store_op(a: &engine::Action) -> Op {
+pub(crate) fn store_op(a: &engine::Action) -> Op {
     use engine::Action as A;
     match a {
         A::Create { .. } => Op::Create,

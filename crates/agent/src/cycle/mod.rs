@@ -27,12 +27,38 @@ use prepare::{Preparation, Selection};
 use reconcile_engine::{Kind, Plan};
 use records::Inputs;
 pub use report::{CycleReport, Summary};
+
 pub use state::RuleMemo;
 use state::StateWrite;
 use state_store::{Origin, Trigger};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+/// How one cycle runs.
+#[derive(Debug, Clone)]
+pub struct CycleOptions {
+    /// What started it (recorded with the run).
+    pub trigger: Trigger,
+    /// Carry out a plan beyond the safety limits (the operator's consent).
+    pub allow_destructive: bool,
+    /// Stops starting new writes; those in flight finish and are journaled.
+    pub cancel: CancellationToken,
+    /// A progress bar to move, on a terminal.
+    pub progress: Option<ProgressBar>,
+}
+
+impl CycleOptions {
+    /// Within the limits, without a progress bar.
+    pub fn new(trigger: Trigger, cancel: CancellationToken) -> CycleOptions {
+        CycleOptions {
+            trigger,
+            allow_destructive: false,
+            cancel,
+            progress: None,
+        }
+    }
+}
 
 /// A rule to plan: one in the config, or one only the database remembers.
 #[derive(Debug, Clone)]
@@ -163,28 +189,21 @@ impl Agent {
             .collect()
     }
 
-    /// Plan and execute one rule, recording the run. `progress` draws a bar.
+    /// Plan and execute one rule, recording the run.
     pub async fn cycle(
         &self,
         rule: &RuleRef,
-        trigger: Trigger,
-        allow_destructive: bool,
-        cancel: CancellationToken,
-        progress: Option<ProgressBar>,
+        opts: CycleOptions,
     ) -> Result<CycleReport, AgentError> {
         let _one_at_a_time = self.cycle_lock.lock().await;
-        self.cycle_locked(rule, trigger, allow_destructive, cancel, progress)
-            .await
+        self.cycle_locked(rule, opts).await
     }
 
     /// [`Agent::cycle`] with the cycle lock held.
     async fn cycle_locked(
         &self,
         rule: &RuleRef,
-        trigger: Trigger,
-        allow_destructive: bool,
-        cancel: CancellationToken,
-        progress: Option<ProgressBar>,
+        opts: CycleOptions,
     ) -> Result<CycleReport, AgentError> {
         let db = self
             .db
@@ -204,7 +223,7 @@ impl Agent {
             );
             db.call(move |s| memo.apply(s)).await?;
         }
-        let prepared = self.prepare(rule, allow_destructive).await;
+        let prepared = self.prepare(rule, opts.allow_destructive).await;
         if let Ok(p) = &prepared
             && !p.writes.is_empty()
         {
@@ -212,8 +231,7 @@ impl Agent {
             db.call(move |s| writes.iter().try_for_each(|w| w.apply(s)))
                 .await?;
         }
-        self.execute_prepared(&name, prepared, trigger, cancel, progress, started)
-            .await
+        self.execute_prepared(&name, prepared, opts, started).await
     }
 
     /// A fast cycle of an outbound rule for just the users and groups that
@@ -236,7 +254,7 @@ impl Agent {
             Ok(Preparation::NeedsFull(why)) => {
                 tracing::info!(rule = %rule.name, reason = %why, "running a full cycle for the change notifications");
                 return self
-                    .cycle_locked(&rref, Trigger::Schedule, false, cancel, None)
+                    .cycle_locked(&rref, CycleOptions::new(Trigger::Schedule, cancel))
                     .await;
             }
             Err(e) => Err(e),
@@ -244,9 +262,7 @@ impl Agent {
         self.execute_prepared(
             &rule.name,
             prepared,
-            Trigger::Schedule,
-            cancel,
-            None,
+            CycleOptions::new(Trigger::Schedule, cancel),
             started,
         )
         .await

@@ -3,14 +3,12 @@
 
 use crate::AgentError;
 use crate::config::Rule;
-use crate::cycle::records::{Inputs, attr_pairs, engine_empty, engine_when};
+use crate::cycle::records::{Inputs, attr_pairs, engine_empty, engine_when, mapping_failure};
 use crate::duo::{DuoSnapshot, USER_ATTRS, duo_user_attr};
 use crate::pingone::PingOneSnapshot;
 use duo_client::{AdminStatus, UserStatus};
 use mapping::{Mapping, UserType};
-use reconcile_engine::{
-    self as engine, Failure, Kind, NewDesired, NewObserved, PhoneRef, Value, ValueRef,
-};
+use reconcile_engine::{self as engine, Kind, NewDesired, NewObserved, PhoneRef, Value, ValueRef};
 use std::collections::HashSet;
 
 /// Build the engine inputs of an outbound rule.
@@ -64,18 +62,9 @@ pub fn build(
         }
         match rule.mapping.apply(json) {
             Err(errs) => {
-                let msg = errs
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                inp.desired.push_failure(Failure {
-                    kind: Kind::User,
-                    source_id: id.clone(),
-                    name: username.clone(),
-                    message: format!("user {username:?} (rule {:?}): {msg}", rule.name),
-                    cause: crate::cycle::records::cause_of(&errs),
-                });
+                let what = format!("user {username:?} (rule {:?})", rule.name);
+                let f = mapping_failure(Kind::User, id, username, &what, &errs);
+                inp.desired.push_failure(f);
                 inp.names.insert(id.clone(), username.clone());
             }
             Ok(rec) => {
@@ -145,18 +134,9 @@ pub fn build(
             .to_owned();
         match group_mapping.apply(json) {
             Err(errs) => {
-                let msg = errs
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                inp.desired.push_failure(Failure {
-                    kind: Kind::Group,
-                    source_id: gid.clone(),
-                    name: gname.clone(),
-                    message: format!("group {gname:?}: {msg}"),
-                    cause: crate::cycle::records::cause_of(&errs),
-                });
+                let what = format!("group {gname:?}");
+                let f = mapping_failure(Kind::Group, gid, &gname, &what, &errs);
+                inp.desired.push_failure(f);
             }
             Ok(rec) => {
                 let key = rec.text("name").unwrap_or(&gname).to_owned();

@@ -159,6 +159,30 @@ impl Foreign {
     }
 }
 
+/// A source object whose mapping failed, as the engine's `Failure`: the
+/// message names the object (`what`) and every attribute error; the cause
+/// leaves the object's values out.
+pub fn mapping_failure(
+    kind: reconcile_engine::Kind,
+    source_id: &str,
+    name: &str,
+    what: &str,
+    errs: &[mapping::AttrError],
+) -> reconcile_engine::Failure {
+    let msg = errs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    reconcile_engine::Failure {
+        kind,
+        source_id: source_id.to_owned(),
+        name: name.to_owned(),
+        message: format!("{what}: {msg}"),
+        cause: cause_of(errs),
+    }
+}
+
 /// A mapping failure's cause without the object's values: the attributes
 /// and the rules they broke, so many failures of one cause read as one.
 pub fn cause_of(errs: &[mapping::AttrError]) -> String {

@@ -12,19 +12,8 @@ pub struct DuoTarget {
     pub duo: DuoClient,
 }
 
-/// Sort a Duo error into the engine's classes, keeping its text.
 fn terr(what: String, e: DuoError) -> TargetError {
-    let class = if e.is_outcome_unknown() {
-        ErrorClass::OutcomeUnknown
-    } else if e.is_transient() {
-        ErrorClass::Transient
-    } else {
-        ErrorClass::Permanent
-    };
-    TargetError {
-        class,
-        message: format!("{what}: {e}"),
-    }
+    crate::error::target_error(what, e)
 }
 
 fn unsupported(what: &str) -> TargetError {

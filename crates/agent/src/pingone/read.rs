@@ -135,6 +135,72 @@ pub(crate) fn resolve_followed(
     Ok(ids)
 }
 
+/// Every population of the environment.
+pub(crate) async fn list_populations(
+    p1: &PingOneClient,
+) -> Result<Vec<pingone_client::Population>, AgentError> {
+    Ok(p1
+        .list_populations()
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| p1err("listing populations", e))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect())
+}
+
+/// Every group of the environment.
+pub(crate) async fn list_groups(
+    p1: &PingOneClient,
+) -> Result<Vec<pingone_client::Group>, AgentError> {
+    Ok(p1
+        .list_groups(&Default::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| p1err("listing groups", e))?
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect())
+}
+
+/// The ids an outbound rule's scope and push names resolve to now, followed
+/// through renames (see [`resolve_followed`]).
+pub(crate) struct RuleNames {
+    pub populations: Vec<String>,
+    pub scope_groups: Vec<String>,
+    pub push: Vec<String>,
+    /// What each entry resolves to now, to remember.
+    pub resolved: BTreeMap<String, String>,
+}
+
+impl RuleNames {
+    pub(crate) fn resolve(
+        rule: &Rule,
+        pops: &[pingone_client::Population],
+        groups: &[pingone_client::Group],
+        before: &BTreeMap<String, String>,
+    ) -> Result<RuleNames, AgentError> {
+        let (known_pops, known_groups) = (known_populations(pops), known_groups(groups));
+        let mut resolved = BTreeMap::new();
+        let mut follow = |list, wanted: &[String], known: &[(String, String)]| {
+            resolve_followed(&rule.name, list, wanted, known, before, &mut resolved)
+        };
+        let populations = follow(
+            NamedList::ScopePopulations,
+            &rule.scope_populations,
+            &known_pops,
+        )?;
+        let scope_groups = follow(NamedList::ScopeGroups, &rule.scope_groups, &known_groups)?;
+        let push = follow(NamedList::PushGroups, &rule.push_groups, &known_groups)?;
+        Ok(RuleNames {
+            populations,
+            scope_groups,
+            push,
+            resolved,
+        })
+    }
+}
+
 /// Read the PingOne side of an outbound rule; `resolved_before` is the last
 /// [`PingOneSnapshot::resolved`].
 pub async fn read_pingone(
@@ -143,54 +209,23 @@ pub async fn read_pingone(
     resolved_before: &BTreeMap<String, String>,
 ) -> Result<PingOneSnapshot, AgentError> {
     let mut snap = PingOneSnapshot::default();
-    let pops: Vec<pingone_client::Population> = p1
-        .list_populations()
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| p1err("listing populations", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect();
+    let pops = list_populations(p1).await?;
     let pop_names: HashMap<String, String> = pops
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let known_pops = known_populations(&pops);
     let need_groups = !rule.scope_groups.is_empty() || !rule.push_groups.is_empty();
-    let groups: Vec<pingone_client::Group> = if need_groups {
-        p1.list_groups(&Default::default())
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|e| p1err("listing groups", e))?
-            .into_iter()
-            .flat_map(|p| p.items)
-            .collect()
+    let groups = if need_groups {
+        list_groups(p1).await?
     } else {
         Vec::new()
     };
-    let known_groups = known_groups(&groups);
-    let mut resolved = BTreeMap::new();
-    let follow = |list, wanted: &[String], known: &[(String, String)], now: &mut _| {
-        resolve_followed(&rule.name, list, wanted, known, resolved_before, now)
-    };
-    let pop_ids = follow(
-        NamedList::ScopePopulations,
-        &rule.scope_populations,
-        &known_pops,
-        &mut resolved,
-    )?;
-    let scope_group_ids = follow(
-        NamedList::ScopeGroups,
-        &rule.scope_groups,
-        &known_groups,
-        &mut resolved,
-    )?;
-    let push_ids = follow(
-        NamedList::PushGroups,
-        &rule.push_groups,
-        &known_groups,
-        &mut resolved,
-    )?;
+    let RuleNames {
+        populations: pop_ids,
+        scope_groups: scope_group_ids,
+        push: push_ids,
+        resolved,
+    } = RuleNames::resolve(rule, &pops, &groups, resolved_before)?;
     snap.resolved = resolved;
 
     // Members of the scope groups (any kind of membership counts).

@@ -12,17 +12,7 @@ pub struct PingOneTarget {
 }
 
 fn terr(what: String, e: pingone_client::Error) -> TargetError {
-    let class = if e.is_outcome_unknown() {
-        ErrorClass::OutcomeUnknown
-    } else if e.is_transient() {
-        ErrorClass::Transient
-    } else {
-        ErrorClass::Permanent
-    };
-    TargetError {
-        class,
-        message: format!("{what}: {e}"),
-    }
+    crate::error::target_error(what, e)
 }
 
 fn unsupported(what: &str) -> TargetError {

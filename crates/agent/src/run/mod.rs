@@ -10,7 +10,7 @@ mod server;
 pub(crate) use notifications::{ChangeEvent, Changes};
 
 use crate::config::{Config, Direction};
-use crate::cycle::{Agent, RuleRef};
+use crate::cycle::{Agent, CycleOptions, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::{AgentError, Outcome};
@@ -138,9 +138,8 @@ impl CycleRunner for Runner {
                 self.agent.fast_cycle(rc, &changes, cancel).await
             }
             _ => {
-                self.agent
-                    .cycle(&r, store_trigger, false, cancel, None)
-                    .await
+                let opts = CycleOptions::new(store_trigger, cancel);
+                self.agent.cycle(&r, opts).await
             }
         };
         match result {
