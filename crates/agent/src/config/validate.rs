@@ -5,24 +5,27 @@ use super::raw::*;
 use super::*;
 use std::collections::BTreeSet;
 
+mod rules;
+use rules::rule;
+
 /// PingOne's regions: code → top-level domain.
 const REGIONS: &[&str] = &["com", "eu", "ca", "asia", "com.au", "sg"];
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     problems: Vec<Problem>,
     base: PathBuf,
     env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Checker<'_> {
-    fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             key: key.into(),
             message: message.into(),
         });
     }
 
-    fn duration(&mut self, key: &str, v: Option<&str>, default: Duration) -> Duration {
+    pub(super) fn duration(&mut self, key: &str, v: Option<&str>, default: Duration) -> Duration {
         match v.map(parse_duration) {
             None => default,
             Some(Ok(d)) => d,
@@ -33,7 +36,7 @@ impl Checker<'_> {
         }
     }
 
-    fn secret(&mut self, key: &str, v: &toml::Value) -> SecretString {
+    pub(super) fn secret(&mut self, key: &str, v: &toml::Value) -> SecretString {
         match secret::resolve(v, &self.base, self.env) {
             Ok(s) => s,
             Err(e) => {
@@ -418,201 +421,5 @@ fn agent(a: RawAgent, c: &mut Checker<'_>) -> AgentSettings {
         jitter,
         concurrency,
         notifications,
-    }
-}
-
-fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
-    if r.name.trim().is_empty()
-        || !r
-            .name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
-    {
-        c.problem(
-            format!("{key}.name"),
-            format!(
-                "expected a name of letters, digits, '-', '_' or '.', got {:?}",
-                r.name
-            ),
-        );
-    }
-    let direction = match r.direction.as_str() {
-        "outbound" => Direction::Outbound,
-        "inbound" => Direction::Inbound,
-        other => {
-            c.problem(
-                format!("{key}.direction"),
-                format!("expected \"outbound\" (PingOne -> Duo) or \"inbound\" (Duo -> PingOne), got {other:?}"),
-            );
-            Direction::Outbound
-        }
-    };
-    let scope = r.scope.unwrap_or_default();
-    let push_groups = r.groups.map(|g| g.push).unwrap_or_default();
-    let target_population = r.target.and_then(|t| t.population);
-    for (list, what) in [
-        (&scope.populations, "scope.populations"),
-        (&scope.groups, "scope.groups"),
-        (&push_groups, "groups.push"),
-    ] {
-        let mut seen = BTreeSet::new();
-        for (i, v) in list.iter().enumerate() {
-            if v.trim().is_empty() {
-                c.problem(
-                    format!("{key}.{what}[{i}]"),
-                    "expected a name or an id, got an empty string",
-                );
-            } else if !seen.insert(v) {
-                c.problem(
-                    format!("{key}.{what}[{i}]"),
-                    format!("{v:?} is listed twice"),
-                );
-            }
-        }
-    }
-    match direction {
-        Direction::Outbound => {
-            if target_population.is_some() {
-                c.problem(
-                    format!("{key}.target.population"),
-                    "only inbound rules have a target population; outbound rules choose users with [rules.scope]",
-                );
-            }
-        }
-        Direction::Inbound => {
-            if !scope.populations.is_empty() || !scope.groups.is_empty() {
-                c.problem(
-                    format!("{key}.scope"),
-                    "inbound rules read every Duo user not provisioned by an outbound rule; remove [rules.scope]",
-                );
-            }
-            if !push_groups.is_empty() {
-                c.problem(
-                    format!("{key}.groups.push"),
-                    "inbound group provisioning is not supported (as in PingOne's Duo connection); remove groups.push",
-                );
-            }
-            match &target_population {
-                None => c.problem(
-                    format!("{key}.target.population"),
-                    "inbound rules need the population (name or id) where new PingOne users are created",
-                ),
-                Some(p) if p.trim().is_empty() => {
-                    c.problem(format!("{key}.target.population"), "expected a population name or id, got an empty string");
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    let a = r.actions;
-    let d = Actions::default();
-    let remove_action = match a.remove_action.as_deref() {
-        None | Some("disable") => RemoveAction::Disable,
-        Some("delete") => RemoveAction::Delete,
-        Some(other) => {
-            c.problem(
-                format!("{key}.actions.remove_action"),
-                format!("expected \"disable\" or \"delete\", got {other:?}"),
-            );
-            RemoveAction::Disable
-        }
-    };
-    let actions = Actions {
-        create: a.create.unwrap_or(d.create),
-        update: a.update.unwrap_or(d.update),
-        disable: a.disable.unwrap_or(d.disable),
-        deprovision: a.deprovision.unwrap_or(d.deprovision),
-        remove_action,
-        deprovision_on_rule_deletion: a
-            .deprovision_on_rule_deletion
-            .unwrap_or(d.deprovision_on_rule_deletion),
-        remove_unused_phones: a.remove_unused_phones.unwrap_or(d.remove_unused_phones),
-    };
-    let s = r.safety;
-    let ds = Safety::default();
-    let count = |c: &mut Checker<'_>, k: &str, v: Option<i64>, def: u64| match v {
-        None => def,
-        Some(n) if n >= 0 => n as u64,
-        Some(n) => {
-            c.problem(
-                format!("{key}.safety.{k}"),
-                format!("expected a count of 0 or more, got {n}"),
-            );
-            def
-        }
-    };
-    let pct = |c: &mut Checker<'_>, k: &str, v: Option<f64>, def: Option<f64>| match v {
-        None => def,
-        Some(p) if (0.0..=100.0).contains(&p) => Some(p),
-        Some(p) => {
-            c.problem(
-                format!("{key}.safety.{k}"),
-                format!("expected a percentage from 0 to 100, got {p}"),
-            );
-            None
-        }
-    };
-    let safety = Safety {
-        max_deletes: count(c, "max_deletes", s.max_deletes, ds.max_deletes),
-        max_delete_percent: pct(
-            c,
-            "max_delete_percent",
-            s.max_delete_percent,
-            ds.max_delete_percent,
-        ),
-        max_disables: count(c, "max_disables", s.max_disables, ds.max_disables),
-        max_disable_percent: pct(
-            c,
-            "max_disable_percent",
-            s.max_disable_percent,
-            ds.max_disable_percent,
-        ),
-        max_membership_removals: count(
-            c,
-            "max_membership_removals",
-            s.max_membership_removals,
-            ds.max_membership_removals,
-        ),
-        max_membership_removal_percent: pct(
-            c,
-            "max_membership_removal_percent",
-            s.max_membership_removal_percent,
-            ds.max_membership_removal_percent,
-        ),
-        percent_floor: count(c, "percent_floor", s.percent_floor, ds.percent_floor),
-        min_source_percent: pct(
-            c,
-            "min_source_percent",
-            s.min_source_percent,
-            ds.min_source_percent,
-        ),
-    };
-    let da = Adopt::default();
-    let adopt = Adopt {
-        accounts: r.adopt.accounts.unwrap_or(da.accounts),
-        groups: r.adopt.groups.unwrap_or(da.groups),
-        exact_key: r.adopt.exact_key.unwrap_or(da.exact_key),
-        confirm: r.adopt.confirm.unwrap_or(da.confirm),
-        confirm_admins: r.adopt.confirm_admins.unwrap_or(da.confirm_admins),
-    };
-    let mapping = crate::mapping_spec::compile(
-        direction,
-        r.mapping.as_ref(),
-        &format!("{key}.mapping"),
-        &mut |k, m| c.problem(k, m),
-    )
-    .unwrap_or_else(mapping::Mapping::default_outbound);
-    Rule {
-        name: r.name,
-        direction,
-        enabled: r.enabled.unwrap_or(true),
-        scope_populations: scope.populations,
-        scope_groups: scope.groups,
-        actions,
-        push_groups,
-        mapping,
-        target_population,
-        safety,
-        adopt,
     }
 }
