@@ -4,7 +4,7 @@
 
 use crate::AgentError;
 use crate::config::{Config, Direction};
-use crate::cycle::{Agent, RuleRef};
+use crate::cycle::{Agent, Preparation, Prepared, RuleRef, Selection};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::status::fmt_time;
@@ -80,7 +80,7 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
             );
             continue;
         };
-        let p = agent.prepare(&r, false).await?;
+        let p = plan_for(&agent, &r, &src).await?;
         let in_scope = p.inputs.names.contains_key(&src)
             && p.inputs.attrs_json.keys().any(|(_, id)| *id == src)
             || p.plan.problems.iter().any(|pr| pr.source_id == src);
@@ -177,4 +177,23 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         }
     }
     Ok(s)
+}
+
+/// The plan of one rule as it concerns one source user: outbound rules read
+/// only that user (as a fast cycle does); others, or when only a full read
+/// can tell, the whole rule.
+async fn plan_for(agent: &Agent, r: &RuleRef, src: &str) -> Result<Prepared, AgentError> {
+    if matches!(r, RuleRef::Configured(rc) if rc.direction == Direction::Outbound) {
+        let one = crate::run::Changes {
+            users: [src.to_owned()].into(),
+            ..Default::default()
+        };
+        if let Preparation::Ready(p) = agent
+            .prepare_selected(r, Selection::Changes(&one), false)
+            .await?
+        {
+            return Ok(*p);
+        }
+    }
+    agent.prepare(r, false).await
 }
