@@ -62,43 +62,37 @@ impl Outcome {
     }
 }
 
-/// A vendor client's error, sorted the way the engine needs: an answer that
-/// may have been applied, one worth retrying, or a permanent refusal.
+/// A vendor client's error class, as the engine's.
 pub(crate) trait VendorError: std::fmt::Display {
-    fn outcome_unknown(&self) -> bool;
-    fn transient(&self) -> bool;
+    fn engine_class(&self) -> reconcile_engine::ErrorClass;
 }
 
 impl VendorError for duo_client::DuoError {
-    fn outcome_unknown(&self) -> bool {
-        self.is_outcome_unknown()
-    }
-    fn transient(&self) -> bool {
-        self.is_transient()
+    fn engine_class(&self) -> reconcile_engine::ErrorClass {
+        use duo_client::ErrorClass as C;
+        match self.class() {
+            C::Transient => reconcile_engine::ErrorClass::Transient,
+            C::OutcomeUnknown => reconcile_engine::ErrorClass::OutcomeUnknown,
+            C::Permanent => reconcile_engine::ErrorClass::Permanent,
+        }
     }
 }
 
 impl VendorError for pingone_client::Error {
-    fn outcome_unknown(&self) -> bool {
-        self.is_outcome_unknown()
-    }
-    fn transient(&self) -> bool {
-        self.is_transient()
+    fn engine_class(&self) -> reconcile_engine::ErrorClass {
+        use pingone_client::ErrorClass as C;
+        match self.class() {
+            C::Transient => reconcile_engine::ErrorClass::Transient,
+            C::OutcomeUnknown => reconcile_engine::ErrorClass::OutcomeUnknown,
+            C::Permanent => reconcile_engine::ErrorClass::Permanent,
+        }
     }
 }
 
 /// A vendor error as the engine's `TargetError`, keeping its text.
 pub(crate) fn target_error(what: String, e: impl VendorError) -> reconcile_engine::TargetError {
-    use reconcile_engine::ErrorClass;
-    let class = if e.outcome_unknown() {
-        ErrorClass::OutcomeUnknown
-    } else if e.transient() {
-        ErrorClass::Transient
-    } else {
-        ErrorClass::Permanent
-    };
     reconcile_engine::TargetError {
-        class,
+        class: e.engine_class(),
         message: format!("{what}: {e}"),
     }
 }

@@ -55,6 +55,8 @@ struct Inner {
     pacer: Pacer,
     retry: RetryPolicy,
     dates: DateSource,
+    /// 429 answers seen (retried or not), for the caller's metrics.
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 /// Produces the `Date` string of each attempt (default: the wall clock, UTC).
@@ -219,8 +221,21 @@ impl DuoClient {
                 pacer: Pacer::new(&config.rate_limits),
                 retry: config.retry,
                 dates,
+                throttled: std::sync::atomic::AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The configured retry schedule.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// 429 answers this client (and its clones) has received, retried ones included.
+    pub fn throttled_responses(&self) -> u64 {
+        self.inner
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `scheme://host:port` the client talks to.
@@ -353,6 +368,11 @@ impl DuoClient {
                 Ok(response) => {
                     let failure = failure_of(&response);
                     let status = response.status;
+                    if status == 429 {
+                        self.inner
+                            .throttled
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     let limit = failure.code == Some(50001);
                     let retryable = status == 429
                         || (status >= 500

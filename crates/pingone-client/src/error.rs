@@ -257,7 +257,29 @@ pub enum Error {
 /// Convenience alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How a caller should treat an error (the same three classes as duo-client's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Try again later (back-off); the request did nothing.
+    Transient,
+    /// The request may have been applied: look the object up before retrying.
+    OutcomeUnknown,
+    /// Retrying the same request will fail again: record it, wait for a change.
+    Permanent,
+}
+
 impl Error {
+    /// Transient, outcome-unknown or permanent.
+    pub fn class(&self) -> ErrorClass {
+        if self.is_outcome_unknown() {
+            ErrorClass::OutcomeUnknown
+        } else if self.is_transient() {
+            ErrorClass::Transient
+        } else {
+            ErrorClass::Permanent
+        }
+    }
+
     /// Whether trying the same call later may succeed without anyone changing anything:
     /// rate limits, 5xx/408, transport failures and token-endpoint outages. The engine retries
     /// these with backoff; everything else is recorded and waits for a change.

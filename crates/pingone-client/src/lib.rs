@@ -34,7 +34,7 @@ mod users;
 
 pub use client::{PingOneClient, TRANSACTION_ID_HEADER};
 pub use config::{ClientConfig, ConfigError, Region, TokenAuthMethod};
-pub use error::{Error, ErrorDetail, ErrorEnvelope, Result};
+pub use error::{Error, ErrorClass, ErrorDetail, ErrorEnvelope, Result};
 pub use filter::{
     Filter, FilterError, FilterResource, FilterValue, GROUP_ATTRIBUTES, Op, USER_ATTRIBUTES, quote,
 };

@@ -19,6 +19,8 @@ async fn rate_limited_calls_back_off_1_2_4_8_16_32_seconds() {
     let user = duo.get_user("DU1").await.unwrap();
     assert_eq!(user.username, "a");
     assert_eq!(script.gaps(), vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0]);
+    // Every 429 is counted for the caller's metrics, as pingone-client does.
+    assert_eq!(duo.clone().throttled_responses(), 6);
 }
 
 #[tokio::test(start_paused = true)]

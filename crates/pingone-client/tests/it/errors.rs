@@ -122,6 +122,12 @@ fn documented_envelopes_map_to_their_variants() {
         let e = map(status, body.clone(), None);
         assert_eq!(variant(&e), want, "{status} {body}");
         assert_eq!(e.is_transient(), transient, "{status} {body}");
+        let class = if transient {
+            pingone_client::ErrorClass::Transient
+        } else {
+            pingone_client::ErrorClass::Permanent
+        };
+        assert_eq!(e.class(), class, "{status} {body}");
         assert_eq!(e.status(), Some(status), "{status}");
         assert!(e.to_string().contains("user 42"), "object not named: {e}");
     }
