@@ -17,6 +17,20 @@ pub enum AgentError {
     /// PingOne could not be used (exit code 1).
     #[error("PingOne: {0}")]
     PingOne(String),
+    /// A Duo call failed (exit code 1); the client's error is kept as the source.
+    #[error("Duo: {what}: {source}")]
+    DuoCall {
+        what: String,
+        #[source]
+        source: Box<duo_client::DuoError>,
+    },
+    /// A PingOne call failed (exit code 1); the client's error is kept as the source.
+    #[error("PingOne: {what}: {source}")]
+    PingOneCall {
+        what: String,
+        #[source]
+        source: Box<pingone_client::Error>,
+    },
     /// The state database could not be used (exit code 1).
     #[error("state database: {0}")]
     State(String),
@@ -26,6 +40,22 @@ pub enum AgentError {
 }
 
 impl AgentError {
+    /// A failed Duo call: what was being done, and Duo's error.
+    pub(crate) fn duo(what: impl Into<String>, source: duo_client::DuoError) -> AgentError {
+        AgentError::DuoCall {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// A failed PingOne call: what was being done, and PingOne's error.
+    pub(crate) fn pingone(what: impl Into<String>, source: pingone_client::Error) -> AgentError {
+        AgentError::PingOneCall {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+
     /// The documented exit code: 2 for usage and config, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -94,5 +124,25 @@ pub(crate) fn target_error(what: String, e: impl VendorError) -> reconcile_engin
     reconcile_engine::TargetError {
         class: e.engine_class(),
         message: format!("{what}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_call_keeps_the_clients_error_as_its_source() {
+        let e = AgentError::duo(
+            "listing users",
+            duo_client::DuoError::Decode {
+                call: "GET /admin/v1/users".into(),
+                detail: "not JSON".into(),
+            },
+        );
+        assert!(e.to_string().starts_with("Duo: listing users: "), "{e}");
+        let source = std::error::Error::source(&e).expect("the client's error is kept");
+        assert!(source.to_string().contains("not JSON"), "{source}");
+        assert_eq!(e.exit_code(), 1);
     }
 }

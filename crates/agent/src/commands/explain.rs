@@ -35,7 +35,7 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         .duo
         .list_users()
         .await
-        .map_err(|e| AgentError::Duo(e.to_string()))?;
+        .map_err(|e| AgentError::duo("listing users", e))?;
     let duou = duo_users
         .iter()
         .find(|u| u.user_id == user || u.username.eq_ignore_ascii_case(user));

@@ -23,14 +23,6 @@ pub fn fast_is_cheaper(changed_users: usize, linked_users: usize) -> bool {
     2 * changed_users <= full_reads
 }
 
-fn p1err(what: &str, e: pingone_client::Error) -> AgentError {
-    AgentError::PingOne(format!("{what}: {e}"))
-}
-
-fn duoerr(what: &str, e: duo_client::DuoError) -> AgentError {
-    AgentError::Duo(format!("{what}: {e}"))
-}
-
 /// Read the changed users and the pushed groups of an outbound rule, or say
 /// (`Err`) why a full cycle is needed instead.
 pub(crate) async fn read(
@@ -68,7 +60,7 @@ pub(crate) async fn read(
             .list_users(&pingone_client::UserQuery::filtered(filter))
             .try_collect()
             .await
-            .map_err(|e| p1err(&format!("listing the members of group {g}"), e))?;
+            .map_err(|e| AgentError::pingone(format!("listing the members of group {g}"), e))?;
         pingone_reads += pages.len() as u64;
         ids.extend(pages.into_iter().flat_map(|p| p.items).map(|u| u.id));
     }
@@ -107,7 +99,7 @@ pub(crate) async fn read(
         let u = match p1.get_user(id).await {
             Ok(u) => u,
             Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(p1err(&format!("reading PingOne user {id}"), e)),
+            Err(e) => return Err(AgentError::pingone(format!("reading PingOne user {id}"), e)),
         };
         usernames.insert(u.id.clone(), u.username.clone());
         let member_of: HashSet<String> = u
@@ -154,14 +146,14 @@ pub(crate) async fn read(
         groups: duo
             .list_groups()
             .await
-            .map_err(|e| duoerr("listing groups", e))?,
+            .map_err(|e| AgentError::duo("listing groups", e))?,
         ..Default::default()
     };
     if manages_admins {
         duo_snap.admins = duo
             .list_admins()
             .await
-            .map_err(|e| duoerr("listing administrators", e))?;
+            .map_err(|e| AgentError::duo("listing administrators", e))?;
     }
     let mut seen = HashSet::new();
     for id in ids {
@@ -173,13 +165,18 @@ pub(crate) async fn read(
             Some(l) => match duo.get_user(&l.target_id).await {
                 Ok(u) => Some(u),
                 Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(duoerr(&format!("reading Duo user {}", l.target_id), e)),
+                Err(e) => {
+                    return Err(AgentError::duo(
+                        format!("reading Duo user {}", l.target_id),
+                        e,
+                    ));
+                }
             },
             None => match usernames.get(id) {
                 Some(un) => duo
                     .get_user_by_username(un)
                     .await
-                    .map_err(|e| duoerr(&format!("looking up Duo user {un:?}"), e))?,
+                    .map_err(|e| AgentError::duo(format!("looking up Duo user {un:?}"), e))?,
                 None => None,
             },
         };

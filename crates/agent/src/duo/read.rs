@@ -1,7 +1,7 @@
 //! Reading Duo: users (with their groups and phones), groups and administrators.
 
 use crate::AgentError;
-use duo_client::{DuoClient, DuoError};
+use duo_client::DuoClient;
 
 /// What Duo has.
 #[derive(Debug, Default)]
@@ -11,28 +11,24 @@ pub struct DuoSnapshot {
     pub groups: Vec<duo_client::Group>,
 }
 
-fn duoerr(what: &str, e: DuoError) -> AgentError {
-    AgentError::Duo(format!("{what}: {e}"))
-}
-
 /// Read Duo: users (with their groups and phones), groups, and administrators when managed.
 pub async fn read_duo(duo: &DuoClient, admins: bool) -> Result<DuoSnapshot, AgentError> {
     let (users, groups) = tokio::try_join!(
         async {
             duo.list_users()
                 .await
-                .map_err(|e| duoerr("listing users", e))
+                .map_err(|e| AgentError::duo("listing users", e))
         },
         async {
             duo.list_groups()
                 .await
-                .map_err(|e| duoerr("listing groups", e))
+                .map_err(|e| AgentError::duo("listing groups", e))
         },
     )?;
     let admins = if admins {
         duo.list_admins()
             .await
-            .map_err(|e| duoerr("listing administrators", e))?
+            .map_err(|e| AgentError::duo("listing administrators", e))?
     } else {
         Vec::new()
     };

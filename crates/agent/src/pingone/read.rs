@@ -23,10 +23,6 @@ pub struct PingOneSnapshot {
     pub resolved: BTreeMap<String, String>,
 }
 
-fn p1err(what: &str, e: pingone_client::Error) -> AgentError {
-    AgentError::PingOne(format!("{what}: {e}"))
-}
-
 /// `(id, name)` of every population, for [`resolve`].
 pub(crate) fn known_populations(pops: &[pingone_client::Population]) -> Vec<(String, String)> {
     pops.iter()
@@ -143,7 +139,7 @@ pub(crate) async fn list_populations(
         .list_populations()
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| p1err("listing populations", e))?
+        .map_err(|e| AgentError::pingone("listing populations", e))?
         .into_iter()
         .flat_map(|p| p.items)
         .collect())
@@ -157,7 +153,7 @@ pub(crate) async fn list_groups(
         .list_groups(&Default::default())
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| p1err("listing groups", e))?
+        .map_err(|e| AgentError::pingone("listing groups", e))?
         .into_iter()
         .flat_map(|p| p.items)
         .collect())
@@ -235,7 +231,9 @@ pub async fn read_pingone(
             .list_group_members(gid, pingone_client::MemberKind::Any)
             .try_collect()
             .await
-            .map_err(|e| p1err(&format!("listing the members of scope group {gid}"), e))?;
+            .map_err(|e| {
+                AgentError::pingone(format!("listing the members of scope group {gid}"), e)
+            })?;
         snap.calls += pages.len() as u64;
         in_groups
             .get_or_insert_with(HashSet::new)
@@ -267,7 +265,7 @@ pub async fn read_pingone(
     while let Some(page) = pages
         .try_next()
         .await
-        .map_err(|e| p1err(&format!("listing the users of rule {:?}", rule.name), e))?
+        .map_err(|e| AgentError::pingone(format!("listing the users of rule {:?}", rule.name), e))?
     {
         snap.calls += 1;
         for u in page.items.into_iter().filter(|u| in_scope(u)) {
@@ -297,7 +295,9 @@ pub async fn read_pingone(
             .list_group_members(&gid, pingone_client::MemberKind::Any)
             .try_collect()
             .await
-            .map_err(|e| p1err(&format!("listing the members of group {:?}", g.name), e))?;
+            .map_err(|e| {
+                AgentError::pingone(format!("listing the members of group {:?}", g.name), e)
+            })?;
         snap.calls += members.len() as u64;
         snap.members.insert(
             gid.clone(),
@@ -336,7 +336,7 @@ pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUser
         .list_populations()
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| AgentError::PingOne(format!("listing populations: {e}")))?
+        .map_err(|e| AgentError::pingone("listing populations", e))?
         .into_iter()
         .flat_map(|p| p.items)
         .collect();
@@ -358,7 +358,7 @@ pub async fn list_users(p1: &PingOneClient) -> Result<Vec<pingone_client::User>,
         .list_users(&Default::default())
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| AgentError::PingOne(format!("listing users: {e}")))?
+        .map_err(|e| AgentError::pingone("listing users", e))?
         .into_iter()
         .flat_map(|p| p.items)
         .collect())
