@@ -268,3 +268,65 @@ fn change_directory(env: &Env, ids: &[String], groups: &[String], rng: &mut Rng,
         }
     }
 }
+
+/// What a client saw for one request: the status (0 for a dropped connection)
+/// and, on a 429, whether it carried `Retry-After`.
+async fn seen(http: &reqwest::Client, url: &str) -> (u16, bool) {
+    match http.get(url).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (
+                status,
+                status == 429 && r.headers().contains_key("retry-after"),
+            )
+        }
+        Err(_) => (0, false),
+    }
+}
+
+#[tokio::test]
+async fn both_simulators_draw_the_same_faults_from_the_same_json_and_seed() {
+    // Unauthenticated calls: faults come first in both, then each answers 401.
+    let f: duo_sim::Faults = serde_json::from_value(json!({
+        "seed": 5, "server_error_rate": 0.15, "too_many_requests_rate": 0.1, "burst_length": 2,
+        "retry_after_rate": 0.5, "drop_before_rate": 0.05, "drop_after_rate": 0.05,
+        "latency_ms": [0, 2],
+    }))
+    .unwrap();
+    let duo = duo_sim::DuoSim::start(duo_sim::SimConfig {
+        faults: f.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let p1 = pingone_sim::PingOneSim::start(pingone_sim::SimConfig {
+        faults: f,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let duo_url = format!("{}/admin/v1/users", duo.base_url());
+    let p1_url = format!("{}/environments/{}/users", p1.api_url(), p1.env_id());
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..120 {
+        a.push(seen(&http, &duo_url).await);
+        b.push(seen(&http, &p1_url).await);
+    }
+    assert_eq!(a, b, "duo-sim and pingone-sim drew different faults");
+    for want in [
+        (401, false),
+        (500, false),
+        (503, false),
+        (429, true),
+        (429, false),
+        (0, false),
+    ] {
+        assert!(a.contains(&want), "{want:?} never seen: {a:?}");
+    }
+    duo.shutdown().await;
+    p1.shutdown().await;
+}

@@ -14,7 +14,8 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Which of our crates each crate may use (normal and build dependencies).
-/// Dev-dependencies may use any crate of ours but `p1duo`.
+/// Dev-dependencies may use any crate of ours but `p1duo`, except as
+/// `SEALED` and `PRIVATE` say.
 #[cfg(test)]
 const RULES: &[(&str, &[&str])] = &[
     ("duo-client", &[]),
@@ -22,8 +23,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("mapping", &[]),
     ("reconcile-engine", &["mapping"]),
     ("state-store", &[]),
-    ("duo-sim", &[]),
-    ("pingone-sim", &[]),
+    ("sim-kit", &[]),
+    ("duo-sim", &["sim-kit"]),
+    ("pingone-sim", &["sim-kit"]),
     (
         "agent",
         &[
@@ -53,6 +55,16 @@ const RULES: &[(&str, &[&str])] = &[
     ("xtask", &["p1duo-tests"]),
 ];
 
+/// Crates whose dev-dependencies follow `RULES` too: the simulators' kit
+/// stays free of our crates even in its tests.
+#[cfg(test)]
+const SEALED: &[&str] = &["sim-kit"];
+
+/// Crates that only the listed crates may depend on, in any kind: the kit is
+/// the simulators' own infrastructure, not a library for the product.
+#[cfg(test)]
+const PRIVATE: &[(&str, &[&str])] = &[("sim-kit", &["duo-sim", "pingone-sim"])];
+
 #[cfg(test)]
 const HTTP: &[&str] = &["reqwest", "hyper", "hyper-util", "axum", "h2", "tower-http"];
 
@@ -65,6 +77,7 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&[&str]])] = &[
     ("state-store", &[HTTP]),
     ("duo-client", &[&["rusqlite", "axum"]]),
     ("pingone-client", &[&["rusqlite", "axum"]]),
+    ("sim-kit", &[&["rusqlite", "reqwest"]]),
     ("duo-sim", &[&["rusqlite", "reqwest"]]),
     ("pingone-sim", &[&["rusqlite", "reqwest"]]),
 ];
@@ -207,12 +220,19 @@ mod checks {
                          move the shared code into `agent`"
                     ));
                 } else if ours.contains(dep.as_str())
-                    && kind.as_deref() != Some("dev")
+                    && (kind.as_deref() != Some("dev") || SEALED.contains(&krate.as_str()))
                     && !allowed.contains(&dep.as_str())
                 {
                     errors.push(format!(
                         "crate `{krate}` must not depend on `{dep}` (allowed: {allowed:?}); \
                          see docs/ARCHITECTURE.md"
+                    ));
+                } else if let Some((_, users)) = PRIVATE.iter().find(|(p, _)| p == dep)
+                    && !users.contains(&krate.as_str())
+                {
+                    errors.push(format!(
+                        "crate `{krate}` must not depend on `{dep}`, even for tests: only \
+                         {users:?} may; see docs/ARCHITECTURE.md"
                     ));
                 }
                 if dep == "rusqlite" && krate != SQL_CRATE {
@@ -288,6 +308,16 @@ mod checks {
             .get_mut("mapping")
             .unwrap()
             .push(("agent".into(), None));
+        // The simulators' kit: no test of another crate may use it, and its
+        // own tests may use none of ours.
+        md.declared
+            .get_mut("agent")
+            .unwrap()
+            .push(("sim-kit".into(), Some("dev".into())));
+        md.declared
+            .get_mut("sim-kit")
+            .unwrap()
+            .push(("duo-sim".into(), Some("dev".into())));
         md.names.insert("fake-reqwest".into(), "reqwest".into());
         md.graph
             .get_mut(&mapping_id)
@@ -300,6 +330,14 @@ mod checks {
         );
         assert!(
             errors.contains("crate `mapping` must not depend on `agent`"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("crate `agent` must not depend on `sim-kit`, even for tests"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("crate `sim-kit` must not depend on `duo-sim`"),
             "{errors}"
         );
     }

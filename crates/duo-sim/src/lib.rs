@@ -3,7 +3,8 @@
 //! It verifies signatures and enforces Duo's rules as documented, so tests
 //! that pass against it mean something against the real service.
 //!
-//! Must not know: any crate of ours (it checks the client independently).
+//! Must not know: any crate of ours but `sim-kit` (it checks the client independently; the kit
+//! holds only the infrastructure both simulators share).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -17,16 +18,13 @@
 
 mod auth;
 mod config;
-mod conn;
 mod error;
-mod faults;
 mod model;
 mod params;
 mod ratelimit;
 mod routes;
 mod server;
 pub mod sign;
-mod stats;
 mod store;
 
 use std::net::SocketAddr;
@@ -35,26 +33,24 @@ use std::sync::Arc;
 pub use auth::parse_date;
 pub use config::{IntegrationConfig, Permission, SimConfig, UsernameCase};
 pub use error::ApiError;
-pub use faults::Faults;
 pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 pub use params::Params;
-pub use stats::Stats;
+pub use sim_kit::{Faults, Stats};
 pub use store::{ADMIN_ROLES, ONE_TO_MANY_LIMIT};
 
 use server::{Shared, lock};
+use sim_kit::{KillableListener, SimServer};
 
 /// A running simulator. Dropping it stops the server (use [`DuoSim::shutdown`] to wait for it).
 pub struct DuoSim {
-    addr: SocketAddr,
+    server: SimServer,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for DuoSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DuoSim")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -65,36 +61,23 @@ impl DuoSim {
         let listen = config
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let listener = conn::KillableListener(tokio::net::TcpListener::bind(listen).await?);
-        let addr = conn::local_addr(&listener)?;
+        let listener = KillableListener::bind(listen).await?;
         let shared = Arc::new(Shared::new(&config));
-        let app = server::router(shared.clone(), config.control)
-            .into_make_service_with_connect_info::<conn::ConnHandle>();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "duo-sim server stopped with an error");
-            }
-        });
+        let app = server::router(shared.clone(), config.control);
         Ok(DuoSim {
-            addr,
+            server: SimServer::serve(listener, app, "duo-sim"),
             shared,
-            stop: Some(stop),
-            task: Some(task),
         })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// A snapshot of everything stored.
@@ -104,17 +87,17 @@ impl DuoSim {
 
     /// Request counters.
     pub fn stats(&self) -> Stats {
-        lock(&self.shared.stats).clone()
+        self.shared.instruments.stats()
     }
 
     /// Zeroes the counters.
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = Stats::default();
+        self.shared.instruments.reset_stats();
     }
 
     /// Replaces the fault settings (and restarts the fault stream from their seed).
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.shared.faults) = faults::FaultEngine::new(faults);
+        self.shared.instruments.set_faults(faults);
     }
 
     /// Runs an Admin API call directly (no signature, faults, limits or stats) and returns Duo's
@@ -198,23 +181,6 @@ impl DuoSim {
 
     /// Stops accepting, lets open requests finish (at most 5 s), and waits for the server task.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for DuoSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.shutdown().await;
     }
 }

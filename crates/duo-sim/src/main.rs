@@ -89,7 +89,7 @@ async fn main() -> std::io::Result<()> {
     let sim = DuoSim::start(cfg).await?;
     // Handlers are installed before the address is printed, so a supervisor that signals right
     // after reading it gets a clean shutdown.
-    let stop = shutdown_signal()?;
+    let stop = sim_kit::shutdown_signal()?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", sim.base_url())?;
@@ -98,24 +98,4 @@ async fn main() -> std::io::Result<()> {
     stop.await;
     sim.shutdown().await;
     Ok(())
-}
-
-#[cfg(unix)]
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }

@@ -1,8 +1,8 @@
 //! The HTTP side: one pipeline for every Admin API request (faults, credentials, permission, rate
-//! limit, handler, stats) and the `/__sim/*` control routes.
+//! limit, handler, stats) and the `/__sim/*` control routes. The fault stream, the counters and
+//! the connection killing are sim-kit's; how a fault reads on the wire is Duo's, here.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,17 +11,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
+use sim_kit::{Conn, FaultAction, Faults, Instruments};
 
 use crate::auth::{AuthInput, authenticate, is_form};
 use crate::config::{IntegrationConfig, SimConfig};
-use crate::conn::ConnHandle;
 use crate::error::ApiError;
-use crate::faults::{FaultAction, FaultEngine, Faults};
 use crate::params::Params;
 use crate::ratelimit::RateLimiter;
 use crate::routes::{Route, match_route};
 use crate::sign::parse_urlencoded;
-use crate::stats::Stats;
 use crate::store::Store;
 
 /// State shared by all requests.
@@ -29,8 +27,7 @@ pub(crate) struct Shared {
     pub(crate) integrations: Vec<IntegrationConfig>,
     pub(crate) skew_tolerance: u64,
     pub(crate) store: Mutex<Store>,
-    pub(crate) stats: Mutex<Stats>,
-    pub(crate) faults: Mutex<FaultEngine>,
+    pub(crate) instruments: Instruments,
     pub(crate) limiter: Option<Mutex<RateLimiter>>,
 }
 
@@ -54,8 +51,7 @@ impl Shared {
             integrations,
             skew_tolerance: cfg.skew_tolerance_secs,
             store: Mutex::new(store),
-            stats: Mutex::new(Stats::default()),
-            faults: Mutex::new(FaultEngine::new(cfg.faults.clone())),
+            instruments: Instruments::new(cfg.faults.clone()),
             limiter: cfg
                 .rate_limit
                 .then(|| Mutex::new(RateLimiter::new(cfg.rate_limit_scale))),
@@ -63,10 +59,10 @@ impl Shared {
     }
 }
 
-/// Locks a mutex, recovering from poisoning (a panicked request must not wedge the simulator).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use sim_kit::lock;
+
+/// What Duo's stats count for a connection closed unanswered (a fault).
+const DROPPED: &str = "dropped";
 
 pub(crate) fn router(shared: Arc<Shared>, control: bool) -> Router {
     let mut r = Router::new();
@@ -107,7 +103,7 @@ fn now_unix() -> i64 {
 /// Every Admin API request comes through here.
 async fn api(
     State(sh): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -119,22 +115,21 @@ async fn api(
         method,
         route.as_ref().map_or("(unmatched)", Route::template)
     );
-    let decision = lock(&sh.faults).next();
-    if decision.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
-    }
-    let record = |status: &str| lock(&sh.stats).record(&route_key, status);
+    let decision = sh.instruments.decide();
+    decision.delay().await;
+    let record = |status: &str| sh.instruments.record(&route_key, status);
     let resp = match decision.action {
         FaultAction::DropBefore => {
-            record("dropped");
+            record(DROPPED);
             conn.kill();
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
         FaultAction::ServerError => error_response(&ApiError::internal()),
-        FaultAction::Unavailable => {
+        // A load balancer's answer: plain text; it never carries the stream's Retry-After.
+        FaultAction::Unavailable { .. } => {
             (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
         }
-        FaultAction::TooMany(retry_after) => {
+        FaultAction::TooMany { retry_after } => {
             let mut r = error_response(&ApiError::too_many());
             if let Some(s) = retry_after {
                 r.headers_mut()
@@ -142,7 +137,7 @@ async fn api(
             }
             r
         }
-        FaultAction::None | FaultAction::DropAfter => {
+        FaultAction::Pass | FaultAction::DropAfter => {
             match process(&sh, route, &method, &uri, &headers, &body) {
                 Ok(v) => json_response(200, &v),
                 Err(e) => error_response(&e),
@@ -150,7 +145,7 @@ async fn api(
         }
     };
     if decision.action == FaultAction::DropAfter {
-        record("dropped");
+        record(DROPPED);
         conn.kill();
         return resp;
     }
@@ -310,19 +305,19 @@ pub(crate) fn dispatch(st: &mut Store, route: Route, p: &Params) -> Result<Value
 async fn control_stats(State(sh): State<Arc<Shared>>) -> Response {
     json_response(
         200,
-        &serde_json::to_value(&*lock(&sh.stats)).unwrap_or_default(),
+        &serde_json::to_value(sh.instruments.stats()).unwrap_or_default(),
     )
 }
 
 async fn control_reset(State(sh): State<Arc<Shared>>) -> Response {
-    *lock(&sh.stats) = Stats::default();
+    sh.instruments.reset_stats();
     json_response(200, &json!({"stat": "OK"}))
 }
 
 async fn control_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     match serde_json::from_slice::<Faults>(&body) {
         Ok(f) => {
-            *lock(&sh.faults) = FaultEngine::new(f.clone());
+            sh.instruments.set_faults(f.clone());
             json_response(200, &serde_json::to_value(f).unwrap_or_default())
         }
         Err(e) => json_response(
@@ -335,7 +330,7 @@ async fn control_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response 
 async fn control_get_faults(State(sh): State<Arc<Shared>>) -> Response {
     json_response(
         200,
-        &serde_json::to_value(lock(&sh.faults).faults()).unwrap_or_default(),
+        &serde_json::to_value(sh.instruments.faults()).unwrap_or_default(),
     )
 }
 

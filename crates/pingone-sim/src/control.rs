@@ -1,7 +1,6 @@
 //! The `--control` endpoints shared with duo-sim: `GET /__sim/stats`,
 //! `POST /__sim/stats/reset`, `GET|PUT /__sim/faults`, `GET /__sim/state`.
 
-use crate::faults::{FaultState, Faults, Stats};
 use crate::server::Shared;
 use axum::Router;
 use axum::body::Bytes;
@@ -9,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use sim_kit::Faults;
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -20,29 +20,22 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 async fn stats(State(s): State<Arc<Shared>>) -> Response {
-    axum::Json(s.stats().clone()).into_response()
+    axum::Json(s.instruments.stats()).into_response()
 }
 
 async fn reset(State(s): State<Arc<Shared>>) -> Response {
-    *s.stats() = Stats::default();
+    s.instruments.reset_stats();
     StatusCode::NO_CONTENT.into_response()
 }
 
 async fn faults_get(State(s): State<Arc<Shared>>) -> Response {
-    axum::Json(
-        s.faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .faults
-            .clone(),
-    )
-    .into_response()
+    axum::Json(s.instruments.faults()).into_response()
 }
 
 async fn faults_put(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     match serde_json::from_slice::<Faults>(&body) {
         Ok(f) => {
-            *s.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultState::new(f.clone());
+            s.instruments.set_faults(f.clone());
             axum::Json(f).into_response()
         }
         Err(e) => (

@@ -7,18 +7,18 @@
 //! cursors, filters, validation errors, rate limiting and seeded faults.
 //! Behaviour choices are written down in `docs/simulators.md`.
 //!
-//! Must not know: any crate of ours (it checks the client independently).
+//! Must not know: any crate of ours but `sim-kit` (it checks the client independently; the kit
+//! holds only the infrastructure both simulators share).
 
 mod api;
 mod clock;
-mod conn;
 mod control;
 mod directory;
 mod error;
-mod faults;
 pub mod filter;
 mod listing;
 mod notify;
+mod ratelimit;
 mod render;
 mod server;
 mod state;
@@ -26,21 +26,21 @@ mod token;
 mod validate;
 
 pub use error::{Detail, SimError};
-pub use faults::{Faults, Stats};
 pub use notify::ACTION_TYPES;
+pub use sim_kit::{Faults, Stats};
 pub use state::{GroupState, MembershipState, NestingState, PopulationState, SimState, UserState};
 pub use token::TokenAuthMethod;
 
 use directory::{Directory, Rules};
-use faults::{FaultState, RateLimiter};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use ratelimit::RateLimiter;
 use serde_json::{Value, json};
 use server::Shared;
+use sim_kit::{Instruments, KillableListener, SimServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// How a simulator starts.
 #[derive(Clone)]
@@ -130,9 +130,7 @@ impl std::fmt::Debug for SimConfig {
 /// A running simulator. Dropping it stops the server.
 pub struct PingOneSim {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: SimServer,
 }
 
 const GIVEN: &[&str] = &[
@@ -183,8 +181,8 @@ fn seed_directory(d: &mut Directory, cfg: &SimConfig) {
 impl PingOneSim {
     /// Binds, seeds and starts serving.
     pub async fn start(cfg: SimConfig) -> std::io::Result<PingOneSim> {
-        let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
-        let addr = listener.local_addr()?;
+        let listener = KillableListener::bind(cfg.listen).await?;
+        let addr = listener.addr();
         let rules = Rules {
             require_email: cfg.require_email,
             username_case_insensitive: cfg.username_case_insensitive,
@@ -202,34 +200,19 @@ impl PingOneSim {
             dir: std::sync::Mutex::new(dir),
             tokens: Default::default(),
             token_requests: AtomicU64::new(0),
-            stats: Default::default(),
-            faults: std::sync::Mutex::new(FaultState::new(cfg.faults.clone())),
+            instruments: Instruments::new(cfg.faults.clone()),
             limiter: std::sync::Mutex::new(cfg.rate_limit.map(RateLimiter::new)),
             notifier: Default::default(),
             forbidden: AtomicBool::new(false),
             cfg,
         });
-        let app =
-            server::router(shared.clone()).into_make_service_with_connect_info::<conn::Conn>();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(conn::KillableListener(listener), app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(PingOneSim {
-            shared,
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = SimServer::serve(listener, server::router(shared.clone()), "pingone-sim");
+        Ok(PingOneSim { shared, server })
     }
 
     /// `http://127.0.0.1:PORT`; the auth base.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// `{base}/v1`, the API base.
@@ -249,7 +232,7 @@ impl PingOneSim {
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The environment id served.
@@ -269,17 +252,17 @@ impl PingOneSim {
 
     /// Request counts since start or the last reset.
     pub fn stats(&self) -> Stats {
-        self.shared.stats().clone()
+        self.shared.instruments.stats()
     }
 
     /// Zeroes the request counts.
     pub fn reset_stats(&self) {
-        *self.shared.stats() = Stats::default();
+        self.shared.instruments.reset_stats();
     }
 
     /// Replaces the fault settings (and re-seeds the dice).
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultState::new(faults);
+        self.shared.instruments.set_faults(faults);
     }
 
     /// Changes the request rate limit (`None`: unlimited).
@@ -435,23 +418,17 @@ impl PingOneSim {
             .map(|u| d.render_user(u, Some("memberOfGroupIDs"), false))
     }
 
-    /// Stops serving and waits for the server task.
+    /// Stops notifying and serving, lets open requests finish (at most 5 s) and waits for the
+    /// server task.
     pub async fn shutdown(mut self) {
         self.shared.notifier.stop();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.server.shutdown().await;
     }
 }
 
 impl Drop for PingOneSim {
+    /// Stops notifying; the server stops as its handle drops.
     fn drop(&mut self) {
         self.shared.notifier.stop();
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }

@@ -96,6 +96,9 @@ async fn main() {
     let sim = PingOneSim::start(cfg)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", a.listen)));
+    // Handlers first, so a supervisor that signals right after reading the address is heard.
+    let stop = sim_kit::shutdown_signal()
+        .unwrap_or_else(|e| fail(format!("cannot install signal handlers: {e}")));
     let mut out = std::io::stdout();
     let _ = writeln!(out, "listening on {}", sim.base_url());
     let _ = writeln!(
@@ -106,27 +109,6 @@ async fn main() {
         sim.api_url()
     );
     let _ = out.flush();
-    shutdown_signal().await;
+    stop.await;
     sim.shutdown().await;
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

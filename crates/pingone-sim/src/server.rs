@@ -1,12 +1,12 @@
 //! The shared server state, the router, and the middleware every request
 //! passes: statistics, latency, rate limit, faults, `correlation-id`, and the
-//! bearer-token check of the API routes.
+//! bearer-token check of the API routes. The fault stream, the counters and
+//! the connection killing are sim-kit's; how a fault reads is PingOne's, here.
 
-use crate::conn::Conn;
 use crate::directory::Directory;
 use crate::error::SimError;
-use crate::faults::{FaultState, Outcome, RateLimiter, Stats};
 use crate::notify::Notifier;
+use crate::ratelimit::RateLimiter;
 use crate::{SimConfig, api, control, token};
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -14,6 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use sim_kit::{Conn, FaultAction, Instruments};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,8 +25,7 @@ pub(crate) struct Shared {
     pub dir: Mutex<Directory>,
     pub tokens: Mutex<HashMap<String, Instant>>,
     pub token_requests: AtomicU64,
-    pub stats: Mutex<Stats>,
-    pub faults: Mutex<FaultState>,
+    pub instruments: Instruments,
     pub limiter: Mutex<Option<RateLimiter>>,
     pub notifier: Arc<Notifier>,
     pub forbidden: AtomicBool,
@@ -45,10 +45,6 @@ impl Shared {
         };
         self.notifier.publish(events);
         r
-    }
-
-    pub fn stats(&self) -> MutexGuard<'_, Stats> {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -84,64 +80,55 @@ async fn traffic(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Resp
             .get::<MatchedPath>()
             .map_or("(unmatched)", MatchedPath::as_str)
     );
-    {
-        let mut st = s.stats();
-        st.total += 1;
-        *st.by_route.entry(route).or_default() += 1;
-    }
+    s.instruments.count_request(&route);
     let conn = req
         .extensions()
         .get::<ConnectInfo<Conn>>()
         .map(|c| c.0.clone());
-    let (latency, outcome) = s.faults.lock().unwrap_or_else(|e| e.into_inner()).decide();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    let decision = s.instruments.decide();
+    decision.delay().await;
     let limited = s
         .limiter
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_mut()
         .map_or(Ok(()), RateLimiter::check);
-    let mut res = match (limited, outcome) {
+    let mut res = match (limited, decision.action) {
         (Err(secs), _) => SimError::limited(Some(secs)).into_response(),
-        (Ok(()), Outcome::Pass) => next.run(req).await,
-        (Ok(()), Outcome::TooMany { retry_after }) => {
-            SimError::limited(retry_after.then_some(1)).into_response()
+        (Ok(()), FaultAction::Pass) => next.run(req).await,
+        (Ok(()), FaultAction::TooMany { retry_after }) => {
+            SimError::limited(retry_after).into_response()
         }
-        (Ok(()), Outcome::ServerError { retry_after: false }) => SimError::new(
+        (Ok(()), FaultAction::ServerError) => SimError::new(
             500,
             "UNEXPECTED_ERROR",
             "An unexpected error occurred (simulated fault).",
         )
         .into_response(),
-        (Ok(()), Outcome::ServerError { retry_after: true }) => {
+        (Ok(()), FaultAction::Unavailable { retry_after }) => {
             let mut e = SimError::new(
                 503,
                 "SERVICE_UNAVAILABLE",
                 "The service is temporarily unavailable (simulated fault).",
             );
-            e.retry_after = Some(1);
+            e.retry_after = retry_after;
             e.into_response()
         }
-        (Ok(()), Outcome::DropBefore) if conn.is_some() => {
+        (Ok(()), FaultAction::DropBefore) if conn.is_some() => {
             conn.iter().for_each(Conn::kill);
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        (Ok(()), Outcome::DropAfter) if conn.is_some() => {
+        (Ok(()), FaultAction::DropAfter) if conn.is_some() => {
             let _ = next.run(req).await;
             conn.iter().for_each(Conn::kill);
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        (Ok(()), Outcome::DropBefore | Outcome::DropAfter) => next.run(req).await,
+        (Ok(()), FaultAction::DropBefore | FaultAction::DropAfter) => next.run(req).await,
     };
     if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         res.headers_mut().insert("correlation-id", v);
     }
-    *s.stats()
-        .by_status
-        .entry(res.status().as_u16().to_string())
-        .or_default() += 1;
+    s.instruments.count_status(res.status().as_str());
     res
 }
 

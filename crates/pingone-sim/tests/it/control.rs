@@ -76,7 +76,8 @@ async fn stats_state_and_faults_over_http() {
         .await
         .unwrap();
     assert_eq!(put.status(), 200);
-    assert_eq!(api.get("/users").await.status, 500);
+    let st = api.get("/users").await.status;
+    assert!(st == 500 || st == 503, "a server error, got {st}");
     let bad = http
         .put(format!("{base}/__sim/faults"))
         .json(&json!({"sever_error_rate": 1.0}))

@@ -1,23 +1,26 @@
-//! A TCP listener whose connections a handler can cut without a response,
-//! for the `drop_before` / `drop_after` faults.
+//! A TCP listener whose connections a handler can cut without a response, for the
+//! `drop_before` / `drop_after` faults.
 //!
-//! Each accepted stream shares a kill switch with its `ConnectInfo`; once the
-//! switch is thrown every read and write fails, so hyper closes the
-//! connection before a single response byte is written.
+//! Each accepted stream shares a kill switch with the [`Conn`] handlers get as `ConnectInfo`;
+//! once thrown, every read and write fails, so hyper closes the socket before a response byte
+//! is written.
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Per-connection handle given to handlers as `ConnectInfo`.
-#[derive(Clone, Debug)]
-pub(crate) struct Conn {
+/// Per-connection handle given to handlers as `ConnectInfo<Conn>`.
+#[derive(Debug, Clone, Default)]
+pub struct Conn {
     killed: Arc<AtomicBool>,
 }
 
@@ -28,9 +31,30 @@ impl Conn {
     }
 }
 
-pub(crate) struct KillableListener(pub TcpListener);
+/// Listener producing [`KillableStream`]s; the address is read once, at bind.
+#[derive(Debug)]
+pub struct KillableListener {
+    inner: TcpListener,
+    addr: SocketAddr,
+}
 
-pub(crate) struct KillableStream {
+impl KillableListener {
+    /// Binds `addr` (port 0 picks a free one).
+    pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let inner = TcpListener::bind(addr).await?;
+        let addr = inner.local_addr()?;
+        Ok(KillableListener { inner, addr })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// A `TcpStream` that fails every read and write once its [`Conn`] is killed.
+#[derive(Debug)]
+pub struct KillableStream {
     inner: TcpStream,
     killed: Arc<AtomicBool>,
 }
@@ -41,29 +65,24 @@ impl Listener for KillableListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            match self.0.accept().await {
+            match self.inner.accept().await {
                 Ok((inner, _)) => {
                     let _ = inner.set_nodelay(true);
-                    let killed = Arc::new(AtomicBool::new(false));
-                    return (
-                        KillableStream {
-                            inner,
-                            killed: killed.clone(),
-                        },
-                        Conn { killed },
-                    );
+                    let conn = Conn::default();
+                    let io = KillableStream {
+                        inner,
+                        killed: conn.killed.clone(),
+                    };
+                    return (io, conn);
                 }
-                // Out of file descriptors and the like: back off briefly.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+                // Out of file descriptors and the like: back off briefly, as axum does.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()?;
-        Ok(Conn {
-            killed: Arc::new(AtomicBool::new(false)),
-        })
+        Ok(Conn::default())
     }
 }
 
@@ -80,15 +99,23 @@ fn dead() -> io::Error {
     )
 }
 
+impl KillableStream {
+    fn check(&self) -> io::Result<()> {
+        if self.killed.load(Ordering::SeqCst) {
+            Err(dead())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl AsyncRead for KillableStream {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(dead()));
-        }
+        self.check()?;
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
@@ -99,9 +126,7 @@ impl AsyncWrite for KillableStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(dead()));
-        }
+        self.check()?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -110,9 +135,7 @@ impl AsyncWrite for KillableStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(dead()));
-        }
+        self.check()?;
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
@@ -121,9 +144,7 @@ impl AsyncWrite for KillableStream {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(dead()));
-        }
+        self.check()?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
