@@ -14,7 +14,7 @@ pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
 /// A reference to a target object: one that exists, or one created by an
 /// earlier op of the same plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetRef {
     /// An existing target id.
@@ -24,7 +24,7 @@ pub enum TargetRef {
 }
 
 /// One attribute change: `before` → `after` (`None` is empty / cleared).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AttrChange {
     /// Target attribute name.
     pub attr: String,
@@ -35,7 +35,7 @@ pub struct AttrChange {
 }
 
 /// What an op does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Link an existing target object found by its key (no target call).
