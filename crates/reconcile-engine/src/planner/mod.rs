@@ -17,15 +17,10 @@ use crate::model::{DesiredSet, Kind, LinkSet, ObservedSet, PendingIntent, S, Sch
 use crate::plan::{Action, Op, Plan, Problem, ProblemCode, TargetRef};
 use crate::policy::{Destructive, KeyCompare, Policy};
 
-#[path = "planner_accounts.rs"]
 mod accounts;
-#[path = "planner_finish.rs"]
 mod finish;
-#[path = "planner_groups.rs"]
 mod groups;
-#[path = "planner_index.rs"]
 mod index;
-#[path = "planner_matching.rs"]
 mod matching;
 
 /// Everything the planner looks at, for one rule.
