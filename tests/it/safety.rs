@@ -285,6 +285,15 @@ fn a_user_whose_mapping_fails_is_held_not_disabled_and_a_common_cause_is_named_o
     );
     assert_eq!(w.duo_phones("u03"), phones, "phone unchanged");
     expect(&r, 3, &["held"]);
+    // The status names the attribute at fault (structured, not parsed from the message).
+    let st = w.p1duo(&["status"]);
+    assert!(
+        st.out
+            .lines()
+            .any(|l| l.contains("u03") && l.contains("[phones]")),
+        "{}",
+        st.out
+    );
 
     // A mapping that fails every user (no one has `type`): nobody is
     // disabled, and the one cause is reported once for all of them.

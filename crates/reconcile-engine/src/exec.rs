@@ -269,6 +269,9 @@ pub struct ObjectStatus {
     pub status: SyncStatus,
     /// Why, when not a success.
     pub message: Option<String>,
+    /// The source attribute at fault, when the worst problem names one.
+    #[serde(default)]
+    pub attribute: Option<String>,
 }
 
 /// Users (and admins) in PingOne's words.
@@ -645,30 +648,31 @@ async fn run_op<T: Target, J: Journal>(
 fn summarise(plan: &Plan, report: &mut RunReport) {
     // (kind, source id or name) -> (name, source, worst status, first message)
     type Key = (Kind, String);
-    let mut objs: BTreeMap<Key, (String, Option<String>, SyncStatus, Option<String>)> =
-        BTreeMap::new();
-    let mut note =
-        |kind: Kind, src: Option<&String>, name: &str, st: SyncStatus, msg: Option<String>| {
-            let key = (
-                kind,
-                src.cloned().unwrap_or_else(|| format!("target:{name}")),
-            );
-            let e = objs
-                .entry(key)
-                .or_insert_with(|| (name.to_owned(), src.cloned(), SyncStatus::Success, None));
-            if st > e.2 {
-                e.2 = st;
-                e.3 = msg;
-            }
-        };
+    type Why = (SyncStatus, Option<String>, Option<String>);
+    let mut objs: BTreeMap<Key, (String, Option<String>, Why)> = BTreeMap::new();
+    let mut note = |kind: Kind, src: Option<&String>, name: &str, why: Why| {
+        let key = (
+            kind,
+            src.cloned().unwrap_or_else(|| format!("target:{name}")),
+        );
+        let e = objs.entry(key).or_insert_with(|| {
+            (
+                name.to_owned(),
+                src.cloned(),
+                (SyncStatus::Success, None, None),
+            )
+        });
+        if why.0 > e.2.0 {
+            e.2 = why;
+        }
+    };
     for p in &plan.problems {
-        note(
-            p.kind,
-            Some(&p.source_id),
-            &p.name,
+        let why = (
             p.code.status(),
             Some(p.message.clone()),
+            p.attribute.clone(),
         );
+        note(p.kind, Some(&p.source_id), &p.name, why);
     }
     for r in &report.results {
         let op = &plan.ops[r.op as usize];
@@ -702,9 +706,9 @@ fn summarise(plan: &Plan, report: &mut RunReport) {
             ),
             Outcome::NotStarted => (SyncStatus::Unsynced, Some(format!("{what} not started"))),
         };
-        note(op.kind, op.source_id.as_ref(), &op.name, st, msg);
+        note(op.kind, op.source_id.as_ref(), &op.name, (st, msg, None));
     }
-    for ((kind, _), (name, source_id, status, message)) in objs {
+    for ((kind, _), (name, source_id, (status, message, attribute))) in objs {
         let counts = &mut report.users;
         if kind.is_account() {
             counts.impacted += 1;
@@ -728,6 +732,7 @@ fn summarise(plan: &Plan, report: &mut RunReport) {
             name,
             status,
             message,
+            attribute,
         });
     }
 }

@@ -387,6 +387,9 @@ pub struct Failure {
     /// empty when unknown.
     #[serde(default)]
     pub cause: String,
+    /// The first attribute that failed, when the failure is about one.
+    #[serde(default)]
+    pub attribute: Option<String>,
 }
 
 /// What the source says should exist, for one rule.

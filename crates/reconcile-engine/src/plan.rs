@@ -219,6 +219,18 @@ pub enum ProblemCode {
     OwnedElsewhere,
 }
 
+impl SyncStatus {
+    /// The word used in reports and the state database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Success => "success",
+            SyncStatus::Unsynced => "unsynced",
+            SyncStatus::Partial => "partial",
+            SyncStatus::Failed => "failed",
+        }
+    }
+}
+
 impl ProblemCode {
     /// The sync status this problem gives its object.
     pub fn status(self) -> SyncStatus {
@@ -243,6 +255,12 @@ pub struct Problem {
     pub code: ProblemCode,
     /// Operator-readable detail.
     pub message: String,
+    /// The source attribute at fault, when one is (a mapping failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// The source object that already holds the key (`key_taken`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_source: Option<String>,
 }
 
 /// Why the plan must not run.

@@ -133,6 +133,7 @@ fn build(c: &Case) -> (DModel, MemTarget, MemJournal) {
                 name: key.clone(),
                 message: "bad".into(),
                 cause: "attribute \"x\": bad".into(),
+                attribute: None,
             }),
             Fate::Gone => {}
         }
@@ -425,6 +426,7 @@ fn one_cause_failing_everyone_disables_no_one_and_is_named_once() {
                 "user \"user{i}\": attribute \"userType\": source attribute \"type\" is missing"
             ),
             cause: "attribute \"userType\": source attribute \"type\" is missing".into(),
+            attribute: None,
         });
     }
     let pol = Policy {

@@ -98,6 +98,7 @@ fn scenario() -> (DModel, MemTarget, MemJournal) {
             name: "hank".into(),
             message: "attribute \"phones\" = \"call 12\": not a phone number".into(),
             cause: "attribute \"phones\": not a phone number".into(),
+            attribute: Some("phones".into()),
         }],
     };
     let mut w = World::default();

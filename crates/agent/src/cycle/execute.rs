@@ -207,7 +207,7 @@ impl Agent {
                 (
                     o.kind.as_str().to_owned(),
                     name.clone(),
-                    format!("{:?}", o.status).to_lowercase(),
+                    o.status.as_str().to_owned(),
                     o.message.clone().unwrap_or_default(),
                 )
             })

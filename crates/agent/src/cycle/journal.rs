@@ -92,12 +92,6 @@ fn status(s: engine::SyncStatus) -> SyncStatus {
     }
 }
 
-/// Pull the attribute a message is about out of mapping's `attribute "x"` wording.
-pub fn attribute_of(message: &str) -> Option<String> {
-    let rest = message.split("attribute \"").nth(1)?;
-    Some(rest.split('"').next()?.to_owned())
-}
-
 /// One run's journal.
 pub struct StoreJournal {
     db: StateDb,
@@ -228,7 +222,7 @@ impl Journal for StoreJournal {
                         _ => "rejected".into(),
                     },
                     message: message.clone(),
-                    attribute: attribute_of(message),
+                    attribute: None,
                 },
             },
             engine::Outcome::Skipped { reason } => IntentOutcome::Failed {
@@ -328,9 +322,9 @@ impl Journal for StoreJournal {
             .as_ref()
             .filter(|_| st.status != engine::SyncStatus::Success)
             .map(|m| ErrorInfo {
-                code: format!("{:?}", st.status).to_lowercase(),
+                code: st.status.as_str().to_owned(),
                 message: m.clone(),
-                attribute: attribute_of(m),
+                attribute: st.attribute.clone(),
             });
         self.statuses
             .lock()

@@ -54,7 +54,9 @@ pub fn name_key_clashes(plan: &mut reconcile_engine::Plan, names: &HashMap<Strin
         };
         let who = |id: &str| names.get(id).map_or(id, String::as_str).to_owned();
         let name = who(&p.source_id);
-        let taken_by = quoted_after(&p.message, "source \"")
+        let taken_by = p
+            .other_source
+            .as_deref()
             .map(|other| format!("{} {:?}", p.kind.as_str(), who(other)))
             .unwrap_or_else(|| format!("another {}", p.kind.as_str()));
         p.message = format!(
@@ -69,12 +71,6 @@ pub fn name_key_clashes(plan: &mut reconcile_engine::Plan, names: &HashMap<Strin
     if changed {
         plan.hash = plan.compute_hash();
     }
-}
-
-/// The text between `prefix` and the next `"` in `message`.
-fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
-    let rest = &message[message.find(prefix)? + prefix.len()..];
-    rest.get(..rest.find('"')?)
 }
 
 /// Target objects this rule must keep its hands off because another rule of
@@ -180,6 +176,7 @@ pub fn mapping_failure(
         name: name.to_owned(),
         message: format!("{what}: {msg}"),
         cause: cause_of(errs),
+        attribute: errs.first().map(|e| e.attribute.clone()),
     }
 }
 

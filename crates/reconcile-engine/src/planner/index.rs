@@ -78,6 +78,9 @@ impl Planner<'_> {
                 ProblemCode::MappingFailed,
                 f.message.clone(),
             );
+            if let Some(p) = self.last_problem() {
+                p.attribute.clone_from(&f.attribute);
+            }
         }
     }
 

@@ -213,17 +213,20 @@ impl Planner<'_> {
         }
         if let Some(&oi) = taken.first() {
             let owner = self.owner[oi as usize];
-            let by = if owner != NONE {
-                format!(
-                    "source {:?}",
-                    self.link_str(self.links.links[owner as usize].source)
-                )
-            } else {
-                "another desired object".to_owned()
-            };
+            let holder = (owner != NONE).then(|| {
+                self.link_str(self.links.links[owner as usize].source)
+                    .to_owned()
+            });
+            let by = holder.as_ref().map_or_else(
+                || "another desired object".to_owned(),
+                |h| format!("source {h:?}"),
+            );
             self.problem(rec.kind, src, key, ProblemCode::KeyTaken, format!(
                 "target {} {} has key {key:?} but is already managed for {by}; change one of the keys",
                 rec.kind.as_str(), self.observed_str(self.observed.objects[oi as usize].id)));
+            if let Some(p) = self.last_problem() {
+                p.other_source = holder;
+            }
             self.unlink_stale(rec.kind, src, key, stale);
             return Resolution::Unresolved;
         }
@@ -241,6 +244,9 @@ impl Planner<'_> {
             let by = self.desired_str(self.desired.objects[other as usize].id);
             self.problem(rec.kind, src, key, ProblemCode::KeyTaken, format!(
                 "source {by:?} takes the same key {key:?} in this plan; give each source object its own key"));
+            if let Some(p) = self.last_problem() {
+                p.other_source = Some(by.to_owned());
+            }
             self.unlink_stale(rec.kind, src, key, stale);
             return Resolution::Unresolved;
         }

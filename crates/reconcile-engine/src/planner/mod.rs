@@ -347,6 +347,13 @@ impl<'a> Planner<'a> {
             name: name.to_owned(),
             code,
             message: msg,
+            attribute: None,
+            other_source: None,
         });
+    }
+
+    /// Structured detail for the problem just reported.
+    fn last_problem(&mut self) -> Option<&mut Problem> {
+        self.problems.last_mut()
     }
 }
