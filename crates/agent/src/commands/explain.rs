@@ -90,9 +90,9 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
             let _ = writeln!(
                 s,
                 "  not in scope: the rule takes users of populations {:?} and groups {:?}{}",
-                rc.scope_populations,
-                rc.scope_groups,
-                if rc.direction == Direction::Inbound {
+                rc.outbound().scope_populations,
+                rc.outbound().scope_groups,
+                if rc.direction() == Direction::Inbound {
                     " (inbound: Duo users not provisioned by an outbound rule)"
                 } else {
                     ""
@@ -183,7 +183,7 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
 /// only that user (as a fast cycle does); others, or when only a full read
 /// can tell, the whole rule.
 async fn plan_for(agent: &Agent, r: &RuleRef, src: &str) -> Result<Prepared, AgentError> {
-    if matches!(r, RuleRef::Configured(rc) if rc.direction == Direction::Outbound) {
+    if matches!(r, RuleRef::Configured(rc) if rc.direction() == Direction::Outbound) {
         let one = crate::run::Changes {
             users: [src.to_owned()].into(),
             ..Default::default()

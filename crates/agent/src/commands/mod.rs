@@ -86,7 +86,7 @@ pub async fn plan(
             );
         } else {
             let label = match &r {
-                RuleRef::Configured(rc) => format!("rule {} ({})", rc.name, rc.direction),
+                RuleRef::Configured(rc) => format!("rule {} ({})", rc.name, rc.direction()),
                 RuleRef::Deleted { name, .. } => {
                     format!("rule {name} (removed from the configuration)")
                 }

@@ -69,7 +69,7 @@ impl Agent {
             }
         };
         let rule = &prepared.rule;
-        if matches!(rule, RuleRef::Configured(r) if r.direction == Direction::Outbound)
+        if matches!(rule, RuleRef::Configured(r) if r.direction() == Direction::Outbound)
             && !prepared.partial
         {
             let scope = state::StateWrite::scope(&name, &prepared.scope_ids);

@@ -76,7 +76,7 @@ impl RuleRef {
     }
     pub fn direction(&self) -> Direction {
         match self {
-            RuleRef::Configured(r) => r.direction,
+            RuleRef::Configured(r) => r.direction(),
             RuleRef::Deleted { memo, .. } => memo.direction,
         }
     }
@@ -185,7 +185,7 @@ impl Agent {
         self.config
             .rules
             .iter()
-            .map(|r| (r.name.clone(), r.direction))
+            .map(|r| (r.name.clone(), r.direction()))
             .collect()
     }
 
@@ -215,10 +215,10 @@ impl Agent {
             let memo = StateWrite::memo(
                 &name,
                 &RuleMemo {
-                    direction: r.direction,
+                    direction: r.direction(),
                     deprovision_on_rule_deletion: r.actions.deprovision_on_rule_deletion,
                     remove_action: r.actions.remove_action,
-                    target_population: r.target_population.clone(),
+                    target_population: r.target_population().map(str::to_owned),
                 },
             );
             db.call(move |s| memo.apply(s)).await?;

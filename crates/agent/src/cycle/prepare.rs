@@ -145,11 +145,11 @@ impl Agent {
         let manages_admins = st.links.iter().any(|l| l.kind == ObjectKind::Admin)
             || matches!(rule, RuleRef::Configured(r) if r.mapping.spec().0.contains_key("userType"));
         let reading = match (rule, selection) {
-            (RuleRef::Configured(r), Selection::All) if r.direction == Direction::Outbound => {
+            (RuleRef::Configured(r), Selection::All) if r.direction() == Direction::Outbound => {
                 self.read_outbound(r, &st, manages_admins).await?
             }
             (RuleRef::Configured(r), Selection::Changes(c))
-                if r.direction == Direction::Outbound =>
+                if r.direction() == Direction::Outbound =>
             {
                 match super::changed::read(self, r, &st, c, manages_admins).await? {
                     Ok(reading) => reading,
@@ -248,7 +248,7 @@ impl Agent {
         st: &RuleState,
         manages_admins: bool,
     ) -> Result<Reading, AgentError> {
-        let (inputs, target) = match stub.direction {
+        let (inputs, target) = match stub.direction() {
             Direction::Outbound => {
                 let duos = duo::read_duo(&self.duo, manages_admins).await?;
                 let inputs = outbound::build(

@@ -183,11 +183,19 @@ impl RuleNames {
         };
         let populations = follow(
             NamedList::ScopePopulations,
-            &rule.scope_populations,
+            &rule.outbound().scope_populations,
             &known_pops,
         )?;
-        let scope_groups = follow(NamedList::ScopeGroups, &rule.scope_groups, &known_groups)?;
-        let push = follow(NamedList::PushGroups, &rule.push_groups, &known_groups)?;
+        let scope_groups = follow(
+            NamedList::ScopeGroups,
+            &rule.outbound().scope_groups,
+            &known_groups,
+        )?;
+        let push = follow(
+            NamedList::PushGroups,
+            &rule.outbound().push_groups,
+            &known_groups,
+        )?;
         Ok(RuleNames {
             populations,
             scope_groups,
@@ -210,7 +218,8 @@ pub async fn read_pingone(
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let need_groups = !rule.scope_groups.is_empty() || !rule.push_groups.is_empty();
+    let need_groups =
+        !rule.outbound().scope_groups.is_empty() || !rule.outbound().push_groups.is_empty();
     let groups = if need_groups {
         list_groups(p1).await?
     } else {
@@ -331,7 +340,7 @@ pub struct PingOneUsers {
 
 /// Read PingOne's users and resolve the target population.
 pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUsers, AgentError> {
-    let want = rule.target_population.clone().unwrap_or_default();
+    let want = rule.target_population().unwrap_or_default().to_owned();
     let pops: Vec<_> = p1
         .list_populations()
         .try_collect::<Vec<_>>()

@@ -237,7 +237,7 @@ pub async fn run_with(
         let outbound: Vec<String> = config
             .rules
             .iter()
-            .filter(|r| r.enabled && r.direction == Direction::Outbound)
+            .filter(|r| r.enabled && r.direction() == Direction::Outbound)
             .map(|r| r.name.clone())
             .collect();
         shared.ready.store(names.is_empty(), Ordering::Release);
