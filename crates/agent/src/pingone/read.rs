@@ -135,28 +135,14 @@ pub(crate) fn resolve_followed(
 pub(crate) async fn list_populations(
     p1: &PingOneClient,
 ) -> Result<Vec<pingone_client::Population>, AgentError> {
-    Ok(p1
-        .list_populations()
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| AgentError::pingone("listing populations", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect())
+    all_items(p1.list_populations(), "listing populations").await
 }
 
 /// Every group of the environment.
 pub(crate) async fn list_groups(
     p1: &PingOneClient,
 ) -> Result<Vec<pingone_client::Group>, AgentError> {
-    Ok(p1
-        .list_groups(&Default::default())
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| AgentError::pingone("listing groups", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect())
+    all_items(p1.list_groups(&Default::default()), "listing groups").await
 }
 
 /// The ids an outbound rule's scope and push names resolve to now, followed
@@ -363,11 +349,18 @@ pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUser
 
 /// Every user of the environment (usernames are unique per environment).
 pub async fn list_users(p1: &PingOneClient) -> Result<Vec<pingone_client::User>, AgentError> {
-    Ok(p1
-        .list_users(&Default::default())
+    all_items(p1.list_users(&Default::default()), "listing users").await
+}
+
+/// Every item of a paged listing; `what` names it in an error.
+async fn all_items<T>(
+    pages: pingone_client::PageStream<T>,
+    what: &str,
+) -> Result<Vec<T>, AgentError> {
+    Ok(pages
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| AgentError::pingone("listing users", e))?
+        .map_err(|e| AgentError::pingone(what, e))?
         .into_iter()
         .flat_map(|p| p.items)
         .collect())
