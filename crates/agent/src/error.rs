@@ -75,6 +75,9 @@ pub enum Outcome {
     SomeFailed,
     /// A safety limit blocked a plan (exit code 4).
     Blocked,
+    /// Nothing ran: a rule's last cycle could not run, no cycle ran yet, or
+    /// there is no state database (`status`; exit code 1).
+    Failing,
 }
 
 impl Outcome {
@@ -84,6 +87,7 @@ impl Outcome {
             Outcome::InStep => 0,
             Outcome::SomeFailed => 3,
             Outcome::Blocked => 4,
+            Outcome::Failing => 1,
         }
     }
     /// The worse of two outcomes (blocked > failed > in step).

@@ -7,7 +7,7 @@ mod explain;
 use crate::cycle::{Agent, CycleOptions, CycleReport, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
-use crate::status::StatusReport;
+use crate::status::{RuleState, StatusReport};
 use crate::{AgentError, Config, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -273,10 +273,13 @@ pub async fn status(c: &Config, json: bool, out: &mut dyn Write) -> Result<Outco
         }
         write!(out, "{}", report.render_text()).map_err(io)?;
     }
-    Ok(if report.all_in_step() {
-        Outcome::InStep
-    } else {
-        Outcome::SomeFailed
+    // Anything not in step is a non-zero exit, a missing database included.
+    Ok(match (db.is_some(), report.worst()) {
+        (false, _) => Outcome::Failing,
+        (true, RuleState::InStep) => Outcome::InStep,
+        (true, RuleState::SomeFailed) => Outcome::SomeFailed,
+        (true, RuleState::Blocked) => Outcome::Blocked,
+        (true, RuleState::NeverRun | RuleState::Failing) => Outcome::Failing,
     })
 }
 

@@ -182,6 +182,9 @@ pub async fn run_with(
     db.call(|s| s.close_interrupted_runs(state_store::now_millis()))
         .await?;
     let metrics = Arc::new(Metrics::new());
+    for r in &config.rules {
+        metrics.rule_known(&r.name);
+    }
     let (tx, mut rx) = mpsc::channel::<ChangeEvent>(1024);
     let shared = Arc::new(Shared {
         config: RwLock::new(config.clone()),

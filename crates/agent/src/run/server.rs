@@ -50,7 +50,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if s.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
+        // Up is not ready: an agent whose every rule fails (a wrong key, a
+        // service down) is not doing its job.
+        match StatusReport::read(&s.config(), Some(&s.db)).await {
+            Ok(r) if r.all_failing() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the last cycle of every rule failed; see /status\n",
+            )
+                .into_response(),
+            _ => (StatusCode::OK, "ready\n").into_response(),
+        }
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
