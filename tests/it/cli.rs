@@ -205,6 +205,14 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
         zed.contains("status: failed") && zed.contains("phones"),
         "{zed}"
     );
+    // Nobody by that name on either side: a usage error, not a silent success.
+    let nobody = p1duo(&["explain", "nobody-at-all", "--config", &cfg], &[]).await;
+    assert_eq!(nobody.status.code(), Some(2), "{}", text(&nobody));
+    assert!(
+        text(&nobody).contains("no PingOne or Duo user"),
+        "{}",
+        text(&nobody)
+    );
 
     let status = p1duo(&["status", "--config", &cfg], &[]).await;
     assert_eq!(

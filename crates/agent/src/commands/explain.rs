@@ -39,6 +39,11 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
     let duou = duo_users
         .iter()
         .find(|u| u.user_id == user || u.username.eq_ignore_ascii_case(user));
+    if p1u.is_none() && duou.is_none() {
+        return Err(AgentError::Usage(format!(
+            "no PingOne or Duo user has the username or id {user:?}; check the spelling (usernames compare ignoring case)"
+        )));
+    }
     let _ = writeln!(s, "user {user}");
     let p1_line = p1u.map_or_else(
         || "no user with this username or id".to_owned(),

@@ -286,9 +286,15 @@ impl Agent {
         if let Err(e) = db.call(|s| s.checkpoint()).await {
             tracing::warn!(rule = %name, error = %e, "state database checkpoint failed; SQLite retries it later");
         }
+        // A fast cycle is labelled as the notification that caused it.
+        let label = if prepared.partial {
+            "notification"
+        } else {
+            trigger.as_str()
+        };
         self.metrics.cycle(
             &name,
-            trigger.as_str(),
+            label,
             started.elapsed().as_secs_f64(),
             // Only a full cycle proves the whole rule is in step.
             outcome == Outcome::InStep && !prepared.partial,

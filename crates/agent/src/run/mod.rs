@@ -34,7 +34,18 @@ pub async fn run(config_path: PathBuf) -> Result<Outcome, AgentError> {
         tracing::info!("stopping: no new write starts; the writes in flight finish");
         s2.cancel();
     });
-    run_with(config, Some(config_path), shutdown, None).await
+    // One line at any log level: what runs, from which file, where to look.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let path = config_path.display().to_string();
+    tokio::spawn(async move {
+        if let Ok(addr) = rx.await {
+            eprintln!(
+                "p1duo {} running with {path}; status at http://{addr}/status",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+    });
+    run_with(config, Some(config_path), shutdown, Some(tx)).await
 }
 
 async fn wait_for_stop() {
@@ -145,16 +156,26 @@ impl CycleRunner for Runner {
         match result {
             Ok(rep) => {
                 let s = &rep.summary;
-                tracing::info!(
-                    rule,
-                    trigger = trigger.as_str(),
-                    outcome = ?rep.outcome,
-                    ops = rep.ops,
-                    users_impacted = s.users_impacted,
-                    users_failed = s.users_failed,
-                    groups_failed = s.groups_failed,
-                    "cycle finished"
-                );
+                // Failed objects are worth a look at the default level (warn).
+                if s.users_failed + s.groups_failed > 0 {
+                    tracing::warn!(
+                        rule,
+                        trigger = trigger.as_str(),
+                        ops = rep.ops,
+                        users_failed = s.users_failed,
+                        groups_failed = s.groups_failed,
+                        "cycle finished with failed objects; see `p1duo status`"
+                    );
+                } else {
+                    tracing::info!(
+                        rule,
+                        trigger = trigger.as_str(),
+                        outcome = ?rep.outcome,
+                        ops = rep.ops,
+                        users_impacted = s.users_impacted,
+                        "cycle finished"
+                    );
+                }
                 for b in &rep.blocked {
                     tracing::warn!(rule, reason = %b, "cycle blocked by a safety limit; run `p1duo sync --rule {rule} --allow-deletes` if intended");
                 }

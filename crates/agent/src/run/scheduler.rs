@@ -111,12 +111,18 @@ async fn rule_loop<R: CycleRunner>(
     cancel: CancellationToken,
 ) {
     let mut trigger = CycleTrigger::Startup;
+    let mut next_full = tokio::time::Instant::now();
     loop {
         if cancel.is_cancelled() {
             break;
         }
         runner.run_cycle(&rule, trigger, cancel.clone()).await;
-        let next = tokio::time::sleep(jittered(&timing));
+        // Only a full cycle moves the next one: notifications, however
+        // frequent (or forged), never starve the safety net.
+        if trigger != CycleTrigger::Notification {
+            next_full = tokio::time::Instant::now() + jittered(&timing);
+        }
+        let next = tokio::time::sleep_until(next_full);
         tokio::pin!(next);
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -230,6 +236,31 @@ mod tests {
             triggers,
             vec![CycleTrigger::Startup, CycleTrigger::Notification]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn notifications_more_frequent_than_the_interval_never_starve_the_full_cycle() {
+        let r = Arc::new(Recorder::default());
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into()],
+            timing(),
+            CancellationToken::new(),
+        );
+        // A notification every 10 s for 5 minutes.
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            s.kick("a");
+        }
+        s.shutdown().await;
+        let cycles = r.cycles.lock().unwrap().clone();
+        let full = cycles
+            .iter()
+            .filter(|c| c.1 != CycleTrigger::Notification)
+            .count();
+        // At 60–70 s a period, 5 minutes hold 4 or more full cycles besides the first.
+        assert!(full >= 5, "{cycles:?}");
+        assert!(cycles.iter().any(|c| c.1 == CycleTrigger::Notification));
     }
 
     #[tokio::test(start_paused = true)]
