@@ -115,3 +115,119 @@ async fn an_agent_whose_every_cycle_fails_is_not_ready_and_its_last_success_is_z
     stop.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), agent).await;
 }
+
+/// The hash of rule "r"'s blocked plan, from `status --json`.
+async fn blocked_hash(env: &Env) -> String {
+    let (_, js) = status(env, true).await;
+    let v: Value = serde_json::from_str(&js).unwrap();
+    v["rules"][0]["blocked"]["plan_hash"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not blocked: {v:#}"))
+        .to_owned()
+}
+
+async fn approve(env: &Env, hash: &str) -> Result<String, agent::AgentError> {
+    let config = agent::Config::load(&env.path).unwrap();
+    let mut out = Vec::new();
+    agent::approve(&config, "r", hash, &mut out).await?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+/// 20 users synced by rule "r" (remove action disable), then 15 gone from
+/// PingOne: the next cycle is blocked.
+async fn most_of_the_rule_leaves(env: &Env, agent_cfg: &str) -> agent::Config {
+    env.sims
+        .write_config(
+            env.dir.path(),
+            agent_cfg,
+            &outbound_rule("r", "deprovision = true\nremove_action = \"disable\"", ""),
+        )
+        .unwrap();
+    let config = agent::Config::load(&env.path).unwrap();
+    let ids: Vec<String> = (0..20)
+        .map(|i| env.p1_user(&format!("u{i:02}"), &env.workforce, json!({})))
+        .collect();
+    env.sync(&config).await;
+    for id in &ids[..15] {
+        env.sims.p1.delete_user(id).unwrap();
+    }
+    config
+}
+
+fn disabled(env: &Env) -> usize {
+    env.sims
+        .duo
+        .state()
+        .users
+        .iter()
+        .filter(|u| u.status == "disabled")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_is_bound_to_the_reviewed_plan() {
+    let env = Env::new().await;
+    let config = most_of_the_rule_leaves(&env, "listen = \"127.0.0.1:0\"").await;
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].outcome, Outcome::Blocked);
+    let hash = blocked_hash(&env).await;
+    // Another plan's hash approves nothing, and says which plan is blocked.
+    let wrong = approve(&env, &"0".repeat(64))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains(&hash), "{wrong}");
+    assert_eq!(env.sync(&config).await[0].outcome, Outcome::Blocked);
+    // The reviewed plan's hash: the next sync carries it out, once.
+    approve(&env, &hash).await.unwrap();
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
+    assert_eq!(disabled(&env), 15);
+    let (o, _) = status(&env, false).await;
+    assert_eq!(o, Outcome::InStep);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_reaches_the_running_agent_and_runs_the_rule_at_once() {
+    let env = Env::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent_cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    let config = most_of_the_rule_leaves(&env, &agent_cfg).await;
+    let stop = CancellationToken::new();
+    let agent = tokio::spawn(agent::run_with(Arc::new(config), None, stop.clone(), None));
+    let http = reqwest::Client::new();
+    let mut hash = String::new();
+    for _ in 0..400 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/status.json"))
+            .send()
+            .await
+            && let Ok(v) = r.json::<Value>().await
+            && let Some(h) = v["rules"][0]["blocked"]["plan_hash"].as_str()
+        {
+            hash = h.to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(!hash.is_empty(), "the startup cycle was never blocked");
+    // The agent holds the database: the approval goes through its server,
+    // which runs the rule now rather than at the next interval (an hour).
+    let said = approve(&env, &hash)
+        .await
+        .expect("approved through the agent");
+    assert!(said.contains("runs the rule now"), "{said}");
+    for _ in 0..400 {
+        if disabled(&env) == 15 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(disabled(&env), 15);
+    stop.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), agent).await;
+}

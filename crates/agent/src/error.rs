@@ -34,6 +34,9 @@ pub enum AgentError {
     /// The state database could not be used (exit code 1).
     #[error("state database: {0}")]
     State(String),
+    /// The state database is held by a running agent (exit code 1).
+    #[error("state database: {0}")]
+    StateLocked(String),
     /// Anything else that stopped the command (exit code 1).
     #[error("{0}")]
     Other(String),

@@ -192,8 +192,8 @@ impl StatusReport {
                 }
                 let _ = writeln!(
                     s,
-                    "  {} destructive change(s) wait for approval: review with `p1duo plan --rule {1}`, then `p1duo sync --rule {1} --allow-deletes`",
-                    b.pending_destructive, r.name
+                    "  {} destructive change(s) wait for approval: review with `p1duo plan --rule {1}`, then `p1duo approve --rule {1} {2}` (works while the agent runs)",
+                    b.pending_destructive, r.name, b.plan_hash
                 );
             }
             if r.runs.is_empty() {

@@ -139,8 +139,8 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
         causes(out)?;
         writeln!(
             out,
-            "  review with `p1duo plan --rule {0}`, then run `p1duo sync --rule {0} --allow-deletes` if it is intended",
-            r.rule
+            "  review with `p1duo plan --rule {0}`, then run `p1duo sync --rule {0} --allow-deletes`, or `p1duo approve --rule {0} {1}` (bound to this plan; works while the agent runs), if it is intended",
+            r.rule, r.plan_hash
         )
         .map_err(io)?;
         return Ok(());
@@ -482,4 +482,70 @@ pub async fn link(
     )
     .map_err(io)?;
     Ok(Outcome::InStep)
+}
+
+/// `p1duo approve --rule R HASH`: approve exactly the blocked plan that was
+/// reviewed. Recorded in the state database, or, while the agent runs and
+/// holds it, handed to the agent over its local HTTP server (which also
+/// starts the rule's next cycle). A plan that changed since is not approved.
+pub async fn approve(
+    c: &Config,
+    rule: &str,
+    plan_hash: &str,
+    out: &mut dyn Write,
+) -> Result<Outcome, AgentError> {
+    if !c.rules.iter().any(|r| r.name == rule) {
+        return Err(AgentError::Usage(format!(
+            "rule {rule:?} is not in the configuration"
+        )));
+    }
+    let said = match StateDb::open(&c.state_path).await {
+        Ok(db) => {
+            let (r, h) = (rule.to_owned(), plan_hash.to_owned());
+            db.call(move |s| crate::cycle::state::approve(s, &r, &h))
+                .await?
+                .map_err(AgentError::Usage)?;
+            format!(
+                "approved plan {plan_hash} of rule {rule:?}: the next `p1duo sync` or agent cycle carries it out if its plan is still exactly this one"
+            )
+        }
+        Err(AgentError::StateLocked(_)) => ask_agent(c, rule, plan_hash).await?,
+        Err(e) => return Err(e),
+    };
+    writeln!(out, "{said}").map_err(io)?;
+    Ok(Outcome::InStep)
+}
+
+/// `POST /approve` to the running agent on its (loopback) status server.
+async fn ask_agent(c: &Config, rule: &str, plan_hash: &str) -> Result<String, AgentError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = c.agent.listen;
+    let unreachable = |e: std::io::Error| {
+        AgentError::Other(format!(
+            "the state database is held by a running agent, but its server at {addr} (agent.listen) did not answer: {e}"
+        ))
+    };
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(unreachable)?;
+    // Rule names and hashes need no escaping (letters, digits, - _ .).
+    let req = format!(
+        "POST /approve?rule={rule}&hash={plan_hash} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(req.as_bytes()).await.map_err(unreachable)?;
+    let mut answer = String::new();
+    conn.take(64 * 1024)
+        .read_to_string(&mut answer)
+        .await
+        .map_err(unreachable)?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .trim()
+        .to_owned();
+    if answer.starts_with("HTTP/1.1 200") {
+        Ok(body)
+    } else {
+        Err(AgentError::Usage(body))
+    }
 }

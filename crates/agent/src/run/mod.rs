@@ -177,7 +177,7 @@ impl CycleRunner for Runner {
                     );
                 }
                 for b in &rep.blocked {
-                    tracing::warn!(rule, reason = %b, "cycle blocked by a safety limit; run `p1duo sync --rule {rule} --allow-deletes` if intended");
+                    tracing::warn!(rule, reason = %b, plan = %rep.plan_hash, "cycle blocked by a safety limit; review `p1duo plan --rule {rule}`, then `p1duo approve --rule {rule} {}` if intended", rep.plan_hash);
                 }
             }
             Err(e) => tracing::error!(rule, error = %e, "cycle failed"),
@@ -207,12 +207,14 @@ pub async fn run_with(
         metrics.rule_known(&r.name);
     }
     let (tx, mut rx) = mpsc::channel::<ChangeEvent>(1024);
+    let (approved_tx, mut approved_rx) = mpsc::channel::<String>(16);
     let shared = Arc::new(Shared {
         config: RwLock::new(config.clone()),
         db: db.clone(),
         metrics: metrics.clone(),
         ready: Default::default(),
         events: tx,
+        approved: approved_tx,
     });
     let listener = tokio::net::TcpListener::bind(config.agent.listen)
         .await
@@ -230,9 +232,12 @@ pub async fn run_with(
         let _ = b.send(addr);
     }
     let server = tokio::spawn(
-        axum::serve(listener, server::router(shared.clone()))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
+        axum::serve(
+            listener,
+            server::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future(),
     );
     let mut reload = Reload::new();
     let mut subscription: Option<(Arc<Agent>, String)> = None;
@@ -300,6 +305,7 @@ pub async fn run_with(
                         Err(e) => tracing::error!(error = %e, "the new configuration is refused; keeping the running one"),
                     }
                 }
+                Some(rule) = approved_rx.recv() => sched.kick(&rule),
                 Some(ev) = rx.recv() => {
                     tracing::debug!(action = %ev.action, "PingOne change notification");
                     runner.note(&outbound, &ev);
