@@ -166,6 +166,31 @@ async fn demo_runs_and_exits_0() {
         "{t}"
     );
     assert!(t.contains("Duo write calls in the second sync: 0"), "{t}");
+    // `plan` = `sync`: each rule's planned changes are the ones the first sync made.
+    for rule in ["workforce-to-duo (outbound)", "duo-to-pingone (inbound)"] {
+        let lines: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with(&format!("rule {rule}: ")))
+            .collect();
+        let planned: u64 = lines[0]
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split(", ")
+            .filter(|part| !part.ends_with("problems"))
+            .map(|part| part.split(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        let synced: u64 = lines[1]
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(planned, synced, "{rule}: {lines:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

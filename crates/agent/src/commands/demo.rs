@@ -330,24 +330,16 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
     writeln!(out, "\n== p1duo check").map_err(io)?;
     commands::check(&config, out).await?;
     writeln!(out, "\n== p1duo plan (summary)").map_err(io)?;
-    let db = crate::state::StateDb::open_read_only(&config.state_path).await?;
-    let planner = crate::cycle::Agent::new(
-        Arc::new(config.clone()),
-        db,
-        Arc::new(crate::metrics::Metrics::new()),
-    )?;
-    for r in planner.rules(None).await? {
-        let p = planner.prepare(&r, false).await?;
+    for p in commands::plan_rules(&config, None).await? {
         writeln!(
             out,
             "rule {} ({}): {}",
-            r.name(),
-            r.direction(),
+            p.rule.name(),
+            p.rule.direction(),
             summary_line(&p.plan)
         )
         .map_err(io)?;
     }
-    drop(planner);
     writeln!(out, "\n== p1duo sync").map_err(io)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     commands::sync(

@@ -57,6 +57,26 @@ pub async fn check(c: &Config, out: &mut dyn Write) -> Result<Outcome, AgentErro
     Ok(Outcome::InStep)
 }
 
+/// Every selected rule's plan, each as if the rules before it had run, in
+/// the order `sync` runs them: what `plan` shows is what `sync` does.
+pub(crate) async fn plan_rules(
+    c: &Config,
+    rule: Option<&str>,
+) -> Result<Vec<crate::cycle::Prepared>, AgentError> {
+    let db = StateDb::open_read_only(&c.state_path).await?;
+    let agent = Agent::new(Arc::new(c.clone()), db, Arc::new(Metrics::new()))?;
+    let mut before = crate::cycle::Echo::default();
+    let mut out = Vec::new();
+    for r in agent.rules(rule).await? {
+        let p = agent.prepare_after(&r, false, &before).await?;
+        if r.direction() == crate::config::Direction::Outbound {
+            before.note_outbound(&p);
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
 /// `p1duo plan`: what a sync would do, without writing anything.
 pub async fn plan(
     c: &Config,
@@ -64,12 +84,10 @@ pub async fn plan(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome, AgentError> {
-    let db = StateDb::open_read_only(&c.state_path).await?;
-    let agent = Agent::new(Arc::new(c.clone()), db, Arc::new(Metrics::new()))?;
     let mut outcome = Outcome::InStep;
     let mut plans = Vec::new();
-    for r in agent.rules(rule).await? {
-        let p = agent.prepare(&r, false).await?;
+    for p in plan_rules(c, rule).await? {
+        let r = p.rule.clone();
         if !p.plan.blocked.is_empty() {
             outcome = outcome.worst(Outcome::Blocked);
         } else if p

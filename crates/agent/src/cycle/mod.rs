@@ -23,7 +23,7 @@ use duo_client::DuoClient;
 use indicatif::ProgressBar;
 use pingone_client::PingOneClient;
 pub(crate) use policy::policy;
-pub(crate) use prepare::{Preparation, Selection};
+pub(crate) use prepare::{Echo, Preparation, Selection};
 use reconcile_engine::{Kind, Plan};
 use records::Inputs;
 pub use report::{CycleReport, Summary};
