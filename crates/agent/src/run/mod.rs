@@ -119,16 +119,21 @@ impl Runner {
 }
 
 impl CycleRunner for Runner {
-    async fn run_cycle(&self, rule: &str, trigger: CycleTrigger, cancel: CancellationToken) {
+    async fn run_cycle(
+        &self,
+        rule: &str,
+        trigger: CycleTrigger,
+        cancel: CancellationToken,
+    ) -> bool {
         let rules = match self.agent.rules(None).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(rule, error = %e, "cannot list the rules");
-                return;
+                return false;
             }
         };
         let Some(r) = rules.into_iter().find(|r| r.name() == rule) else {
-            return;
+            return true;
         };
         let store_trigger = match trigger {
             CycleTrigger::Startup => state_store::Trigger::Startup,
@@ -153,6 +158,7 @@ impl CycleRunner for Runner {
                 self.agent.cycle(&r, opts).await
             }
         };
+        let ran = result.is_ok();
         match result {
             Ok(rep) => {
                 let s = &rep.summary;
@@ -187,6 +193,7 @@ impl CycleRunner for Runner {
         if p.is_empty() {
             self.shared.ready.store(true, Ordering::Release);
         }
+        ran
     }
 }
 
