@@ -203,6 +203,15 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
     let out = p1duo(&["sync", "--config", &cfg], &[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 
+    // By the Duo user's id, explain follows the link to the PingOne user.
+    let duo_id = env.duo_user("alice").unwrap().user_id;
+    let by_id = text(&p1duo(&["explain", &duo_id, "--config", &cfg], &[]).await);
+    assert!(
+        by_id.contains("PingOne: id")
+            && by_id.contains("username alice")
+            && by_id.contains("in scope"),
+        "{by_id}"
+    );
     let alice = p1duo(&["explain", "alice", "--config", &cfg], &[]).await;
     let t = text(&alice);
     assert!(alice.status.success(), "{t}");
