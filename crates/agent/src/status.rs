@@ -4,6 +4,7 @@
 use crate::AgentError;
 use crate::config::Config;
 use crate::state::StateDb;
+use reconcile_engine::terminal_safe as safe;
 use serde::Serialize;
 use state_store::{ObjectStatus, Run, StatusFilter, SyncStatus};
 use std::fmt::Write as _;
@@ -188,7 +189,7 @@ impl StatusReport {
             let _ = writeln!(s, "rule {}{state}: {}", r.name, r.state.describe());
             if let Some(b) = &r.blocked {
                 for why in &b.reasons {
-                    let _ = writeln!(s, "  blocked: {why}");
+                    let _ = writeln!(s, "  blocked: {}", safe(why));
                 }
                 let _ = writeln!(
                     s,
@@ -222,14 +223,17 @@ impl StatusReport {
                         e.code,
                         e.attribute
                             .as_ref()
-                            .map_or(String::new(), |a| format!(" [{a}]")),
-                        e.message
+                            .map_or(String::new(), |a| format!(" [{}]", safe(a))),
+                        safe(&e.message)
                     )
                 });
                 let _ = writeln!(
                     s,
                     "  {} {} {}: {}{err}",
-                    o.key.kind, o.display_name, o.key.source_id, o.status
+                    o.key.kind,
+                    safe(&o.display_name),
+                    safe(&o.key.source_id),
+                    o.status
                 );
             }
         }

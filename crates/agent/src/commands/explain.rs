@@ -8,6 +8,7 @@ use crate::cycle::{Agent, Preparation, Prepared, RuleRef, Selection};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::status::fmt_time;
+use reconcile_engine::terminal_safe as safe;
 use state_store::{ObjectKey, ObjectKind};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -63,14 +64,14 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
             "no PingOne or Duo user has the username or id {user:?}; check the spelling (usernames compare ignoring case)"
         )));
     }
-    let _ = writeln!(s, "user {user}");
+    let _ = writeln!(s, "user {}", safe(user));
     let p1_line = p1u.map_or_else(
         || "no user with this username or id".to_owned(),
         |u| {
             format!(
                 "id {}, username {}, population {}, enabled {}",
-                u.id,
-                u.username,
+                safe(&u.id),
+                safe(&u.username),
                 u.population_id().map_or_else(|| "?".to_owned(), pop_name),
                 u.enabled.unwrap_or(true)
             )
@@ -81,8 +82,8 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         |u| {
             format!(
                 "user id {}, username {}, status {}, {} phone(s), {} group(s)",
-                u.user_id,
-                u.username,
+                safe(&u.user_id),
+                safe(&u.username),
                 u.status.as_ref().map_or("?", |st| st.as_str()),
                 u.phones.len(),
                 u.groups.len()

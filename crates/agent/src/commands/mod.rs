@@ -126,13 +126,16 @@ pub async fn plan(
     Ok(outcome)
 }
 
+/// Directory values on a terminal: control and bidi characters made visible.
+use reconcile_engine::terminal_safe as safe;
+
 /// Print a cycle report in PingOne's words.
 pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentError> {
     let s = &r.summary;
     // One cause failing many objects (a mapping over a missing attribute) first.
     let causes = |out: &mut dyn Write| -> Result<(), AgentError> {
         for (kind, n, cause) in &r.common_failures {
-            writeln!(out, "  same cause for {n} {kind}s: {cause}").map_err(io)?;
+            writeln!(out, "  same cause for {n} {kind}s: {}", safe(cause)).map_err(io)?;
         }
         if r.held > 0 {
             writeln!(
@@ -152,7 +155,7 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
         )
         .map_err(io)?;
         for b in &r.blocked {
-            writeln!(out, "  {b}").map_err(io)?;
+            writeln!(out, "  {}", safe(b)).map_err(io)?;
         }
         causes(out)?;
         writeln!(
@@ -185,7 +188,7 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
     }
     causes(out)?;
     for (kind, name, status, msg) in r.problems.iter().take(50) {
-        writeln!(out, "  {status} {kind} {name}: {msg}").map_err(io)?;
+        writeln!(out, "  {status} {kind} {}: {}", safe(name), safe(msg)).map_err(io)?;
     }
     if r.problems.len() > 50 {
         writeln!(
