@@ -101,6 +101,27 @@ const ROWS: &[Row] = &[
         "agent.interval",
     ),
     (
+        "interval near the maximum",
+        &[("[agent]\n", "[agent]\ninterval = \"5124095576030431h\"\n")],
+        "agent.interval",
+    ),
+    (
+        "zero timeout",
+        &[(
+            "rate_limit = \"off\"\n\n[agent]",
+            "rate_limit = \"off\"\ntimeout = \"0s\"\n\n[agent]",
+        )],
+        "duo.timeout",
+    ),
+    (
+        "api_host port out of range",
+        &[(
+            "api_host = \"",
+            "api_host = \"api-x.duosecurity.com:99999\" # ",
+        )],
+        "duo.api_host",
+    ),
+    (
         "zero concurrency",
         &[("[agent]\n", "[agent]\nconcurrency = 0\n")],
         "agent.concurrency",
@@ -238,6 +259,9 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         zero write rate: error: DIR/p1duo.toml: duo.rate_limit.writes_per_minute: expected a whole number from 1 to 100000
         pingone rate limit shape: error: DIR/p1duo.toml: pingone.rate_limit: expected { requests_per_second = N } or "off"
         bad interval: error: DIR/p1duo.toml: agent.interval: expected a duration such as "90s", "15m" or "1h30m", got "soon"
+        interval near the maximum: error: DIR/p1duo.toml: agent.interval: expected at most 366 days ("8784h")
+        zero timeout: error: DIR/p1duo.toml: duo.timeout: expected at least 1s for a request to Duo
+        api_host port out of range: error: DIR/p1duo.toml: duo.api_host: Duo client configuration: `api_host` port `99999` is not a number between 1 and 65535
         zero concurrency: error: DIR/p1duo.toml: agent.concurrency: expected a whole number from 1 to 256, got 0
         bad listen address: error: DIR/p1duo.toml: agent.listen: expected an address and port such as "127.0.0.1:9464", got "not an address"
         unknown direction: error: DIR/p1duo.toml: rules[0].direction: expected "outbound" (PingOne -> Duo) or "inbound" (Duo -> PingOne), got "sideways"
