@@ -49,6 +49,16 @@ const ROWS: &[Row] = &[
         "pingone.client_secret",
     ),
     (
+        "secret file that never ends",
+        &[("{ file = \"pingone.secret\" }", "{ file = \"/dev/zero\" }")],
+        "pingone.client_secret",
+    ),
+    (
+        "secret file that is a directory",
+        &[("{ file = \"pingone.secret\" }", "{ file = \"/tmp\" }")],
+        "pingone.client_secret",
+    ),
+    (
         "empty state path",
         &[("state_path = \"p1duo.db\"", "state_path = \"\"")],
         "state_path",
@@ -251,6 +261,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" } or { file = "path" } (the value given was not echoed)
         secret env unset: error: DIR/p1duo.toml: duo.secret_key: environment variable P1DUO_PROVE_UNSET is not set; export it before running p1duo
         secret file missing: error: DIR/p1duo.toml: pingone.client_secret: cannot read secret file DIR/nope.secret (No such file or directory (os error 2)); check the path and its permissions
+        secret file that never ends: error: DIR/p1duo.toml: pingone.client_secret: secret file /dev/zero is not a regular file; point it at a file holding only the secret
+        secret file that is a directory: error: DIR/p1duo.toml: pingone.client_secret: secret file /tmp is not a regular file; point it at a file holding only the secret
         empty state path: error: DIR/p1duo.toml: state_path: expected a file path for the state database, got an empty string
         unknown region: error: DIR/p1duo.toml: pingone.region: expected one of com | eu | ca | asia | com.au | sg, got "mars"
         token auth method: error: DIR/p1duo.toml: pingone.token_auth_method: expected "client_secret_basic" or "client_secret_post" (the worker application's Token Endpoint Authentication Method), got "client_secret_jwt"

@@ -62,9 +62,14 @@ impl Sims {
         rules: &str,
     ) -> Result<PathBuf, AgentError> {
         let w = |name: &str, text: &str| {
-            std::fs::write(dir.join(name), text).map_err(|e| {
+            let fail = |e: std::io::Error| {
                 AgentError::Other(format!("writing {}: {e}", dir.join(name).display()))
-            })
+            };
+            std::fs::write(dir.join(name), text).map_err(fail)?;
+            // Secret files are for the agent's user only (p1duo warns otherwise).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600))
+                .map_err(fail)
         };
         w("duo.skey", DEMO_SKEY)?;
         w("pingone.secret", DEMO_CLIENT_SECRET)?;
