@@ -258,7 +258,7 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         toml syntax: error: DIR/p1duo.toml: (file): unclosed table, expected "]" (line 17)
         unknown key: error: DIR/p1duo.toml: duo.secret: unknown field "secret", expected one of "api_host", "integration_key", "secret_key", "rate_limit", "timeout" (line 16)
         missing duo table: error: DIR/p1duo.toml: duox: unknown field "duox", expected one of "state_path", "pingone", "duo", "agent", "rules" (line 11)
-        inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" } or { file = "path" } (the value given was not echoed)
+        inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" }, { file = "path" } or { credential = "name" } (the value given was not echoed)
         secret env unset: error: DIR/p1duo.toml: duo.secret_key: environment variable P1DUO_PROVE_UNSET is not set; export it before running p1duo
         secret file missing: error: DIR/p1duo.toml: pingone.client_secret: cannot read secret file DIR/nope.secret (No such file or directory (os error 2)); check the path and its permissions
         secret file that never ends: error: DIR/p1duo.toml: pingone.client_secret: secret file /dev/zero is not a regular file; point it at a file holding only the secret
