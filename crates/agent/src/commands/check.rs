@@ -174,10 +174,11 @@ async fn duo(c: &Config) -> Vec<CheckResult> {
         }
         Err(e) => {
             let msg = e.to_string();
-            let skew = e.code() == Some(40103);
             out.push(fail("Duo connection", msg.clone()));
-            if skew {
-                out.push(fail("Duo clock skew", "Duo refused the signature (40103): if the secret key is right, set this machine's clock (NTP) to within a few minutes of UTC"));
+            match e.code() {
+                Some(40105) => out.push(fail("Duo clock skew", "Duo refused the request date (40105 \"Bad request timestamp\"): this machine's clock is off; set it (NTP) to within a few minutes of UTC")),
+                Some(40103) => out.push(fail("Duo clock skew", "Duo refused the signature (40103): if the secret key is right, set this machine's clock (NTP) to within a few minutes of UTC")),
+                _ => {}
             }
             return out;
         }
@@ -198,6 +199,17 @@ async fn duo(c: &Config) -> Vec<CheckResult> {
                 "Duo permission: administrators",
                 format!("{e}; a rule maps userType, so tick \"Grant administrators\" on the Admin API application"),
             )),
+        }
+        // Duo also has a read-only administrators grant: prove writes with a modify of an
+        // administrator that cannot exist (404, nothing written; this assumes Duo checks the
+        // permission before the object, as it does for the resource probe above).
+        match duo.raw_call(duo_client::Method::POST, "/admin/v1/admins/DEP1DUOCHECKNOSUCHAD", &duo_client::Params::new()).await {
+            Err(e) if e.status() == Some(403) => out.push(fail(
+                "Duo permission: administrator writes",
+                "Duo refused an administrator write (403): a rule maps userType, so the Admin API application needs \"Grant administrators\" with Read/Write, not the read-only administrators grant; change it in the Duo Admin Panel > Applications > this Admin API application",
+            )),
+            Err(e) if e.is_transient() => out.push(fail("Duo permission: administrator writes", e.to_string())),
+            _ => out.push(pass("Duo permission: administrator writes", "administrator writes are allowed")),
         }
     }
     out

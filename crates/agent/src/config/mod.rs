@@ -251,6 +251,9 @@ pub struct Actions {
     pub deprovision_on_rule_deletion: bool,
     /// Remove Duo phones no longer used by anyone (never one with an activated device).
     pub remove_unused_phones: bool,
+    /// A linked Duo user found in Duo's trash ("pending deletion") is restored
+    /// (`bulk_restore`) instead of reported; off, it is reported and left alone.
+    pub restore_trashed: bool,
 }
 
 impl Default for Actions {
@@ -263,6 +266,7 @@ impl Default for Actions {
             remove_action: RemoveAction::Disable,
             deprovision_on_rule_deletion: false,
             remove_unused_phones: true,
+            restore_trashed: false,
         }
     }
 }

@@ -205,10 +205,32 @@ impl Target for DuoTarget {
                     }),
                     ..UserUpdate::default()
                 };
-                self.duo
+                let what = || format!("setting the status of Duo user {id}");
+                let user = self
+                    .duo
                     .modify_user(id, &up)
                     .await
-                    .map_err(|e| terr(format!("setting the status of Duo user {id}"), e))?;
+                    .map_err(|e| terr(what(), e))?;
+                // In Duo's trash a modify answers 200 and changes nothing; only bulk_restore
+                // brings the user back (planned only with `restore_trashed = true`).
+                if enabled && matches!(user.status, Some(UserStatus::PendingDeletion)) {
+                    let restored =
+                        self.duo.restore_users(&[id]).await.map_err(|e| {
+                            terr(format!("restoring Duo user {id} from the trash"), e)
+                        })?;
+                    if !restored.iter().any(|r| r.user_id == id && r.success) {
+                        return Err(TargetError {
+                            class: ErrorClass::Transient,
+                            message: format!(
+                                "Duo did not restore user {id} from the trash; restore it in the Duo Admin Panel (Users > Trash)"
+                            ),
+                        });
+                    }
+                    self.duo
+                        .modify_user(id, &up)
+                        .await
+                        .map_err(|e| terr(what(), e))?;
+                }
             }
             Kind::Admin => {
                 let up = AdminUpdate {

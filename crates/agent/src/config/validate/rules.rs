@@ -113,6 +113,7 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             .deprovision_on_rule_deletion
             .unwrap_or(d.deprovision_on_rule_deletion),
         remove_unused_phones: a.remove_unused_phones.unwrap_or(d.remove_unused_phones),
+        restore_trashed: a.restore_trashed.unwrap_or(d.restore_trashed),
     };
     let s = r.safety;
     let ds = Safety::default();
