@@ -128,7 +128,7 @@ pub enum DuoError {
     /// limit (100 phones or groups per user, 100 users per phone). Duo's
     /// answer alone does not tell: 50001 is its generic internal error.
     #[error(
-        "Duo refused {call} ({failure}): {limit}, and Duo allows at most 100 phones or groups per user and 100 users per phone; remove an association first"
+        "Duo refused {call} ({failure}): a one-to-many limit was reached ({limit}; Duo allows at most 100 phones or groups per user, 100 users per phone); remove an association first"
     )]
     LimitExceeded {
         /// `METHOD /path`.
