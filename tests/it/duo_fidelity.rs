@@ -103,3 +103,34 @@ async fn check_fails_a_read_only_administrators_grant_and_names_the_permission()
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_action_delete_sends_users_to_duos_trash_where_they_stay_restorable() {
+    let env = Env::new().await;
+    let alice = env.p1_user("alice", &env.workforce, json!({}));
+    let config = env.config(&outbound_rule(
+        "r",
+        "deprovision = true\nremove_action = \"delete\"\nrestore_trashed = true",
+        "",
+    ));
+    env.sync(&config).await;
+    let before = env.duo_user("alice").expect("alice created");
+    env.sims.p1.delete_user(&alice).unwrap();
+    let r = env.sync_with(&config, true).await;
+    assert_eq!(r[0].outcome, agent::Outcome::InStep, "{:?}", r[0]);
+    let trashed = env.duo_user("alice").expect("still in Duo, in the trash");
+    assert_eq!(
+        (trashed.user_id.as_str(), trashed.status.as_str()),
+        (before.user_id.as_str(), "pending deletion")
+    );
+    // Back in PingOne within Duo's retention period: the same Duo user is restored.
+    env.p1_user("alice", &env.workforce, json!({}));
+    let r = env.sync(&config).await;
+    assert!(r[0].problems.is_empty(), "{:?}", r[0]);
+    let back = env.duo_user("alice").unwrap();
+    assert_eq!(
+        (back.user_id.as_str(), back.status.as_str()),
+        (before.user_id.as_str(), "active")
+    );
+    assert_eq!(env.duo_users_named("alice"), 1);
+}

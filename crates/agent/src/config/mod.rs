@@ -135,7 +135,11 @@ impl fmt::Display for Direction {
 #[serde(rename_all = "lowercase")]
 pub enum RemoveAction {
     Disable,
+    /// Duo users go to Duo's trash (restorable until Duo purges them); groups, administrators
+    /// and PingOne users are deleted.
     Delete,
+    /// As `Delete`, but Duo users are deleted permanently at once (the Admin API's delete).
+    Purge,
 }
 
 /// One `[[rules]]` entry.

@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 /// The engine's `Target` over the Duo Admin API.
 pub struct DuoTarget {
     pub duo: DuoClient,
+    /// Deleting a user sends it to Duo's trash (`remove_action = "delete"`, like Duo's own
+    /// Directory Sync) instead of the Admin API's permanent delete (`"purge"`).
+    pub trash_users: bool,
 }
 
 fn terr(what: String, e: DuoError) -> TargetError {
@@ -252,6 +255,10 @@ impl Target for DuoTarget {
 
     async fn delete(&self, kind: Kind, id: &str) -> TResult<()> {
         let r = match kind {
+            Kind::User if self.trash_users => {
+                // An unknown id is `success: false`: gone already, as a 404 on delete.
+                self.duo.trash_users(&[id]).await.map(|_| ())
+            }
             Kind::User => self.duo.delete_user(id).await,
             Kind::Admin => self.duo.delete_admin(id).await,
             Kind::Group => self.duo.delete_group(id).await,
