@@ -277,7 +277,7 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         zero concurrency: error: DIR/p1duo.toml: agent.concurrency: expected a whole number from 1 to 256, got 0
         bad listen address: error: DIR/p1duo.toml: agent.listen: expected an address and port such as "127.0.0.1:9464", got "not an address"
         unknown direction: error: DIR/p1duo.toml: rules[0].direction: expected "outbound" (PingOne -> Duo) or "inbound" (Duo -> PingOne), got "sideways"
-        unknown remove action: error: DIR/p1duo.toml: rules[0].actions.remove_action: expected "disable" or "delete", got "remove"
+        unknown remove action: error: DIR/p1duo.toml: rules[0].actions.remove_action: expected "disable", "delete" or "purge", got "remove"
         percent above 100: error: DIR/p1duo.toml: rules[0].safety.max_delete_percent: expected a percentage from 0 to 100, got 250
         unknown duo attribute: error: DIR/p1duo.toml: rules[0].mapping.shoesize: is not an outbound target attribute; the valid ones are: username, email, realname, firstname, lastname, notes, alias1, alias2, alias3, alias4, phones, enabled, status, userType, adminRole
         mapping syntax: error: DIR/p1duo.toml: rules[0].mapping.email: unexpected `(`: expected an attribute path, a quoted string or a function call (in "coalesce((email" at column 10)

@@ -362,7 +362,7 @@ async fn a_fast_cycle_takes_percentage_limits_of_the_whole_rule() {
     }
     let rule = format!(
         "{}\n[rules.safety]\nmax_delete_percent = 10\n",
-        outbound_rule("r", "deprovision = true\nremove_action = \"delete\"", "")
+        outbound_rule("r", "deprovision = true\nremove_action = \"purge\"", "")
     );
     let (_base, stop, agent) = start_agent(&env, &rule).await;
     assert!(env.duo_user("user07").is_some(), "the startup cycle ran");

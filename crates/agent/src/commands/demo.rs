@@ -33,14 +33,25 @@ pub struct Sims {
 impl Sims {
     /// Start both simulators on loopback (rate limits off, control on).
     pub async fn start() -> Result<Sims, AgentError> {
-        let duo = DuoSim::start(duo_sim::SimConfig {
+        Self::start_with(|_| Ok(())).await
+    }
+
+    /// [`Sims::start`] with the Duo simulator's settings adjusted first (tests: variants,
+    /// grants), e.g. `|c| c.apply_variants("phone_without_plus")`.
+    pub async fn start_with(
+        duo: impl FnOnce(&mut duo_sim::SimConfig) -> Result<(), String>,
+    ) -> Result<Sims, AgentError> {
+        let mut duo_config = duo_sim::SimConfig {
             ikey: DEMO_IKEY.into(),
             skey: DEMO_SKEY.into(),
             control: true,
             ..Default::default()
-        })
-        .await
-        .map_err(|e| AgentError::Other(format!("starting the Duo simulator: {e}")))?;
+        };
+        duo(&mut duo_config)
+            .map_err(|e| AgentError::Other(format!("configuring the Duo simulator: {e}")))?;
+        let duo = DuoSim::start(duo_config)
+            .await
+            .map_err(|e| AgentError::Other(format!("starting the Duo simulator: {e}")))?;
         let p1 = PingOneSim::start(pingone_sim::SimConfig {
             env_id: DEMO_ENV_ID.into(),
             client_id: DEMO_CLIENT_ID.into(),

@@ -71,7 +71,7 @@ fn each_mistake_names_the_file_the_key_and_what_is_expected() {
         (
             "remove_action = \"disable\"",
             "remove_action = \"remove\"",
-            "rules[0].actions.remove_action: expected \"disable\" or \"delete\"",
+            "rules[0].actions.remove_action: expected \"disable\", \"delete\" or \"purge\"",
         ),
         (
             "direction = \"outbound\"",

@@ -162,16 +162,6 @@ async fn a_create_is_resent_when_duo_certainly_did_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn one_to_many_limits_are_not_retried() {
-    let script = Scripted::new([fail(500, 50001, "Unknown internal server error", None)]);
-    let duo = client(&script);
-    let err = duo.associate_phone("DU1", "DP1").await.unwrap_err();
-    assert!(matches!(err, DuoError::LimitExceeded { .. }), "{err:?}");
-    assert!(!err.is_transient());
-    assert_eq!(script.requests().len(), 1);
-}
-
-#[tokio::test(start_paused = true)]
 async fn every_attempt_is_signed_afresh() {
     let script = Scripted::new([
         too_many(None),
