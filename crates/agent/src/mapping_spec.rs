@@ -10,6 +10,7 @@ pub fn compile(
     direction: Direction,
     table: Option<&toml::Table>,
     key: &str,
+    options: &mapping::Options,
     problem: &mut dyn FnMut(String, String),
 ) -> Option<Mapping> {
     let md = match direction {
@@ -34,7 +35,7 @@ pub fn compile(
             }
         },
     };
-    match Mapping::compile(md, &spec) {
+    match Mapping::compile_with(md, &spec, options) {
         Ok(m) => Some(m),
         Err(errors) => {
             for e in errors.0 {
@@ -42,7 +43,12 @@ pub fn compile(
                 if let (Some(expr), Some(col)) = (&e.expr, e.column) {
                     msg = format!("{msg} (in {expr:?} at column {col})");
                 }
-                problem(format!("{key}.{}", quote_key(&e.target)), msg);
+                let at = if e.target == "(options)" {
+                    format!("{key}_options")
+                } else {
+                    format!("{key}.{}", quote_key(&e.target))
+                };
+                problem(at, msg);
             }
             None
         }

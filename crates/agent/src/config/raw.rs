@@ -83,6 +83,15 @@ pub struct RawRule {
     pub safety: RawSafety,
     #[serde(default)]
     pub adopt: RawAdopt,
+    pub mapping_options: Option<RawMappingOptions>,
+}
+
+/// `[rules.mapping_options]`: options for the whole mapping.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMappingOptions {
+    pub default_region: Option<String>,
+    pub allow_owner: Option<bool>,
 }
 
 /// `[rules.adopt]`.

@@ -231,6 +231,26 @@ fn secrets_from_files_lose_a_trailing_newline() {
 }
 
 #[test]
+fn mapping_options_set_the_phone_region_and_allow_owner() {
+    let text = EXAMPLE.replace(
+        "[rules.safety]",
+        "[rules.mapping_options]\ndefault_region = \"GB\"\nallow_owner = true\n[rules.safety]",
+    );
+    let c = load(&text).unwrap();
+    let rec = c.rules[0]
+        .mapping
+        .apply(&serde_json::json!({ "username": "u", "primaryPhone": "020 7946 0000" }))
+        .unwrap();
+    assert_eq!(rec.text("phones"), Some("+442079460000"));
+    let bad = text.replace("default_region = \"GB\"", "default_region = \"Narnia\"");
+    let e = load(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("rules[0].mapping_options") && e.contains("Narnia"),
+        "{e}"
+    );
+}
+
+#[test]
 fn secrets_come_from_systemd_credentials() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("duo-secret-key"), DUO_SECRET).unwrap();

@@ -183,10 +183,18 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
         confirm: r.adopt.confirm.unwrap_or(da.confirm),
         confirm_admins: r.adopt.confirm_admins.unwrap_or(da.confirm_admins),
     };
+    let defaults = mapping::Options::default();
+    let options = r
+        .mapping_options
+        .map_or(defaults.clone(), |o| mapping::Options {
+            default_region: o.default_region.unwrap_or(defaults.default_region),
+            allow_owner: o.allow_owner.unwrap_or(defaults.allow_owner),
+        });
     let mapping = crate::mapping_spec::compile(
         direction,
         r.mapping.as_ref(),
         &format!("{key}.mapping"),
+        &options,
         &mut |k, m| c.problem(k, m),
     )
     .unwrap_or_else(mapping::Mapping::default_outbound);
