@@ -319,6 +319,12 @@ impl Config {
             .filter(|r| r.enabled && r.direction() == Direction::Outbound)
             .collect();
         let mut w = Vec::new();
+        if !self.agent.listen.ip().is_loopback() {
+            w.push(format!(
+                "agent.listen = \"{}\" is reachable from other machines: /status and /metrics show names and emails, and /approve and /pingone/events take requests; listen on 127.0.0.1 behind a reverse proxy with authentication, or firewall the port",
+                self.agent.listen
+            ));
+        }
         for (i, a) in out.iter().enumerate() {
             for b in &out[i + 1..] {
                 let (a_pops, b_pops) = (

@@ -251,6 +251,23 @@ fn mapping_options_set_the_phone_region_and_allow_owner() {
 }
 
 #[test]
+fn a_listen_address_off_loopback_is_warned_about() {
+    assert!(
+        load(EXAMPLE)
+            .unwrap()
+            .warnings()
+            .iter()
+            .all(|w| !w.contains("agent.listen"))
+    );
+    let open = EXAMPLE.replace("listen = \"127.0.0.1:9464\"", "listen = \"0.0.0.0:9464\"");
+    let w = load(&open).unwrap().warnings().join("\n");
+    assert!(
+        w.contains("agent.listen") && w.contains("other machines"),
+        "{w}"
+    );
+}
+
+#[test]
 fn secrets_come_from_systemd_credentials() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("duo-secret-key"), DUO_SECRET).unwrap();

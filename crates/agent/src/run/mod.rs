@@ -207,6 +207,9 @@ pub async fn run_with(
     shutdown: CancellationToken,
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<Outcome, AgentError> {
+    for w in config.warnings() {
+        tracing::warn!("{w}");
+    }
     let db = StateDb::open(&config.state_path).await?;
     db.call(|s| s.close_interrupted_runs(state_store::now_millis()))
         .await?;
