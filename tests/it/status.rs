@@ -112,6 +112,13 @@ async fn an_agent_whose_every_cycle_fails_is_not_ready_and_its_last_success_is_z
         metrics.contains("p1duo_last_successful_cycle_timestamp_seconds{rule=\"r\"} 0"),
         "never succeeded is 0, so an alert on it fires: {metrics}"
     );
+    assert!(
+        metrics.contains(&format!(
+            "p1duo_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{metrics}"
+    );
     stop.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), agent).await;
 }

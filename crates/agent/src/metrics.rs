@@ -79,6 +79,15 @@ impl Metrics {
             "Unix time of the last cycle that completed without a failed object, by rule",
             last_success.clone(),
         );
+        let build = Family::<Labels, Gauge>::default();
+        registry.register(
+            "build_info",
+            "Always 1; the version of the running agent in its label",
+            build.clone(),
+        );
+        build
+            .get_or_create(&labels(&[("version", env!("CARGO_PKG_VERSION"))]))
+            .set(1);
         let blocked = Family::<Labels, Gauge>::default();
         registry.register(
             "rule_blocked",

@@ -520,17 +520,37 @@ pub async fn approve(
             "rule {rule:?} is not in the configuration"
         )));
     }
+    let record = |db: StateDb| async move {
+        let (r, h) = (rule.to_owned(), plan_hash.to_owned());
+        db.call(move |s| crate::cycle::state::approve(s, &r, &h))
+            .await?
+            .map_err(AgentError::Usage)?;
+        Ok::<_, AgentError>(format!(
+            "approved plan {plan_hash} of rule {rule:?}: the next `p1duo sync` or agent cycle carries it out if its plan is still exactly this one"
+        ))
+    };
     let said = match StateDb::open(&c.state_path).await {
-        Ok(db) => {
-            let (r, h) = (rule.to_owned(), plan_hash.to_owned());
-            db.call(move |s| crate::cycle::state::approve(s, &r, &h))
-                .await?
-                .map_err(AgentError::Usage)?;
-            format!(
-                "approved plan {plan_hash} of rule {rule:?}: the next `p1duo sync` or agent cycle carries it out if its plan is still exactly this one"
-            )
-        }
-        Err(AgentError::StateLocked(_)) => ask_agent(c, rule, plan_hash).await?,
+        Ok(db) => record(db).await?,
+        Err(AgentError::StateLocked(held)) => match ask_agent(c, rule, plan_hash).await {
+            Ok(said) => said,
+            // No agent answers: a command that is finishing may hold the
+            // database for a moment; wait for it, briefly.
+            Err(AgentError::Other(_)) => {
+                let mut db = None;
+                for _ in 0..50 {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    if let Ok(d) = StateDb::open(&c.state_path).await {
+                        db = Some(d);
+                        break;
+                    }
+                }
+                match db {
+                    Some(db) => record(db).await?,
+                    None => return Err(AgentError::StateLocked(held)),
+                }
+            }
+            Err(e) => return Err(e),
+        },
         Err(e) => return Err(e),
     };
     writeln!(out, "{said}").map_err(io)?;
