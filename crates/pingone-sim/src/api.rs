@@ -77,7 +77,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
         .route(
             &format!("{e}/subscriptions/{{subscriptionId}}"),
-            get(subscription_get).delete(subscription_delete),
+            get(subscription_get)
+                .put(subscription_put)
+                .delete(subscription_delete),
         )
 }
 
@@ -477,6 +479,17 @@ async fn subscription_create(State(s): S, headers: HeaderMap, body: Bytes) -> R 
     let id = uuid::Uuid::new_v4().to_string();
     let v = s.notifier.subscribe(id, &s.cfg.env_id, &body)?;
     created(with_links(&s, v))
+}
+
+async fn subscription_put(
+    State(s): S,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> R {
+    let body = json_body(&headers, &body)?;
+    let v = s.notifier.update(&id, &s.cfg.env_id, &body)?;
+    ok(with_links(&s, v))
 }
 
 async fn subscription_get(State(s): S, Path((_, id)): Path<(String, String)>) -> R {

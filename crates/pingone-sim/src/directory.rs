@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 pub(crate) struct Rules {
     pub require_email: bool,
     pub username_case_insensitive: bool,
+    pub enabled_on_create: bool,
     pub uniqueness_status: u16,
     pub users_page_cap: usize,
     pub page_cap: usize,
@@ -568,7 +569,9 @@ impl Directory {
                 }
             },
         };
-        let enabled = body.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+        // `enabled` is read-only on create (set with PUT /users/{id}/enabled).
+        let enabled = !self.rules.enabled_on_create
+            || body.get("enabled").and_then(Value::as_bool).unwrap_or(true);
         let mfa_enabled = body
             .get("mfaEnabled")
             .and_then(Value::as_bool)

@@ -388,7 +388,12 @@ pub(crate) fn group_parents(
         .group_parents(group)
         .into_iter()
         .filter(|(_, t)| kind.is_none_or(|k| k == *t))
-        .filter_map(|(g, t)| dir.group_seq(&g).map(|s| (s, g, t)))
+        // Direct parents first, then the indirect ancestors (each by creation):
+        // clients take the first entry for the parent. The key is also the cursor.
+        .filter_map(|(g, t)| {
+            let indirect = u64::from(t != "DIRECT") << 62;
+            dir.group_seq(&g).map(|s| (indirect | s, g, t))
+        })
         .collect();
     all.sort_by_key(|(s, _, _)| *s);
     let count = all.len() as u64;

@@ -47,6 +47,10 @@ struct Args {
     /// Fault settings as JSON, e.g. '{"seed":1,"server_error_rate":0.1}'.
     #[arg(long)]
     faults: Option<String>,
+    /// Behaviour variants where PingOne is undocumented, comma-separated
+    /// (enabled-on-create, any-2xx, nd-json, no-nesting-events, email-required).
+    #[arg(long, env = "P1DUO_SIM_VARIANT", default_value = "")]
+    variant: String,
 }
 
 fn fail(msg: String) -> ! {
@@ -92,7 +96,9 @@ async fn main() {
         control: a.control,
         faults,
         ..SimConfig::default()
-    };
+    }
+    .with_variants(&a.variant)
+    .unwrap_or_else(|e| fail(format!("--variant: {e}")));
     let sim = PingOneSim::start(cfg)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", a.listen)));
