@@ -71,7 +71,8 @@ impl PingOneClient {
         self.send_json(get(url, format!("user {user_id}"))).await
     }
 
-    /// Finds a user by exact username (`username eq "..."`); `None` if there is none.
+    /// Finds a user by username (`username eq "..."`), compared case-insensitively as
+    /// PingOne does; `None` if there is none.
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>> {
         use futures::TryStreamExt;
         let query = UserQuery {
@@ -81,7 +82,12 @@ impl PingOneClient {
         };
         let mut pages = self.list_users(&query);
         while let Some(page) = pages.try_next().await? {
-            if let Some(u) = page.items.into_iter().find(|u| u.username == username) {
+            // PingOne usernames are case-insensitive (`Alice` is `alice`).
+            if let Some(u) = page
+                .items
+                .into_iter()
+                .find(|u| u.username.to_lowercase() == username.to_lowercase())
+            {
                 return Ok(Some(u));
             }
         }

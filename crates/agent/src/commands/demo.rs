@@ -33,6 +33,12 @@ pub struct Sims {
 impl Sims {
     /// Start both simulators on loopback (rate limits off, control on).
     pub async fn start() -> Result<Sims, AgentError> {
+        Sims::start_with_variants("").await
+    }
+
+    /// [`Sims::start`] with the PingOne simulator in the given behaviour
+    /// variants (comma-separated names of `pingone_sim::VARIANTS`).
+    pub async fn start_with_variants(variants: &str) -> Result<Sims, AgentError> {
         let duo = DuoSim::start(duo_sim::SimConfig {
             ikey: DEMO_IKEY.into(),
             skey: DEMO_SKEY.into(),
@@ -41,13 +47,17 @@ impl Sims {
         })
         .await
         .map_err(|e| AgentError::Other(format!("starting the Duo simulator: {e}")))?;
-        let p1 = PingOneSim::start(pingone_sim::SimConfig {
-            env_id: DEMO_ENV_ID.into(),
-            client_id: DEMO_CLIENT_ID.into(),
-            client_secret: DEMO_CLIENT_SECRET.into(),
-            control: true,
-            ..Default::default()
-        })
+        let p1 = PingOneSim::start(
+            pingone_sim::SimConfig {
+                env_id: DEMO_ENV_ID.into(),
+                client_id: DEMO_CLIENT_ID.into(),
+                client_secret: DEMO_CLIENT_SECRET.into(),
+                control: true,
+                ..Default::default()
+            }
+            .with_variants(variants)
+            .map_err(AgentError::Other)?,
+        )
         .await
         .map_err(|e| AgentError::Other(format!("starting the PingOne simulator: {e}")))?;
         Ok(Sims { duo, p1 })

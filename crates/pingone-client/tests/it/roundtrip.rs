@@ -137,7 +137,12 @@ async fn duplicate_username_carries_the_existing_id() {
 
 #[tokio::test]
 async fn missing_required_value_names_the_field() {
-    let (_sim, client) = start(SimConfig::default()).await;
+    // PingOne's email is optional; the SDK's model (a simulator variant) requires it.
+    let (_sim, client) = start(SimConfig {
+        require_email: true,
+        ..SimConfig::default()
+    })
+    .await;
     let err = client
         .create_user(&UserFields {
             username: Some("no-email".into()),
