@@ -26,7 +26,9 @@ mod token;
 mod validate;
 
 pub use error::{Detail, SimError};
-pub use notify::{ACTION_TYPES, DeliveryFormat, EVENT_EXPIRY, EVENTS_PER_PAYLOAD, MAX_SUBSCRIPTIONS};
+pub use notify::{
+    ACTION_TYPES, DeliveryFormat, EVENT_EXPIRY, EVENTS_PER_PAYLOAD, MAX_SUBSCRIPTIONS,
+};
 pub use sim_kit::{Faults, Stats};
 pub use state::{GroupState, MembershipState, NestingState, PopulationState, SimState, UserState};
 pub use token::TokenAuthMethod;

@@ -148,7 +148,12 @@ fn strings(v: Option<&Value>, target: &str) -> Result<Vec<String>, SimError> {
 
 /// `[{"id": "…"}, …]` (PingOne's shape of `includedPopulations`).
 fn ids(v: Option<&Value>, target: &str) -> Result<Vec<String>, SimError> {
-    let msg = || bad(target, format!("{target} must be a list of {{\"id\": \"…\"}} objects"));
+    let msg = || {
+        bad(
+            target,
+            format!("{target} must be a list of {{\"id\": \"…\"}} objects"),
+        )
+    };
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a
@@ -456,7 +461,10 @@ async fn deliver_loop(
         }
         let oldest = batch[0].0;
         if oldest.elapsed() >= EVENT_EXPIRY {
-            tracing::debug!(events = batch.len(), "webhook batch expired undelivered; dropped");
+            tracing::debug!(
+                events = batch.len(),
+                "webhook batch expired undelivered; dropped"
+            );
             n.failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
             batch.clear();
             continue;

@@ -203,5 +203,8 @@ async fn undeliverable_events_are_retried_until_they_expire() {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
     assert_eq!(api.sim.deliveries(), (0, 1));
-    assert!(api.sim.delivery_posts() > 3, "retried, not dropped after 3 tries");
+    assert!(
+        api.sim.delivery_posts() > 3,
+        "retried, not dropped after 3 tries"
+    );
 }
