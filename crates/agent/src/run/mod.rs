@@ -521,3 +521,42 @@ async fn subscribe(
     tracing::info!(subscription = %id, %url, updated, "PingOne change notifications registered");
     Ok(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ACTION_TYPES, refused_types};
+
+    fn err(body: serde_json::Value) -> pingone_client::Error {
+        pingone_client::Error::from_response(
+            "POST /subscriptions",
+            400,
+            None,
+            body.to_string().as_bytes(),
+        )
+    }
+
+    #[test]
+    fn only_the_action_types_pingone_names_are_dropped_and_any_other_400_is_not_a_refusal() {
+        let refused = err(serde_json::json!({
+            "code": "INVALID_DATA",
+            "details": [
+                {"code": "INVALID_VALUE", "target": "filterOptions.includedActionTypes",
+                 "message": "GROUP_NESTING.CREATED is not a known action type",
+                 "innerError": {"value": "GROUP_NESTING.CREATED"}},
+                {"code": "INVALID_VALUE", "target": "filterOptions.includedActionTypes",
+                 "message": "Invalid value GROUP_NESTING.DELETED"}
+            ]
+        }));
+        assert_eq!(
+            refused_types(&refused, ACTION_TYPES),
+            ["GROUP_NESTING.CREATED", "GROUP_NESTING.DELETED"]
+        );
+        // A missing field is not "the nesting types were refused".
+        let missing = err(serde_json::json!({
+            "code": "INVALID_DATA",
+            "details": [{"code": "REQUIRED_VALUE", "target": "verifyTlsCertificates",
+                         "message": "verifyTlsCertificates is required"}]
+        }));
+        assert!(refused_types(&missing, ACTION_TYPES).is_empty());
+    }
+}
