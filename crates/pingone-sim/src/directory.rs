@@ -15,6 +15,7 @@ pub(crate) struct Rules {
     pub require_email: bool,
     pub username_case_insensitive: bool,
     pub enabled_on_create: bool,
+    pub username_filter_case_insensitive: bool,
     pub uniqueness_status: u16,
     pub users_page_cap: usize,
     pub page_cap: usize,

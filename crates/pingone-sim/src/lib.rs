@@ -80,6 +80,9 @@ pub struct SimConfig {
     /// read-only on create and set with `PUT /users/{id}/enabled`; one admin
     /// guide page says otherwise, so honouring it is a variant).
     pub enabled_on_create: bool,
+    /// Whether `username eq "ALICE"` finds `alice` (undocumented: a variant;
+    /// by default filters compare values exactly).
+    pub username_filter_case_insensitive: bool,
     /// How webhook deliveries frame their events (PingOne: a JSON array).
     pub delivery_format: DeliveryFormat,
     /// Whether any 2xx answer counts as delivered (PingOne documents "a 200";
@@ -115,6 +118,7 @@ impl Default for SimConfig {
             require_email: false,
             username_case_insensitive: true,
             enabled_on_create: false,
+            username_filter_case_insensitive: false,
             delivery_format: DeliveryFormat::JsonArray,
             delivery_any_2xx: false,
             known_action_types: None,
@@ -175,6 +179,10 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "email-required",
         "POST /users requires email (the Go SDK's User model says so)",
     ),
+    (
+        "username-filter-ci",
+        "filters compare username case-insensitively (username eq \"ALICE\" finds alice)",
+    ),
 ];
 
 impl SimConfig {
@@ -197,6 +205,7 @@ impl SimConfig {
                     );
                 }
                 "email-required" => self.require_email = true,
+                "username-filter-ci" => self.username_filter_case_insensitive = true,
                 other => {
                     let names: Vec<&str> = VARIANTS.iter().map(|(n, _)| *n).collect();
                     return Err(format!(
@@ -270,6 +279,7 @@ impl PingOneSim {
             require_email: cfg.require_email,
             username_case_insensitive: cfg.username_case_insensitive,
             enabled_on_create: cfg.enabled_on_create,
+            username_filter_case_insensitive: cfg.username_filter_case_insensitive,
             uniqueness_status: cfg.uniqueness_status,
             users_page_cap: cfg.users_page_cap.max(1),
             page_cap: cfg.page_cap.max(1),

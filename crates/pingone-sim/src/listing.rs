@@ -174,6 +174,9 @@ impl Subject for UserView<'_> {
     fn attr(&self, path: &str) -> Option<Value> {
         match path {
             "population.id" => Some(Value::String(self.u.population_id.clone())),
+            "username" if self.dir.rules.username_filter_case_insensitive => {
+                Some(Value::String(self.u.username().to_lowercase()))
+            }
             "enabled" => Some(Value::Bool(self.u.enabled)),
             _ => filter::lookup(&self.u.attrs, path).cloned(),
         }
@@ -255,7 +258,10 @@ fn start(p: &PageParams) -> (Bound<u64>, Bound<u64>) {
 /// GET /users.
 pub(crate) fn users(dir: &Directory, q: &ListQuery) -> Result<Value, SimError> {
     let p = page_params(q, dir.rules.users_page_cap, dir.rules.default_limit)?;
-    let f = parse_filter(&filter::USERS, q)?;
+    let mut f = parse_filter(&filter::USERS, q)?;
+    if dir.rules.username_filter_case_insensitive {
+        f = f.map(Filter::fold_username);
+    }
     let expand = match q.get("expand") {
         None | Some("") => false,
         Some("population") => true,

@@ -48,7 +48,8 @@ struct Args {
     #[arg(long)]
     faults: Option<String>,
     /// Behaviour variants where PingOne is undocumented, comma-separated
-    /// (enabled-on-create, any-2xx, nd-json, no-nesting-events, email-required).
+    /// (enabled-on-create, any-2xx, nd-json, no-nesting-events, email-required,
+    /// username-filter-ci).
     #[arg(long, env = "P1DUO_SIM_VARIANT", default_value = "")]
     variant: String,
 }

@@ -373,3 +373,20 @@ async fn population_ref_on_create_is_honoured() {
     let u = client.create_user(&f).await.unwrap();
     assert_eq!(u.population_id(), Some(pop.as_str()));
 }
+
+#[tokio::test]
+async fn a_username_lookup_ignores_case_as_pingone_usernames_do() {
+    // Whether PingOne's `username eq` filter itself ignores case is undocumented:
+    // under the simulator variant where it does, the lookup must keep the match.
+    let (sim, client) = start(
+        SimConfig::default()
+            .with_variants("username-filter-ci")
+            .unwrap(),
+    )
+    .await;
+    let id = sim
+        .create_user(serde_json::json!({"username": "alice"}))
+        .unwrap();
+    let found = client.find_user_by_username("ALICE").await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some(id));
+}
