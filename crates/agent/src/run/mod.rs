@@ -231,12 +231,7 @@ pub async fn run_with(
             match subscribe(&agent, &db, &n.public_url, secret).await {
                 Ok(id) => subscription = Some((agent.clone(), id)),
                 Err(e) => {
-                    let hint = if e.to_string().contains("403") {
-                        " (a 403: the worker application needs the Environment Admin role to manage subscriptions, or the environment has its 50)"
-                    } else {
-                        ""
-                    };
-                    tracing::warn!(error = %e, "could not register the PingOne change subscription{hint}; fast sync is off and the periodic full cycle still runs");
+                    tracing::warn!(error = %e, "could not register the PingOne change subscription; fast sync is off and the periodic full cycle still runs");
                 }
             }
         }
