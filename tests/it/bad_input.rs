@@ -146,6 +146,17 @@ fn odd_rows() -> Vec<(&'static str, Value)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest_sync() {
     let env = Env::new().await;
+    // The custom attributes the mapping reads, declared in PingOne's schema.
+    for a in [
+        "duoUsername",
+        "duoEmail",
+        "duoPhone",
+        "duoName",
+        "duoNotes",
+        "duoEnabled",
+    ] {
+        env.sims.p1.declare_attribute(a);
+    }
     let mut bad = bad_rows();
     let odd = odd_rows();
     for (name, extra, _) in &bad {

@@ -83,6 +83,11 @@ pub struct SimConfig {
     /// Whether `username eq "ALICE"` finds `alice` (undocumented: a variant;
     /// by default filters compare values exactly).
     pub username_filter_case_insensitive: bool,
+    /// Custom user attributes in the environment's schema; PingOne ignores
+    /// (does not store) attributes missing from it.
+    pub custom_attributes: Vec<String>,
+    /// Store any attribute, declared or not (the simulator's old leniency).
+    pub keep_unknown_attributes: bool,
     /// How webhook deliveries frame their events (PingOne: a JSON array).
     pub delivery_format: DeliveryFormat,
     /// Whether any 2xx answer counts as delivered (PingOne documents "a 200";
@@ -119,6 +124,8 @@ impl Default for SimConfig {
             username_case_insensitive: true,
             enabled_on_create: false,
             username_filter_case_insensitive: false,
+            custom_attributes: Vec::new(),
+            keep_unknown_attributes: false,
             delivery_format: DeliveryFormat::JsonArray,
             delivery_any_2xx: false,
             known_action_types: None,
@@ -280,6 +287,8 @@ impl PingOneSim {
             username_case_insensitive: cfg.username_case_insensitive,
             enabled_on_create: cfg.enabled_on_create,
             username_filter_case_insensitive: cfg.username_filter_case_insensitive,
+            custom_attributes: cfg.custom_attributes.iter().cloned().collect(),
+            keep_unknown_attributes: cfg.keep_unknown_attributes,
             uniqueness_status: cfg.uniqueness_status,
             users_page_cap: cfg.users_page_cap.max(1),
             page_cap: cfg.page_cap.max(1),
@@ -405,6 +414,16 @@ impl PingOneSim {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) =
             Some(types.iter().map(|t| (*t).to_owned()).collect());
+    }
+
+    /// Declares a custom user attribute in the environment's schema (the
+    /// simulator ignores undeclared ones, as PingOne does).
+    pub fn declare_attribute(&self, name: &str) {
+        self.shared
+            .dir()
+            .rules
+            .custom_attributes
+            .insert(name.to_owned());
     }
 
     /// Registers a subscription from a `POST /subscriptions` body, as the API does.

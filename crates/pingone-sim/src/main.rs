@@ -52,6 +52,10 @@ struct Args {
     /// username-filter-ci).
     #[arg(long, env = "P1DUO_SIM_VARIANT", default_value = "")]
     variant: String,
+    /// Custom user attributes in the environment's schema, comma-separated
+    /// (others are ignored, as PingOne does).
+    #[arg(long, value_delimiter = ',')]
+    custom_attributes: Vec<String>,
 }
 
 fn fail(msg: String) -> ! {
@@ -96,6 +100,7 @@ async fn main() {
         seed: a.seed,
         control: a.control,
         faults,
+        custom_attributes: a.custom_attributes,
         ..SimConfig::default()
     }
     .with_variants(&a.variant)

@@ -233,7 +233,6 @@ pub fn seed(s: &Sims, n: usize) -> Result<Sample, AgentError> {
             "email": format!("{username}@example.com"),
             "name": { "given": given, "family": family },
             "population": { "id": if in_workforce { &workforce } else { &contractors } },
-            "enabled": i % 37 != 1,
         });
         if !phone.is_empty() {
             user["primaryPhone"] = json!(phone);
@@ -254,6 +253,11 @@ pub fn seed(s: &Sims, n: usize) -> Result<Sample, AgentError> {
         let id =
             s.p1.create_user(user)
                 .map_err(|x| e("user", x.to_string()))?;
+        // `enabled` is read-only on create in PingOne: disable afterwards.
+        if i % 37 == 1 {
+            s.p1.set_user_enabled(&id, false)
+                .map_err(|x| e("user", x.to_string()))?;
+        }
         if in_workforce {
             sample.workforce += 1;
             if i % 11 != 0 {

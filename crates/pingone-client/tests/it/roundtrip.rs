@@ -28,7 +28,11 @@ fn alice() -> UserFields {
 
 #[tokio::test]
 async fn users_round_trip() {
-    let (sim, client) = start(SimConfig::default()).await;
+    let (sim, client) = start(SimConfig {
+        custom_attributes: vec!["costCenter".into()],
+        ..SimConfig::default()
+    })
+    .await;
     let other_pop = sim.create_population("Contractors").unwrap();
 
     let created = client.create_user(&alice()).await.unwrap();

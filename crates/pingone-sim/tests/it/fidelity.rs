@@ -287,3 +287,23 @@ async fn a_groups_direct_parents_come_first() {
         grand.as_str()
     );
 }
+
+#[tokio::test]
+async fn attributes_missing_from_the_schema_are_ignored() {
+    let api = start(SimConfig::default()).await;
+    let mut b = user("ivy");
+    b["costCenter"] = json!("42");
+    let r = api.post("/users", b).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body.get("costCenter").is_none(), "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    api.sim.declare_attribute("costCenter");
+    let p = api
+        .call(
+            Method::PATCH,
+            &format!("/users/{id}"),
+            Some(json!({"costCenter": "7"})),
+        )
+        .await;
+    assert_eq!(p.body["costCenter"], "7", "{}", p.body);
+}

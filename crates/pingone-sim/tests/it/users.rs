@@ -47,6 +47,7 @@ async fn duplicate_username_is_invalid_data_with_the_existing_id() {
 #[tokio::test]
 async fn validation_details_name_the_target() {
     let api = start(SimConfig::default()).await;
+    api.sim.declare_attribute("blob");
     let cases = [
         (
             json!({"email": "a@example.com"}),
@@ -125,6 +126,8 @@ async fn validation_details_name_the_target() {
 #[tokio::test]
 async fn patch_changes_only_what_is_sent_and_put_replaces() {
     let api = start(SimConfig::default()).await;
+    api.sim.declare_attribute("costCenter");
+    api.sim.declare_attribute("prefs");
     let pop = api.sim.create_population("Contractors").unwrap();
     let created = api
         .post(
