@@ -49,6 +49,16 @@ const ROWS: &[Row] = &[
         "pingone.client_secret",
     ),
     (
+        "secret file that never ends",
+        &[("{ file = \"pingone.secret\" }", "{ file = \"/dev/zero\" }")],
+        "pingone.client_secret",
+    ),
+    (
+        "secret file that is a directory",
+        &[("{ file = \"pingone.secret\" }", "{ file = \"/tmp\" }")],
+        "pingone.client_secret",
+    ),
+    (
         "empty state path",
         &[("state_path = \"p1duo.db\"", "state_path = \"\"")],
         "state_path",
@@ -99,6 +109,27 @@ const ROWS: &[Row] = &[
         "bad interval",
         &[("[agent]\n", "[agent]\ninterval = \"soon\"\n")],
         "agent.interval",
+    ),
+    (
+        "interval near the maximum",
+        &[("[agent]\n", "[agent]\ninterval = \"5124095576030431h\"\n")],
+        "agent.interval",
+    ),
+    (
+        "zero timeout",
+        &[(
+            "rate_limit = \"off\"\n\n[agent]",
+            "rate_limit = \"off\"\ntimeout = \"0s\"\n\n[agent]",
+        )],
+        "duo.timeout",
+    ),
+    (
+        "api_host port out of range",
+        &[(
+            "api_host = \"",
+            "api_host = \"api-x.duosecurity.com:99999\" # ",
+        )],
+        "duo.api_host",
     ),
     (
         "zero concurrency",
@@ -230,6 +261,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" } or { file = "path" } (the value given was not echoed)
         secret env unset: error: DIR/p1duo.toml: duo.secret_key: environment variable P1DUO_PROVE_UNSET is not set; export it before running p1duo
         secret file missing: error: DIR/p1duo.toml: pingone.client_secret: cannot read secret file DIR/nope.secret (No such file or directory (os error 2)); check the path and its permissions
+        secret file that never ends: error: DIR/p1duo.toml: pingone.client_secret: secret file /dev/zero is not a regular file; point it at a file holding only the secret
+        secret file that is a directory: error: DIR/p1duo.toml: pingone.client_secret: secret file /tmp is not a regular file; point it at a file holding only the secret
         empty state path: error: DIR/p1duo.toml: state_path: expected a file path for the state database, got an empty string
         unknown region: error: DIR/p1duo.toml: pingone.region: expected one of com | eu | ca | asia | com.au | sg, got "mars"
         token auth method: error: DIR/p1duo.toml: pingone.token_auth_method: expected "client_secret_basic" or "client_secret_post" (the worker application's Token Endpoint Authentication Method), got "client_secret_jwt"
@@ -238,6 +271,9 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         zero write rate: error: DIR/p1duo.toml: duo.rate_limit.writes_per_minute: expected a whole number from 1 to 100000
         pingone rate limit shape: error: DIR/p1duo.toml: pingone.rate_limit: expected { requests_per_second = N } or "off"
         bad interval: error: DIR/p1duo.toml: agent.interval: expected a duration such as "90s", "15m" or "1h30m", got "soon"
+        interval near the maximum: error: DIR/p1duo.toml: agent.interval: expected at most 366 days ("8784h")
+        zero timeout: error: DIR/p1duo.toml: duo.timeout: expected at least 1s for a request to Duo
+        api_host port out of range: error: DIR/p1duo.toml: duo.api_host: Duo client configuration: `api_host` port `99999` is not a number between 1 and 65535
         zero concurrency: error: DIR/p1duo.toml: agent.concurrency: expected a whole number from 1 to 256, got 0
         bad listen address: error: DIR/p1duo.toml: agent.listen: expected an address and port such as "127.0.0.1:9464", got "not an address"
         unknown direction: error: DIR/p1duo.toml: rules[0].direction: expected "outbound" (PingOne -> Duo) or "inbound" (Duo -> PingOne), got "sideways"

@@ -3,7 +3,7 @@
 //! attribute and the rule it breaks; every other record, odd but valid ones
 //! (emoji, right-to-left text, quotes, SQL and HTML fragments) included, syncs.
 
-use crate::support::Env;
+use crate::support::{Env, inbound_rule};
 use agent::Outcome;
 use serde_json::{Value, json};
 
@@ -368,4 +368,45 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
     let total = bad.len() + 1 + 2 + 1;
     assert!(total >= 30 + 3, "corpus of {total} bad records");
     eprintln!("{}", lines.join("\n"));
+}
+
+/// A hostile name never reaches the terminal raw: no escape sequence, no
+/// forged line, no reversed text in `sync`, `status` or `plan` output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_are_escaped_on_the_terminal() {
+    let env = Env::new().await;
+    let hostile = "evil\u{1b}[2J\n  Users:  impacted 0, success 999\u{202e}";
+    // PingOne refuses such a username; Duo, in its own store, may hold one.
+    env.sims
+        .duo
+        .insert_user(hostile, &[("email", "evil@example.net")])
+        .unwrap();
+    let config = env.config(&inbound_rule("r", "Contractors", ""));
+    let mut outputs = Vec::new();
+    let mut out = Vec::new();
+    agent::plan(&config, None, false, &mut out).await.unwrap();
+    outputs.push(String::from_utf8(out).unwrap());
+    let mut out = Vec::new();
+    let opts = agent::SyncOptions::default();
+    agent::sync(&config, &opts, &mut out).await.unwrap();
+    outputs.push(String::from_utf8(out).unwrap());
+    let mut out = Vec::new();
+    agent::status(&config, false, &mut out).await.unwrap();
+    outputs.push(String::from_utf8(out).unwrap());
+    for text in &outputs {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("  Users:  impacted 0, success 999")),
+            "a forged line: {text}"
+        );
+    }
+    assert!(
+        outputs.iter().any(|t| t.contains("evil\\u{1b}[2J\\u{a}")),
+        "the name is shown, escaped: {outputs:?}"
+    );
 }

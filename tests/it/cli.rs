@@ -166,6 +166,31 @@ async fn demo_runs_and_exits_0() {
         "{t}"
     );
     assert!(t.contains("Duo write calls in the second sync: 0"), "{t}");
+    // `plan` = `sync`: each rule's planned changes are the ones the first sync made.
+    for rule in ["workforce-to-duo (outbound)", "duo-to-pingone (inbound)"] {
+        let lines: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with(&format!("rule {rule}: ")))
+            .collect();
+        let planned: u64 = lines[0]
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split(", ")
+            .filter(|part| !part.ends_with("problems"))
+            .map(|part| part.split(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        let synced: u64 = lines[1]
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(planned, synced, "{rule}: {lines:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,6 +203,15 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
     let out = p1duo(&["sync", "--config", &cfg], &[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 
+    // By the Duo user's id, explain follows the link to the PingOne user.
+    let duo_id = env.duo_user("alice").unwrap().user_id;
+    let by_id = text(&p1duo(&["explain", &duo_id, "--config", &cfg], &[]).await);
+    assert!(
+        by_id.contains("PingOne: id")
+            && by_id.contains("username alice")
+            && by_id.lines().any(|l| l.trim() == "in scope"),
+        "{by_id}"
+    );
     let alice = p1duo(&["explain", "alice", "--config", &cfg], &[]).await;
     let t = text(&alice);
     assert!(alice.status.success(), "{t}");
@@ -204,6 +238,14 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
     assert!(
         zed.contains("status: failed") && zed.contains("phones"),
         "{zed}"
+    );
+    // Nobody by that name on either side: a usage error, not a silent success.
+    let nobody = p1duo(&["explain", "nobody-at-all", "--config", &cfg], &[]).await;
+    assert_eq!(nobody.status.code(), Some(2), "{}", text(&nobody));
+    assert!(
+        text(&nobody).contains("no PingOne or Duo user"),
+        "{}",
+        text(&nobody)
     );
 
     let status = p1duo(&["status", "--config", &cfg], &[]).await;

@@ -14,4 +14,5 @@ mod run;
 mod safety;
 mod secrets;
 mod smoke;
+mod status;
 mod support;

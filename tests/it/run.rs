@@ -401,9 +401,10 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
         .args(["run", "--config", env.path.to_str().unwrap()])
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = child.stderr.take().unwrap();
     let pid = child.id().unwrap().to_string();
     let status_page = || {
         let url = format!("http://127.0.0.1:{port}/status");
@@ -458,6 +459,15 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
         .expect("stops on SIGTERM")
         .unwrap();
     assert_eq!(status.code(), Some(0));
+    // At the default log level, one startup line says where to look.
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut { stderr }, &mut err)
+        .await
+        .unwrap();
+    assert!(
+        err.contains(&format!("status at http://127.0.0.1:{port}/status")),
+        "{err}"
+    );
 }
 
 /// With a percentage limit set, a fast cycle takes it of everything the rule

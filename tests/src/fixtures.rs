@@ -23,8 +23,13 @@ pub fn write_config(
     agent: &str,
     rules: &str,
 ) -> PathBuf {
-    std::fs::write(dir.join("duo.skey"), SIM_SKEY).expect("write duo.skey");
-    std::fs::write(dir.join("pingone.secret"), P1_CLIENT_SECRET).expect("write secret");
+    for (name, secret) in [("duo.skey", SIM_SKEY), ("pingone.secret", P1_CLIENT_SECRET)] {
+        let path = dir.join(name);
+        std::fs::write(&path, secret).expect("write a secret file");
+        // Secret files are for the agent's user only (p1duo warns otherwise).
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod 600");
+    }
     let text = format!(
         r#"state_path = "p1duo.db"
 

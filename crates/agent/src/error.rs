@@ -34,6 +34,9 @@ pub enum AgentError {
     /// The state database could not be used (exit code 1).
     #[error("state database: {0}")]
     State(String),
+    /// The state database is held by a running agent (exit code 1).
+    #[error("state database: {0}")]
+    StateLocked(String),
     /// Anything else that stopped the command (exit code 1).
     #[error("{0}")]
     Other(String),
@@ -75,6 +78,9 @@ pub enum Outcome {
     SomeFailed,
     /// A safety limit blocked a plan (exit code 4).
     Blocked,
+    /// Nothing ran: a rule's last cycle could not run, no cycle ran yet, or
+    /// there is no state database (`status`; exit code 1).
+    Failing,
 }
 
 impl Outcome {
@@ -84,6 +90,7 @@ impl Outcome {
             Outcome::InStep => 0,
             Outcome::SomeFailed => 3,
             Outcome::Blocked => 4,
+            Outcome::Failing => 1,
         }
     }
     /// The worse of two outcomes (blocked > failed > in step).

@@ -20,7 +20,8 @@ mod status;
 
 pub use commands::demo::{DEMO_CLIENT_SECRET, DEMO_SKEY, Sims, demo};
 pub use commands::{
-    ApiSide, LinkRequest, SyncOptions, api, check, explain, link, plan, status, sync, sync_reports,
+    ApiSide, LinkRequest, SyncOptions, api, approve, check, explain, link, plan, status, sync,
+    sync_reports,
 };
 pub use config::{Config, ConfigError, Direction, EXAMPLE};
 pub use cycle::{CycleReport, Summary};

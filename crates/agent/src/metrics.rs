@@ -29,6 +29,7 @@ pub struct Metrics {
     objects: Family<Labels, Gauge>,
     last_success: Family<Labels, Gauge<f64, AtomicU64>>,
     notifications: Family<Labels, Counter>,
+    blocked: Family<Labels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -85,6 +86,12 @@ impl Metrics {
             "Unix time of the last cycle that completed without a failed object, by rule",
             last_success.clone(),
         );
+        let blocked = Family::<Labels, Gauge>::default();
+        registry.register(
+            "rule_blocked",
+            "1 while a rule's last cycle was blocked by a safety limit (waiting for approval), by rule",
+            blocked.clone(),
+        );
         Metrics {
             registry,
             ops,
@@ -94,6 +101,7 @@ impl Metrics {
             objects,
             last_success,
             notifications,
+            blocked,
         }
     }
 
@@ -136,6 +144,20 @@ impl Metrics {
         self.notifications
             .get_or_create(&labels(&[("type", action)]))
             .inc();
+    }
+
+    /// Make a rule's gauges exist before its first cycle: the last-success
+    /// time is 0 (never), so an alert on it fires for a rule that never worked.
+    pub fn rule_known(&self, rule: &str) {
+        drop(self.last_success.get_or_create(&labels(&[("rule", rule)])));
+        drop(self.blocked.get_or_create(&labels(&[("rule", rule)])));
+    }
+
+    /// Whether a rule's last cycle was blocked.
+    pub fn blocked(&self, rule: &str, blocked: bool) {
+        self.blocked
+            .get_or_create(&labels(&[("rule", rule)]))
+            .set(i64::from(blocked));
     }
 
     /// Set the count of objects in one status for a rule.

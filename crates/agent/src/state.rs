@@ -19,7 +19,10 @@ impl std::fmt::Debug for StateDb {
 }
 
 pub(crate) fn store_err(e: StoreError) -> AgentError {
-    AgentError::State(e.to_string())
+    match e {
+        StoreError::Locked { .. } => AgentError::StateLocked(e.to_string()),
+        e => AgentError::State(e.to_string()),
+    }
 }
 
 impl StateDb {

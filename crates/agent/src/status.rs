@@ -4,6 +4,7 @@
 use crate::AgentError;
 use crate::config::Config;
 use crate::state::StateDb;
+use reconcile_engine::terminal_safe as safe;
 use serde::Serialize;
 use state_store::{ObjectStatus, Run, StatusFilter, SyncStatus};
 use std::fmt::Write as _;
@@ -11,10 +12,61 @@ use std::fmt::Write as _;
 /// Most objects not in step listed per rule.
 const MAX_LISTED: u32 = 1000;
 
+/// Version of `status --json`.
+pub const STATUS_SCHEMA_VERSION: u32 = 1;
+
 /// The status of every rule.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
+    pub version: u32,
     pub rules: Vec<RuleStatus>,
+}
+
+/// A rule's state, in the one vocabulary `status`, its exit code, the page,
+/// `/readyz` and the metrics share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleState {
+    /// The last cycle finished and no object is failed or partly synced.
+    InStep,
+    /// The last cycle finished, and some objects failed or are partly synced.
+    SomeFailed,
+    /// The last cycle was blocked by a safety limit: nothing changed, approval needed.
+    Blocked,
+    /// No cycle has run yet.
+    NeverRun,
+    /// The last cycle could not run (e.g. a side could not be read).
+    Failing,
+}
+
+impl RuleState {
+    /// Words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RuleState::InStep => "in step",
+            RuleState::SomeFailed => "some objects failed",
+            RuleState::Blocked => "BLOCKED by a safety limit: nothing was changed",
+            RuleState::NeverRun => "never run",
+            RuleState::Failing => "FAILING: the last cycle could not run",
+        }
+    }
+
+    /// The state from the last finished run, the block memo and the objects.
+    fn of(runs: &[Run], blocked: bool, not_in_step: &[ObjectStatus]) -> RuleState {
+        use state_store::RunOutcome as O;
+        if blocked {
+            return RuleState::Blocked;
+        }
+        let failing_objects = not_in_step
+            .iter()
+            .any(|o| matches!(o.status, SyncStatus::Failed | SyncStatus::Partial));
+        match runs.iter().find_map(|r| r.outcome) {
+            None => RuleState::NeverRun,
+            Some(O::Failed) => RuleState::Failing,
+            Some(O::Succeeded) if !failing_objects => RuleState::InStep,
+            Some(_) => RuleState::SomeFailed,
+        }
+    }
 }
 
 /// The status of one rule.
@@ -28,6 +80,9 @@ pub struct RuleStatus {
     /// Objects per status (`success`, `unsynced`, `partial`, `failed`).
     pub counts: Vec<(String, String, u64)>,
     pub not_in_step: Vec<ObjectStatus>,
+    pub state: RuleState,
+    /// Why the last cycle was blocked, when it was.
+    pub blocked: Option<crate::cycle::state::Blocked>,
 }
 
 impl StatusReport {
@@ -48,9 +103,14 @@ impl StatusReport {
                     runs: vec![],
                     counts: vec![],
                     not_in_step: vec![],
+                    state: RuleState::NeverRun,
+                    blocked: None,
                 })
                 .collect();
-            return Ok(StatusReport { rules });
+            return Ok(StatusReport {
+                version: STATUS_SCHEMA_VERSION,
+                rules,
+            });
         };
         let stored = db.call(|s| s.link_rules()).await?;
         for r in stored {
@@ -61,7 +121,7 @@ impl StatusReport {
         let mut rules = Vec::new();
         for (name, configured, enabled) in names {
             let n = name.clone();
-            let (runs, counts, not_in_step) = db
+            let (runs, counts, not_in_step, blocked) = db
                 .call(move |s| {
                     let runs = s.recent_runs(Some(&n), 5)?;
                     let counts = s
@@ -75,9 +135,11 @@ impl StatusReport {
                         not_in_step: true,
                         limit: Some(MAX_LISTED),
                     };
-                    Ok((runs, counts, s.statuses(&filter)?))
+                    let blocked = crate::cycle::state::blocked(s, &n)?;
+                    Ok((runs, counts, s.statuses(&filter)?, blocked))
                 })
                 .await?;
+            let state = RuleState::of(&runs, blocked.is_some(), &not_in_step);
             rules.push(RuleStatus {
                 name,
                 configured,
@@ -85,14 +147,34 @@ impl StatusReport {
                 runs,
                 counts,
                 not_in_step,
+                state,
+                blocked,
             });
         }
-        Ok(StatusReport { rules })
+        Ok(StatusReport {
+            version: STATUS_SCHEMA_VERSION,
+            rules,
+        })
     }
 
-    /// True when every listed object is in step.
-    pub fn all_in_step(&self) -> bool {
-        self.rules.iter().all(|r| r.not_in_step.is_empty())
+    /// The worst state of the enabled, configured rules (`InStep` when none).
+    pub fn worst(&self) -> RuleState {
+        self.rules
+            .iter()
+            .filter(|r| r.configured && r.enabled)
+            .map(|r| r.state)
+            .max()
+            .unwrap_or(RuleState::InStep)
+    }
+
+    /// True when every enabled rule that has run could not run its last cycle.
+    pub fn all_failing(&self) -> bool {
+        let mut ran = self
+            .rules
+            .iter()
+            .filter(|r| r.configured && r.enabled && r.state != RuleState::NeverRun)
+            .peekable();
+        ran.peek().is_some() && ran.all(|r| r.state == RuleState::Failing)
     }
 
     /// Plain text for a terminal.
@@ -104,7 +186,17 @@ impl StatusReport {
                 (true, false) => " (disabled)",
                 _ => "",
             };
-            let _ = writeln!(s, "rule {}{state}", r.name);
+            let _ = writeln!(s, "rule {}{state}: {}", r.name, r.state.describe());
+            if let Some(b) = &r.blocked {
+                for why in &b.reasons {
+                    let _ = writeln!(s, "  blocked: {}", safe(why));
+                }
+                let _ = writeln!(
+                    s,
+                    "  {} destructive change(s) wait for approval: review with `p1duo plan --rule {1}`, then `p1duo approve --rule {1} {2}` (works while the agent runs)",
+                    b.pending_destructive, r.name, b.plan_hash
+                );
+            }
             if r.runs.is_empty() {
                 let _ = writeln!(s, "  no run yet");
             }
@@ -131,14 +223,17 @@ impl StatusReport {
                         e.code,
                         e.attribute
                             .as_ref()
-                            .map_or(String::new(), |a| format!(" [{a}]")),
-                        e.message
+                            .map_or(String::new(), |a| format!(" [{}]", safe(a))),
+                        safe(&e.message)
                     )
                 });
                 let _ = writeln!(
                     s,
                     "  {} {} {}: {}{err}",
-                    o.key.kind, o.display_name, o.key.source_id, o.status
+                    o.key.kind,
+                    safe(&o.display_name),
+                    safe(&o.key.source_id),
+                    o.status
                 );
             }
         }
@@ -154,7 +249,23 @@ impl StatusReport {
              <h1>p1duo status</h1>",
         );
         for r in &self.rules {
-            let _ = write!(s, "<h2>rule {}</h2>", esc(&r.name));
+            let _ = write!(
+                s,
+                "<h2>rule {}: {}</h2>",
+                esc(&r.name),
+                esc(r.state.describe())
+            );
+            if let Some(b) = &r.blocked {
+                for why in &b.reasons {
+                    let _ = write!(s, "<p class=\"failed\">blocked: {}</p>", esc(why));
+                }
+                let _ = write!(
+                    s,
+                    "<p>{} destructive change(s) wait for approval (plan {}).</p>",
+                    b.pending_destructive,
+                    esc(&b.plan_hash)
+                );
+            }
             s.push_str("<table><tr><th>run</th><th>trigger</th><th>started</th><th>outcome</th><th>counts</th></tr>");
             for run in &r.runs {
                 s.push_str("<tr>");
@@ -164,7 +275,7 @@ impl StatusReport {
                 s.push_str("</tr>");
             }
             s.push_str("</table>");
-            if r.not_in_step.is_empty() {
+            if r.not_in_step.is_empty() && r.state == RuleState::InStep {
                 s.push_str("<p>Every object is in step.</p>");
             } else {
                 s.push_str("<table><tr><th>kind</th><th>name</th><th>source id</th><th>status</th><th>last error</th><th>attempts</th></tr>");

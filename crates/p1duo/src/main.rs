@@ -80,6 +80,15 @@ enum Command {
         #[arg(long)]
         serve: bool,
     },
+    /// Approve a plan blocked by a safety limit, by the hash `status` and
+    /// `plan` show; works while the agent runs.
+    Approve {
+        /// The rule.
+        #[arg(long)]
+        rule: String,
+        /// The blocked plan's hash.
+        hash: String,
+    },
     /// Link a source object to an existing target object the rule did not
     /// create: the explicit answer to a "not adopted" conflict.
     Link {
@@ -206,6 +215,9 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
         Command::Status { json } => agent::status(&load(&config_path)?, json, out).await,
         Command::Explain { user } => agent::explain(&load(&config_path)?, &user, out).await,
         Command::Demo { serve } => agent::demo(serve, out).await,
+        Command::Approve { rule, hash } => {
+            agent::approve(&load(&config_path)?, &rule, &hash, out).await
+        }
         Command::Link {
             rule,
             kind,

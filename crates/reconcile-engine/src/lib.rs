@@ -52,9 +52,11 @@ pub mod model;
 pub mod plan;
 mod planner;
 pub mod policy;
+mod text;
 
 pub use exec::*;
 pub use model::*;
 pub use plan::*;
 pub use planner::{Inputs, key_eq, plan};
 pub use policy::*;
+pub use text::terminal_safe;

@@ -393,7 +393,7 @@ impl Plan {
             );
         }
         for b in &self.blocked {
-            let _ = writeln!(out, "! blocked: {}", b.reason);
+            let _ = writeln!(out, "! blocked: {}", safe(&b.reason));
         }
         for c in &self.common_failures {
             let _ = writeln!(
@@ -401,7 +401,7 @@ impl Plan {
                 "! same cause for {} {}s: {}",
                 c.count,
                 c.kind.as_str(),
-                c.cause
+                safe(&c.cause)
             );
         }
         for op in &self.ops {
@@ -413,8 +413,8 @@ impl Plan {
                 "! {} {} {}: {}",
                 problem_word(p.code),
                 p.kind.as_str(),
-                p.name,
-                p.message
+                safe(&p.name),
+                safe(&p.message)
             );
         }
         let _ = writeln!(out, "hash {}", self.hash);
@@ -433,8 +433,14 @@ fn problem_word(c: ProblemCode) -> &'static str {
     }
 }
 
+/// A value quoted for the text rendering, safe on a terminal.
 fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
+    crate::text::json_terminal_safe(&serde_json::to_string(s).unwrap_or_default()).into_owned()
+}
+
+/// A name for the text rendering, safe on a terminal.
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::terminal_safe(s)
 }
 
 fn show(v: &Option<Value>) -> String {
@@ -451,16 +457,17 @@ fn show(v: &Option<Value>) -> String {
 
 fn show_ref(r: &TargetRef, ops: &[Op]) -> String {
     match r {
-        TargetRef::Existing(id) => id.clone(),
-        TargetRef::Created(i) => ops
-            .get(*i as usize)
-            .map_or_else(|| format!("(op {i})"), |o| format!("(new {})", o.name)),
+        TargetRef::Existing(id) => safe(id).into_owned(),
+        TargetRef::Created(i) => ops.get(*i as usize).map_or_else(
+            || format!("(op {i})"),
+            |o| format!("(new {})", safe(&o.name)),
+        ),
     }
 }
 
 fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
     let k = op.kind.as_str();
-    let n = &op.name;
+    let n = safe(&op.name);
     let tid = op
         .target
         .as_ref()
@@ -492,7 +499,7 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
         Action::Adopt { evidence } => writeln!(
             out,
             "= adopt {k} {n} → {tid} (existing object; matched {})",
-            evidence.join(", ")
+            safe(&evidence.join(", "))
         ),
         Action::Relink => writeln!(out, "= relink {k} {n} → {tid} (record fingerprint)"),
         Action::Unlink => writeln!(out, "= unlink {k} {n} ({tid})"),
@@ -508,8 +515,8 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
         Action::Disable => writeln!(out, "- disable {k} {n}"),
         Action::Delete => writeln!(out, "- delete {k} {n}"),
         Action::AddPhone { number, phone_id } => match phone_id {
-            Some(p) => writeln!(out, "+ add phone {number} ({p}) to {k} {n}"),
-            None => writeln!(out, "+ add phone {number} to {k} {n}"),
+            Some(p) => writeln!(out, "+ add phone {} ({}) to {k} {n}", safe(number), safe(p)),
+            None => writeln!(out, "+ add phone {} to {k} {n}", safe(number)),
         },
         Action::RemovePhone {
             number,
@@ -517,7 +524,12 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
             delete_phone,
         } => {
             let d = if *delete_phone { ", delete phone" } else { "" };
-            writeln!(out, "- remove phone {number} ({phone_id}) from {k} {n}{d}")
+            writeln!(
+                out,
+                "- remove phone {} ({}) from {k} {n}{d}",
+                safe(number),
+                safe(phone_id)
+            )
         }
         Action::AddMember {
             member_kind,
@@ -526,8 +538,9 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
         } => {
             writeln!(
                 out,
-                "+ add {} {member_name} to {k} {n}",
-                member_kind.as_str()
+                "+ add {} {} to {k} {n}",
+                member_kind.as_str(),
+                safe(member_name)
             )
         }
         Action::RemoveMember {
@@ -537,8 +550,9 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
         } => {
             writeln!(
                 out,
-                "- remove {} {member_name} from {k} {n}",
-                member_kind.as_str()
+                "- remove {} {} from {k} {n}",
+                member_kind.as_str(),
+                safe(member_name)
             )
         }
     };

@@ -1,7 +1,7 @@
 //! `p1duo check`: PingOne's "Test Connection" and more. Each check says what
 //! it found and, when it fails, what to fix.
 
-use crate::config::{Config, Direction};
+use crate::config::Config;
 use futures::TryStreamExt;
 
 /// One check's result.
@@ -261,7 +261,7 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
     for r in &c.rules {
         let memo = memos.get(&r.name);
         let (mut missing, mut renamed) = (Vec::new(), Vec::new());
-        let mut look = |list: &str, what: &str, n: &String, known: &[(String, String)]| {
+        let mut look = |list: &str, what: &str, n: &str, known: &[(String, String)]| {
             if known.iter().any(|(id, name)| id == n || name == n) {
                 return;
             }
@@ -273,18 +273,16 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
                 None => missing.push(format!("{what} {n:?} ({list})")),
             }
         };
-        for p in &r.scope_populations {
+        for p in &r.outbound().scope_populations {
             look("scope.populations", "population", p, &known_pops);
         }
-        for g in &r.scope_groups {
+        for g in &r.outbound().scope_groups {
             look("scope.groups", "group", g, &known_groups);
         }
-        for g in &r.push_groups {
+        for g in &r.outbound().push_groups {
             look("groups.push", "group", g, &known_groups);
         }
-        if r.direction == Direction::Inbound
-            && let Some(p) = &r.target_population
-        {
+        if let Some(p) = r.target_population() {
             look("target.population", "population", p, &known_pops);
         }
         let name = format!("rule {}: named populations and groups", r.name);

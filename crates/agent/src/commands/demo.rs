@@ -72,9 +72,14 @@ impl Sims {
         rules: &str,
     ) -> Result<PathBuf, AgentError> {
         let w = |name: &str, text: &str| {
-            std::fs::write(dir.join(name), text).map_err(|e| {
+            let fail = |e: std::io::Error| {
                 AgentError::Other(format!("writing {}: {e}", dir.join(name).display()))
-            })
+            };
+            std::fs::write(dir.join(name), text).map_err(fail)?;
+            // Secret files are for the agent's user only (p1duo warns otherwise).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600))
+                .map_err(fail)
         };
         w("duo.skey", DEMO_SKEY)?;
         w("pingone.secret", DEMO_CLIENT_SECRET)?;
@@ -344,24 +349,16 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
     writeln!(out, "\n== p1duo check").map_err(io)?;
     commands::check(&config, out).await?;
     writeln!(out, "\n== p1duo plan (summary)").map_err(io)?;
-    let db = crate::state::StateDb::open_read_only(&config.state_path).await?;
-    let planner = crate::cycle::Agent::new(
-        Arc::new(config.clone()),
-        db,
-        Arc::new(crate::metrics::Metrics::new()),
-    )?;
-    for r in planner.rules(None).await? {
-        let p = planner.prepare(&r, false).await?;
+    for p in commands::plan_rules(&config, None).await? {
         writeln!(
             out,
             "rule {} ({}): {}",
-            r.name(),
-            r.direction(),
+            p.rule.name(),
+            p.rule.direction(),
             summary_line(&p.plan)
         )
         .map_err(io)?;
     }
-    drop(planner);
     writeln!(out, "\n== p1duo sync").map_err(io)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     commands::sync(

@@ -8,6 +8,7 @@ use crate::cycle::{Agent, Preparation, Prepared, RuleRef, Selection};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
 use crate::status::fmt_time;
+use reconcile_engine::terminal_safe as safe;
 use state_store::{ObjectKey, ObjectKind};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -36,17 +37,41 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         .list_users()
         .await
         .map_err(|e| AgentError::duo("listing users", e))?;
-    let duou = duo_users
+    let mut duou = duo_users
         .iter()
         .find(|u| u.user_id == user || u.username.eq_ignore_ascii_case(user));
-    let _ = writeln!(s, "user {user}");
+    // The linked counterpart wins over a namesake: found by either side's id
+    // or name, the other side is the object the rules link it to.
+    let mut p1u = p1u;
+    if let Some(db) = &db {
+        let (p1_id, duo_id) = (p1u.map(|u| u.id.clone()), duou.map(|u| u.user_id.clone()));
+        let (p1_linked, duo_linked) = db
+            .call(move |st| counterparts(st, p1_id.as_deref(), duo_id.as_deref()))
+            .await?;
+        if let Some(id) = duo_linked
+            && let Some(u) = duo_users.iter().find(|u| u.user_id == id)
+        {
+            duou = Some(u);
+        }
+        if let Some(id) = p1_linked
+            && let Some(u) = p1_users.iter().find(|u| u.id == id)
+        {
+            p1u = Some(u);
+        }
+    }
+    if p1u.is_none() && duou.is_none() {
+        return Err(AgentError::Usage(format!(
+            "no PingOne or Duo user has the username or id {user:?}; check the spelling (usernames compare ignoring case)"
+        )));
+    }
+    let _ = writeln!(s, "user {}", safe(user));
     let p1_line = p1u.map_or_else(
         || "no user with this username or id".to_owned(),
         |u| {
             format!(
                 "id {}, username {}, population {}, enabled {}",
-                u.id,
-                u.username,
+                safe(&u.id),
+                safe(&u.username),
                 u.population_id().map_or_else(|| "?".to_owned(), pop_name),
                 u.enabled.unwrap_or(true)
             )
@@ -57,8 +82,8 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         |u| {
             format!(
                 "user id {}, username {}, status {}, {} phone(s), {} group(s)",
-                u.user_id,
-                u.username,
+                safe(&u.user_id),
+                safe(&u.username),
                 u.status.as_ref().map_or("?", |st| st.as_str()),
                 u.phones.len(),
                 u.groups.len()
@@ -90,9 +115,9 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
             let _ = writeln!(
                 s,
                 "  not in scope: the rule takes users of populations {:?} and groups {:?}{}",
-                rc.scope_populations,
-                rc.scope_groups,
-                if rc.direction == Direction::Inbound {
+                rc.outbound().scope_populations,
+                rc.outbound().scope_groups,
+                if rc.direction() == Direction::Inbound {
                     " (inbound: Duo users not provisioned by an outbound rule)"
                 } else {
                     ""
@@ -183,7 +208,7 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
 /// only that user (as a fast cycle does); others, or when only a full read
 /// can tell, the whole rule.
 async fn plan_for(agent: &Agent, r: &RuleRef, src: &str) -> Result<Prepared, AgentError> {
-    if matches!(r, RuleRef::Configured(rc) if rc.direction == Direction::Outbound) {
+    if matches!(r, RuleRef::Configured(rc) if rc.direction() == Direction::Outbound) {
         let one = crate::run::Changes {
             users: [src.to_owned()].into(),
             ..Default::default()
@@ -196,4 +221,40 @@ async fn plan_for(agent: &Agent, r: &RuleRef, src: &str) -> Result<Prepared, Age
         }
     }
     agent.prepare(r, false).await
+}
+
+/// The Duo id linked to a PingOne user, and the PingOne id linked to a Duo
+/// user, by any rule in either direction.
+fn counterparts(
+    st: &state_store::Store,
+    p1_id: Option<&str>,
+    duo_id: Option<&str>,
+) -> state_store::Result<(Option<String>, Option<String>)> {
+    let (mut p1, mut duo) = (None, None);
+    for rule in st.link_rules()? {
+        for kind in [ObjectKind::User, ObjectKind::Admin] {
+            // Outbound links go PingOne -> Duo, inbound ones Duo -> PingOne.
+            for (source, target) in [(p1_id, duo_id), (duo_id, p1_id)] {
+                if let Some(src) = source
+                    && let Some(l) = st.get_link(&ObjectKey::new(rule.as_str(), kind, src))?
+                {
+                    if Some(src) == p1_id {
+                        duo = duo.or(Some(l.target_id));
+                    } else {
+                        p1 = p1.or(Some(l.target_id));
+                    }
+                }
+                if let Some(t) = target
+                    && let Some(l) = st.links_to_target(&rule, kind, t)?.into_iter().next()
+                {
+                    if Some(t) == duo_id {
+                        p1 = p1.or(Some(l.source_id));
+                    } else {
+                        duo = duo.or(Some(l.source_id));
+                    }
+                }
+            }
+        }
+    }
+    Ok((p1, duo))
 }

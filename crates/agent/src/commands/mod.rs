@@ -7,7 +7,7 @@ mod explain;
 use crate::cycle::{Agent, CycleOptions, CycleReport, RuleRef};
 use crate::metrics::Metrics;
 use crate::state::StateDb;
-use crate::status::StatusReport;
+use crate::status::{RuleState, StatusReport};
 use crate::{AgentError, Config, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -57,6 +57,26 @@ pub async fn check(c: &Config, out: &mut dyn Write) -> Result<Outcome, AgentErro
     Ok(Outcome::InStep)
 }
 
+/// Every selected rule's plan, each as if the rules before it had run, in
+/// the order `sync` runs them: what `plan` shows is what `sync` does.
+pub(crate) async fn plan_rules(
+    c: &Config,
+    rule: Option<&str>,
+) -> Result<Vec<crate::cycle::Prepared>, AgentError> {
+    let db = StateDb::open_read_only(&c.state_path).await?;
+    let agent = Agent::new(Arc::new(c.clone()), db, Arc::new(Metrics::new()))?;
+    let mut before = crate::cycle::Echo::default();
+    let mut out = Vec::new();
+    for r in agent.rules(rule).await? {
+        let p = agent.prepare_after(&r, false, &before).await?;
+        if r.direction() == crate::config::Direction::Outbound {
+            before.note_outbound(&p);
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
 /// `p1duo plan`: what a sync would do, without writing anything.
 pub async fn plan(
     c: &Config,
@@ -64,12 +84,10 @@ pub async fn plan(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome, AgentError> {
-    let db = StateDb::open_read_only(&c.state_path).await?;
-    let agent = Agent::new(Arc::new(c.clone()), db, Arc::new(Metrics::new()))?;
     let mut outcome = Outcome::InStep;
     let mut plans = Vec::new();
-    for r in agent.rules(rule).await? {
-        let p = agent.prepare(&r, false).await?;
+    for p in plan_rules(c, rule).await? {
+        let r = p.rule.clone();
         if !p.plan.blocked.is_empty() {
             outcome = outcome.worst(Outcome::Blocked);
         } else if p
@@ -86,7 +104,7 @@ pub async fn plan(
             );
         } else {
             let label = match &r {
-                RuleRef::Configured(rc) => format!("rule {} ({})", rc.name, rc.direction),
+                RuleRef::Configured(rc) => format!("rule {} ({})", rc.name, rc.direction()),
                 RuleRef::Deleted { name, .. } => {
                     format!("rule {name} (removed from the configuration)")
                 }
@@ -108,13 +126,16 @@ pub async fn plan(
     Ok(outcome)
 }
 
+/// Directory values on a terminal: control and bidi characters made visible.
+use reconcile_engine::terminal_safe as safe;
+
 /// Print a cycle report in PingOne's words.
 pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentError> {
     let s = &r.summary;
     // One cause failing many objects (a mapping over a missing attribute) first.
     let causes = |out: &mut dyn Write| -> Result<(), AgentError> {
         for (kind, n, cause) in &r.common_failures {
-            writeln!(out, "  same cause for {n} {kind}s: {cause}").map_err(io)?;
+            writeln!(out, "  same cause for {n} {kind}s: {}", safe(cause)).map_err(io)?;
         }
         if r.held > 0 {
             writeln!(
@@ -134,13 +155,13 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
         )
         .map_err(io)?;
         for b in &r.blocked {
-            writeln!(out, "  {b}").map_err(io)?;
+            writeln!(out, "  {}", safe(b)).map_err(io)?;
         }
         causes(out)?;
         writeln!(
             out,
-            "  review with `p1duo plan --rule {0}`, then run `p1duo sync --rule {0} --allow-deletes` if it is intended",
-            r.rule
+            "  review with `p1duo plan --rule {0}`, then run `p1duo sync --rule {0} --allow-deletes`, or `p1duo approve --rule {0} {1}` (bound to this plan; works while the agent runs), if it is intended",
+            r.rule, r.plan_hash
         )
         .map_err(io)?;
         return Ok(());
@@ -167,7 +188,7 @@ pub fn print_report(r: &CycleReport, out: &mut dyn Write) -> Result<(), AgentErr
     }
     causes(out)?;
     for (kind, name, status, msg) in r.problems.iter().take(50) {
-        writeln!(out, "  {status} {kind} {name}: {msg}").map_err(io)?;
+        writeln!(out, "  {status} {kind} {}: {}", safe(name), safe(msg)).map_err(io)?;
     }
     if r.problems.len() > 50 {
         writeln!(
@@ -273,10 +294,13 @@ pub async fn status(c: &Config, json: bool, out: &mut dyn Write) -> Result<Outco
         }
         write!(out, "{}", report.render_text()).map_err(io)?;
     }
-    Ok(if report.all_in_step() {
-        Outcome::InStep
-    } else {
-        Outcome::SomeFailed
+    // Anything not in step is a non-zero exit, a missing database included.
+    Ok(match (db.is_some(), report.worst()) {
+        (false, _) => Outcome::Failing,
+        (true, RuleState::InStep) => Outcome::InStep,
+        (true, RuleState::SomeFailed) => Outcome::SomeFailed,
+        (true, RuleState::Blocked) => Outcome::Blocked,
+        (true, RuleState::NeverRun | RuleState::Failing) => Outcome::Failing,
     })
 }
 
@@ -479,4 +503,70 @@ pub async fn link(
     )
     .map_err(io)?;
     Ok(Outcome::InStep)
+}
+
+/// `p1duo approve --rule R HASH`: approve exactly the blocked plan that was
+/// reviewed. Recorded in the state database, or, while the agent runs and
+/// holds it, handed to the agent over its local HTTP server (which also
+/// starts the rule's next cycle). A plan that changed since is not approved.
+pub async fn approve(
+    c: &Config,
+    rule: &str,
+    plan_hash: &str,
+    out: &mut dyn Write,
+) -> Result<Outcome, AgentError> {
+    if !c.rules.iter().any(|r| r.name == rule) {
+        return Err(AgentError::Usage(format!(
+            "rule {rule:?} is not in the configuration"
+        )));
+    }
+    let said = match StateDb::open(&c.state_path).await {
+        Ok(db) => {
+            let (r, h) = (rule.to_owned(), plan_hash.to_owned());
+            db.call(move |s| crate::cycle::state::approve(s, &r, &h))
+                .await?
+                .map_err(AgentError::Usage)?;
+            format!(
+                "approved plan {plan_hash} of rule {rule:?}: the next `p1duo sync` or agent cycle carries it out if its plan is still exactly this one"
+            )
+        }
+        Err(AgentError::StateLocked(_)) => ask_agent(c, rule, plan_hash).await?,
+        Err(e) => return Err(e),
+    };
+    writeln!(out, "{said}").map_err(io)?;
+    Ok(Outcome::InStep)
+}
+
+/// `POST /approve` to the running agent on its (loopback) status server.
+async fn ask_agent(c: &Config, rule: &str, plan_hash: &str) -> Result<String, AgentError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = c.agent.listen;
+    let unreachable = |e: std::io::Error| {
+        AgentError::Other(format!(
+            "the state database is held by a running agent, but its server at {addr} (agent.listen) did not answer: {e}"
+        ))
+    };
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(unreachable)?;
+    // Rule names and hashes need no escaping (letters, digits, - _ .).
+    let req = format!(
+        "POST /approve?rule={rule}&hash={plan_hash} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(req.as_bytes()).await.map_err(unreachable)?;
+    let mut answer = String::new();
+    conn.take(64 * 1024)
+        .read_to_string(&mut answer)
+        .await
+        .map_err(unreachable)?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .trim()
+        .to_owned();
+    if answer.starts_with("HTTP/1.1 200") {
+        Ok(body)
+    } else {
+        Err(AgentError::Usage(body))
+    }
 }

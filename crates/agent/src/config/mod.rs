@@ -142,21 +142,73 @@ pub enum RemoveAction {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: String,
-    pub direction: Direction,
+    /// What the rule reads and where it writes, by direction.
+    pub flow: Flow,
     pub enabled: bool,
-    /// Outbound: PingOne populations (names or ids); all conditions must hold.
-    pub scope_populations: Vec<String>,
-    /// Outbound: PingOne groups (names or ids), any kind of membership.
-    pub scope_groups: Vec<String>,
     pub actions: Actions,
-    /// Outbound: PingOne groups pushed to Duo with their in-scope members.
-    pub push_groups: Vec<String>,
     /// The compiled `[rules.mapping]` (the direction's default when absent).
     pub mapping: mapping::Mapping,
-    /// Inbound: the population new PingOne users land in.
-    pub target_population: Option<String>,
     pub safety: Safety,
     pub adopt: Adopt,
+}
+
+/// The direction-specific part of a rule, so an invalid mix (an inbound rule
+/// with a push list, an outbound one with a target population) cannot be written.
+#[derive(Debug, Clone)]
+pub enum Flow {
+    /// PingOne → Duo.
+    Outbound(Outbound),
+    /// Duo → PingOne.
+    Inbound(Inbound),
+}
+
+/// What an outbound rule reads from PingOne.
+#[derive(Debug, Clone, Default)]
+pub struct Outbound {
+    /// PingOne populations (names or ids); all conditions must hold.
+    pub scope_populations: Vec<String>,
+    /// PingOne groups (names or ids), any kind of membership.
+    pub scope_groups: Vec<String>,
+    /// PingOne groups pushed to Duo with their in-scope members.
+    pub push_groups: Vec<String>,
+}
+
+/// Where an inbound rule writes in PingOne.
+#[derive(Debug, Clone, Default)]
+pub struct Inbound {
+    /// The population new PingOne users land in (name or id).
+    pub target_population: String,
+}
+
+impl Rule {
+    /// Outbound (PingOne → Duo) or inbound (Duo → PingOne).
+    pub fn direction(&self) -> Direction {
+        match self.flow {
+            Flow::Outbound(_) => Direction::Outbound,
+            Flow::Inbound(_) => Direction::Inbound,
+        }
+    }
+
+    /// The outbound part; an inbound rule has none (empty lists).
+    pub fn outbound(&self) -> &Outbound {
+        static NONE: Outbound = Outbound {
+            scope_populations: Vec::new(),
+            scope_groups: Vec::new(),
+            push_groups: Vec::new(),
+        };
+        match &self.flow {
+            Flow::Outbound(o) => o,
+            Flow::Inbound(_) => &NONE,
+        }
+    }
+
+    /// The inbound rule's target population; `None` for an outbound rule.
+    pub fn target_population(&self) -> Option<&str> {
+        match &self.flow {
+            Flow::Inbound(i) => Some(&i.target_population),
+            Flow::Outbound(_) => None,
+        }
+    }
 }
 
 /// `[rules.adopt]`: when the rule may link a target object it did not create.
@@ -256,16 +308,18 @@ impl Config {
         let out: Vec<&Rule> = self
             .rules
             .iter()
-            .filter(|r| r.enabled && r.direction == Direction::Outbound)
+            .filter(|r| r.enabled && r.direction() == Direction::Outbound)
             .collect();
         let mut w = Vec::new();
         for (i, a) in out.iter().enumerate() {
             for b in &out[i + 1..] {
-                let pops = a.scope_populations.is_empty()
-                    || b.scope_populations.is_empty()
-                    || a.scope_populations
-                        .iter()
-                        .any(|p| b.scope_populations.contains(p));
+                let (a_pops, b_pops) = (
+                    &a.outbound().scope_populations,
+                    &b.outbound().scope_populations,
+                );
+                let pops = a_pops.is_empty()
+                    || b_pops.is_empty()
+                    || a_pops.iter().any(|p| b_pops.contains(p));
                 if pops {
                     w.push(format!(
                         "outbound rules {:?} and {:?} have scopes that can overlap (the same populations, or one of them scopes every population): a user in both is owned by {:?}, the first in the file, and {:?} reports it as owned by that rule and writes nothing; narrow the scopes so each user has one rule",
@@ -367,7 +421,7 @@ impl Config {
     pub fn manages_admins(&self) -> bool {
         self.rules.iter().any(|r| {
             r.enabled
-                && r.direction == Direction::Outbound
+                && r.direction() == Direction::Outbound
                 && r.mapping.spec().0.contains_key("userType")
         })
     }

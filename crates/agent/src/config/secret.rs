@@ -31,15 +31,7 @@ pub fn resolve(
         "env" => env(name).ok_or_else(|| {
             format!("environment variable {name} is not set; export it before running p1duo")
         })?,
-        "file" => {
-            let path = base.join(name);
-            std::fs::read_to_string(&path).map_err(|e| {
-                format!(
-                    "cannot read secret file {} ({e}); check the path and its permissions",
-                    path.display()
-                )
-            })?
-        }
+        "file" => read_secret_file(&base.join(name))?,
         other => return Err(format!("{shape}, got key {other:?}")),
     };
     // A trailing newline is almost always an editor's, not part of the secret.
@@ -48,4 +40,50 @@ pub fn resolve(
         return Err(format!("the secret from {kind} {name:?} is empty"));
     }
     Ok(SecretString::from(text))
+}
+
+/// Largest secret file read: keys and client secrets are tens of bytes.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// A secret file: a regular file (not a FIFO that would hang, nor a device
+/// that never ends) of at most 64 KiB; a warning when others can read it.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot read secret file {} ({e}); check the path and its permissions",
+            path.display()
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(format!(
+            "secret file {} is not a regular file; point it at a file holding only the secret",
+            path.display()
+        ));
+    }
+    if meta.len() > MAX_SECRET_FILE {
+        return Err(format!(
+            "secret file {} is {} bytes; a secret file holds only the secret (at most 64 KiB)",
+            path.display(),
+            meta.len()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o044 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "a secret file is readable by other users; chmod 600 it"
+            );
+        }
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_SECRET_FILE)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    Ok(text)
 }

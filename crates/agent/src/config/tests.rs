@@ -37,9 +37,9 @@ fn the_example_validates_with_every_key_typed() {
     assert_eq!(c.duo.rate_limit, Some(DuoRateLimit::default()));
     assert_eq!(c.rules.len(), 2);
     let out = &c.rules[0];
-    assert_eq!(out.direction, Direction::Outbound);
-    assert_eq!(out.scope_populations, ["Workforce"]);
-    assert_eq!(out.push_groups, ["Engineering", "Sales"]);
+    assert_eq!(out.direction(), Direction::Outbound);
+    assert_eq!(out.outbound().scope_populations, ["Workforce"]);
+    assert_eq!(out.outbound().push_groups, ["Engineering", "Sales"]);
     assert!(
         !out.actions.deprovision,
         "the example never turns deprovisioning on by itself"
@@ -55,8 +55,8 @@ fn the_example_validates_with_every_key_typed() {
     assert_eq!(out.adopt.confirm, ["email"]);
     assert_eq!(out.mapping.spec().0.len(), 5);
     let inb = &c.rules[1];
-    assert_eq!(inb.direction, Direction::Inbound);
-    assert_eq!(inb.target_population.as_deref(), Some("Contractors"));
+    assert_eq!(inb.direction(), Direction::Inbound);
+    assert_eq!(inb.target_population(), Some("Contractors"));
     assert!(!inb.actions.deprovision, "deprovision defaults to false");
 }
 

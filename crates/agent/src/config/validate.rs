@@ -26,8 +26,14 @@ impl Checker<'_> {
     }
 
     pub(super) fn duration(&mut self, key: &str, v: Option<&str>, default: Duration) -> Duration {
+        // Bounded, so no later sum (interval + jitter, now + interval) overflows.
+        const MAX: Duration = Duration::from_secs(366 * 24 * 3600);
         match v.map(parse_duration) {
             None => default,
+            Some(Ok(d)) if d > MAX => {
+                self.problem(key, "expected at most 366 days (\"8784h\")");
+                default
+            }
             Some(Ok(d)) => d,
             Some(Err(e)) => {
                 self.problem(key, e);
@@ -256,6 +262,12 @@ fn pingone(p: RawPingOne, c: &mut Checker<'_>) -> PingOneConfig {
         p.timeout.as_deref(),
         Duration::from_secs(30),
     );
+    if timeout < Duration::from_secs(1) {
+        c.problem(
+            "pingone.timeout",
+            "expected at least 1s for a request to PingOne",
+        );
+    }
     PingOneConfig {
         environment_id: p.environment_id,
         region,
@@ -294,6 +306,10 @@ fn duo(d: RawDuo, c: &mut Checker<'_>) -> DuoConfig {
         }
         h
     };
+    // What the client will accept is decided here, before anything is created.
+    if let Err(e) = duo_client::ApiHost::parse(&api_host) {
+        c.problem("duo.api_host", e.to_string());
+    }
     let ikey = d.integration_key.trim();
     if !(ikey.len() == 20
         && ikey.starts_with("DI")
@@ -342,6 +358,9 @@ fn duo(d: RawDuo, c: &mut Checker<'_>) -> DuoConfig {
         }
     };
     let timeout = c.duration("duo.timeout", d.timeout.as_deref(), Duration::from_secs(30));
+    if timeout < Duration::from_secs(1) {
+        c.problem("duo.timeout", "expected at least 1s for a request to Duo");
+    }
     DuoConfig {
         api_host,
         integration_key: d.integration_key,

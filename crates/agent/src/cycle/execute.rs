@@ -69,7 +69,7 @@ impl Agent {
             }
         };
         let rule = &prepared.rule;
-        if matches!(rule, RuleRef::Configured(r) if r.direction == Direction::Outbound)
+        if matches!(rule, RuleRef::Configured(r) if r.direction() == Direction::Outbound)
             && !prepared.partial
         {
             let scope = state::StateWrite::scope(&name, &prepared.scope_ids);
@@ -188,7 +188,10 @@ impl Agent {
                 })
             })
             .await?;
-        let stale: Vec<ObjectKey> = if prepared.partial { Vec::new() } else { old }
+        // A fast cycle saw only some objects and a blocked one changed nothing:
+        // neither may forget the statuses of objects it did not look at.
+        let keep_all = prepared.partial || report.blocked;
+        let stale: Vec<ObjectKey> = if keep_all { Vec::new() } else { old }
             .into_iter()
             .filter(|o| !keep.contains(&(o.key.kind, o.key.source_id.clone())))
             .map(|o| o.key)
@@ -223,6 +226,29 @@ impl Agent {
             }
         }
         journal::flush_statuses(&db, statuses, stale).await?;
+        if report.blocked || !prepared.partial {
+            let blocked = report.blocked.then(|| state::Blocked {
+                plan_hash: plan.hash.clone(),
+                reasons: plan.blocked.iter().map(|b| b.reason.clone()).collect(),
+                pending_destructive: plan
+                    .ops
+                    .iter()
+                    .filter(|o| {
+                        matches!(
+                            o.action,
+                            engine::Action::Disable
+                                | engine::Action::Delete
+                                | engine::Action::RemoveMember { .. }
+                                | engine::Action::RemovePhone { .. }
+                        )
+                    })
+                    .count() as u64,
+                at: now_millis(),
+            });
+            let write = state::StateWrite::blocked(&name, blocked.as_ref());
+            db.call(move |s| write.apply(s)).await?;
+            self.metrics.blocked(&name, report.blocked);
+        }
         let outcome = if report.blocked {
             Outcome::Blocked
         } else if summary.users_failed > 0
@@ -240,6 +266,7 @@ impl Agent {
             Outcome::InStep => RunOutcome::Succeeded,
             Outcome::SomeFailed => RunOutcome::PartiallyFailed,
             Outcome::Blocked => RunOutcome::Aborted,
+            Outcome::Failing => RunOutcome::Failed,
         };
         db.call(move |s| {
             s.finish_run(
@@ -259,11 +286,18 @@ impl Agent {
         if let Err(e) = db.call(|s| s.checkpoint()).await {
             tracing::warn!(rule = %name, error = %e, "state database checkpoint failed; SQLite retries it later");
         }
+        // A fast cycle is labelled as the notification that caused it.
+        let label = if prepared.partial {
+            "notification"
+        } else {
+            trigger.as_str()
+        };
         self.metrics.cycle(
             &name,
-            trigger.as_str(),
+            label,
             started.elapsed().as_secs_f64(),
-            outcome == Outcome::InStep,
+            // Only a full cycle proves the whole rule is in step.
+            outcome == Outcome::InStep && !prepared.partial,
             now_secs(),
         );
         Ok(CycleReport {

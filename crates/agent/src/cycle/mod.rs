@@ -23,7 +23,7 @@ use duo_client::DuoClient;
 use indicatif::ProgressBar;
 use pingone_client::PingOneClient;
 pub(crate) use policy::policy;
-pub(crate) use prepare::{Preparation, Selection};
+pub(crate) use prepare::{Echo, Preparation, Selection};
 use reconcile_engine::{Kind, Plan};
 use records::Inputs;
 pub use report::{CycleReport, Summary};
@@ -76,7 +76,7 @@ impl RuleRef {
     }
     pub fn direction(&self) -> Direction {
         match self {
-            RuleRef::Configured(r) => r.direction,
+            RuleRef::Configured(r) => r.direction(),
             RuleRef::Deleted { memo, .. } => memo.direction,
         }
     }
@@ -185,7 +185,7 @@ impl Agent {
         self.config
             .rules
             .iter()
-            .map(|r| (r.name.clone(), r.direction))
+            .map(|r| (r.name.clone(), r.direction()))
             .collect()
     }
 
@@ -215,15 +215,20 @@ impl Agent {
             let memo = StateWrite::memo(
                 &name,
                 &RuleMemo {
-                    direction: r.direction,
+                    direction: r.direction(),
                     deprovision_on_rule_deletion: r.actions.deprovision_on_rule_deletion,
                     remove_action: r.actions.remove_action,
-                    target_population: r.target_population.clone(),
+                    target_population: r.target_population().map(str::to_owned),
                 },
             );
             db.call(move |s| memo.apply(s)).await?;
         }
-        let prepared = self.prepare(rule, opts.allow_destructive).await;
+        let mut prepared = self.prepare(rule, opts.allow_destructive).await;
+        if let Ok(p) = &mut prepared
+            && !p.plan.blocked.is_empty()
+        {
+            self.apply_approval(&db, &name, &mut p.plan).await?;
+        }
         if let Ok(p) = &prepared
             && !p.writes.is_empty()
         {
@@ -232,6 +237,28 @@ impl Agent {
                 .await?;
         }
         self.execute_prepared(&name, prepared, opts, started).await
+    }
+
+    /// A blocked plan the operator approved (`p1duo approve`, bound to its
+    /// hash) runs; an approval of another plan is dropped, saying why.
+    async fn apply_approval(
+        &self,
+        db: &StateDb,
+        name: &str,
+        plan: &mut Plan,
+    ) -> Result<(), AgentError> {
+        let n = name.to_owned();
+        let Some(approved) = db.call(move |s| state::approval(s, &n)).await? else {
+            return Ok(());
+        };
+        if approved == plan.hash {
+            tracing::warn!(rule = name, plan = %approved, "carrying out the approved blocked plan");
+            plan.blocked.clear();
+        } else {
+            tracing::warn!(rule = name, approved = %approved, plan = %plan.hash, "the approved plan is stale (something changed since it was reviewed); approval dropped: review and approve the new plan");
+        }
+        let clear = StateWrite::approval(name, None);
+        db.call(move |s| clear.apply(s)).await
     }
 
     /// A fast cycle of an outbound rule for just the users and groups that

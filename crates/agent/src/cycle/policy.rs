@@ -1,7 +1,7 @@
 //! The engine policy of a rule, and the stub of a rule removed from the config.
 
 use super::*;
-use crate::config::{Direction, RemoveAction, Rule};
+use crate::config::{Direction, Flow, Inbound, RemoveAction, Rule};
 use reconcile_engine::{self as engine, Limit, Limits, Policy};
 
 /// A rule stub for a rule removed from the config.
@@ -12,19 +12,20 @@ pub(crate) fn stub_rule(name: &str, memo: &RuleMemo) -> Rule {
     };
     Rule {
         name: name.to_owned(),
-        direction: memo.direction,
+        flow: match memo.direction {
+            Direction::Outbound => Flow::Outbound(Default::default()),
+            Direction::Inbound => Flow::Inbound(Inbound {
+                target_population: memo.target_population.clone().unwrap_or_default(),
+            }),
+        },
         enabled: false,
-        scope_populations: vec![],
-        scope_groups: vec![],
         actions: crate::config::Actions {
             deprovision: true,
             remove_action: memo.remove_action,
             deprovision_on_rule_deletion: memo.deprovision_on_rule_deletion,
             ..Default::default()
         },
-        push_groups: vec![],
         mapping,
-        target_population: memo.target_population.clone(),
         safety: Default::default(),
         adopt: Default::default(),
     }

@@ -45,6 +45,22 @@ pub(crate) struct Echo {
     pub outbound_owned: HashSet<String>,
 }
 
+impl Echo {
+    /// What an outbound rule's sync adds: the PingOne users it scopes and
+    /// links, and the Duo users it links (created ones do not exist yet).
+    pub(crate) fn note_outbound(&mut self, p: &Prepared) {
+        self.outbound_owned.extend(p.scope_ids.iter().cloned());
+        for op in &p.plan.ops {
+            if let (Some(src), Some(engine::TargetRef::Existing(t))) = (&op.source_id, &op.target)
+                && op.kind.is_account()
+            {
+                self.outbound_owned.insert(src.clone());
+                self.sources.insert(t.clone());
+            }
+        }
+    }
+}
+
 /// What the state database holds for a rule before it is planned.
 #[derive(Default)]
 pub(crate) struct RuleState {
@@ -110,8 +126,28 @@ impl Agent {
         rule: &RuleRef,
         allow_destructive: bool,
     ) -> Result<Prepared, AgentError> {
+        self.prepare_after(rule, allow_destructive, &Echo::default())
+            .await
+    }
+
+    /// [`Agent::prepare`] as if the rules planned before it had run: `before`
+    /// holds what their sync would add to the no-echo sets, so `plan` shows
+    /// what `sync` does (which runs them in this order).
+    pub(crate) async fn prepare_after(
+        &self,
+        rule: &RuleRef,
+        allow_destructive: bool,
+        before: &Echo,
+    ) -> Result<Prepared, AgentError> {
+        let mut st = self.rule_state(rule).await?;
+        if rule.direction() == Direction::Inbound {
+            st.echo.sources.extend(before.sources.iter().cloned());
+            st.echo
+                .outbound_owned
+                .extend(before.outbound_owned.iter().cloned());
+        }
         match self
-            .prepare_selected(rule, Selection::All, allow_destructive)
+            .prepare_from(rule, st, Selection::All, allow_destructive)
             .await?
         {
             Preparation::Ready(p) => Ok(*p),
@@ -142,14 +178,25 @@ impl Agent {
         allow_destructive: bool,
     ) -> Result<Preparation, AgentError> {
         let st = self.rule_state(rule).await?;
+        self.prepare_from(rule, st, selection, allow_destructive)
+            .await
+    }
+
+    async fn prepare_from(
+        &self,
+        rule: &RuleRef,
+        st: RuleState,
+        selection: Selection<'_>,
+        allow_destructive: bool,
+    ) -> Result<Preparation, AgentError> {
         let manages_admins = st.links.iter().any(|l| l.kind == ObjectKind::Admin)
             || matches!(rule, RuleRef::Configured(r) if r.mapping.spec().0.contains_key("userType"));
         let reading = match (rule, selection) {
-            (RuleRef::Configured(r), Selection::All) if r.direction == Direction::Outbound => {
+            (RuleRef::Configured(r), Selection::All) if r.direction() == Direction::Outbound => {
                 self.read_outbound(r, &st, manages_admins).await?
             }
             (RuleRef::Configured(r), Selection::Changes(c))
-                if r.direction == Direction::Outbound =>
+                if r.direction() == Direction::Outbound =>
             {
                 match super::changed::read(self, r, &st, c, manages_admins).await? {
                     Ok(reading) => reading,
@@ -248,7 +295,7 @@ impl Agent {
         st: &RuleState,
         manages_admins: bool,
     ) -> Result<Reading, AgentError> {
-        let (inputs, target) = match stub.direction {
+        let (inputs, target) = match stub.direction() {
             Direction::Outbound => {
                 let duos = duo::read_duo(&self.duo, manages_admins).await?;
                 let inputs = outbound::build(

@@ -32,6 +32,24 @@ enum Entry {
     /// How many memberships of pushed groups an outbound rule had at its last
     /// full cycle (the fast path's floor for the membership-removal percentage).
     Memberships,
+    /// The last cycle's block, if it was blocked ([`Blocked`]).
+    Blocked,
+    /// The hash of a blocked plan the operator approved (`p1duo approve`).
+    Approval,
+}
+
+/// Why a rule's last cycle was blocked by a safety limit: what `status`, the
+/// page and the metrics show until a cycle runs again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    /// The blocked plan's hash.
+    pub plan_hash: String,
+    /// Each limit or guard exceeded, in words.
+    pub reasons: Vec<String>,
+    /// The destructive changes it would have made (disable, delete, removals).
+    pub pending_destructive: u64,
+    /// When (Unix milliseconds).
+    pub at: i64,
 }
 
 impl Entry {
@@ -41,6 +59,8 @@ impl Entry {
             Entry::Scope => "scope",
             Entry::Resolved => "resolved",
             Entry::Memberships => "memberships",
+            Entry::Blocked => "blocked",
+            Entry::Approval => "approval",
         };
         format!("{prefix}/{rule}")
     }
@@ -72,6 +92,14 @@ impl StateWrite {
     }
     pub(crate) fn memberships(rule: &str, n: u64) -> StateWrite {
         StateWrite::new(Entry::Memberships, rule, &n)
+    }
+    /// The last cycle's block, or `None` to clear it.
+    pub(crate) fn blocked(rule: &str, blocked: Option<&Blocked>) -> StateWrite {
+        StateWrite::new(Entry::Blocked, rule, &blocked)
+    }
+    /// The approved plan hash, or `None` once it is used or stale.
+    pub(crate) fn approval(rule: &str, plan_hash: Option<&str>) -> StateWrite {
+        StateWrite::new(Entry::Approval, rule, &plan_hash)
     }
     pub(crate) fn apply(&self, s: &mut Store) -> state_store::Result<()> {
         s.kv_set(&self.key, &self.value)
@@ -117,6 +145,38 @@ pub(crate) fn scope(s: &Store, rule: &str) -> state_store::Result<Vec<String>> {
 /// The last [`crate::pingone::PingOneSnapshot::resolved`] of a rule.
 pub(crate) fn resolved(s: &Store, rule: &str) -> state_store::Result<BTreeMap<String, String>> {
     Ok(read(s, Entry::Resolved, rule)?.unwrap_or_default())
+}
+
+/// The block of the rule's last cycle (`None`: it was not blocked).
+pub(crate) fn blocked(s: &Store, rule: &str) -> state_store::Result<Option<Blocked>> {
+    Ok(read::<Option<Blocked>>(s, Entry::Blocked, rule)?.flatten())
+}
+
+/// The plan hash the operator approved for the rule's next cycle.
+pub(crate) fn approval(s: &Store, rule: &str) -> state_store::Result<Option<String>> {
+    Ok(read::<Option<String>>(s, Entry::Approval, rule)?.flatten())
+}
+
+/// Record the operator's approval of the rule's blocked plan `plan_hash`,
+/// refused (with why) when the rule is not blocked or its plan is not that one.
+pub(crate) fn approve(
+    s: &mut Store,
+    rule: &str,
+    plan_hash: &str,
+) -> state_store::Result<Result<(), String>> {
+    let Some(b) = blocked(s, rule)? else {
+        return Ok(Err(format!(
+            "rule {rule:?} is not blocked: there is nothing to approve"
+        )));
+    };
+    if b.plan_hash != plan_hash {
+        return Ok(Err(format!(
+            "plan {plan_hash} is not rule {rule:?}'s blocked plan (that is {}): review it with `p1duo plan --rule {rule}` and approve its hash",
+            b.plan_hash
+        )));
+    }
+    StateWrite::approval(rule, Some(plan_hash)).apply(s)?;
+    Ok(Ok(()))
 }
 
 /// The memberships an outbound rule pushed at its last full cycle (0 before).

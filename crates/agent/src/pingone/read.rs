@@ -135,28 +135,14 @@ pub(crate) fn resolve_followed(
 pub(crate) async fn list_populations(
     p1: &PingOneClient,
 ) -> Result<Vec<pingone_client::Population>, AgentError> {
-    Ok(p1
-        .list_populations()
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| AgentError::pingone("listing populations", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect())
+    all_items(p1.list_populations(), "listing populations").await
 }
 
 /// Every group of the environment.
 pub(crate) async fn list_groups(
     p1: &PingOneClient,
 ) -> Result<Vec<pingone_client::Group>, AgentError> {
-    Ok(p1
-        .list_groups(&Default::default())
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| AgentError::pingone("listing groups", e))?
-        .into_iter()
-        .flat_map(|p| p.items)
-        .collect())
+    all_items(p1.list_groups(&Default::default()), "listing groups").await
 }
 
 /// The ids an outbound rule's scope and push names resolve to now, followed
@@ -183,11 +169,19 @@ impl RuleNames {
         };
         let populations = follow(
             NamedList::ScopePopulations,
-            &rule.scope_populations,
+            &rule.outbound().scope_populations,
             &known_pops,
         )?;
-        let scope_groups = follow(NamedList::ScopeGroups, &rule.scope_groups, &known_groups)?;
-        let push = follow(NamedList::PushGroups, &rule.push_groups, &known_groups)?;
+        let scope_groups = follow(
+            NamedList::ScopeGroups,
+            &rule.outbound().scope_groups,
+            &known_groups,
+        )?;
+        let push = follow(
+            NamedList::PushGroups,
+            &rule.outbound().push_groups,
+            &known_groups,
+        )?;
         Ok(RuleNames {
             populations,
             scope_groups,
@@ -210,7 +204,8 @@ pub async fn read_pingone(
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let need_groups = !rule.scope_groups.is_empty() || !rule.push_groups.is_empty();
+    let need_groups =
+        !rule.outbound().scope_groups.is_empty() || !rule.outbound().push_groups.is_empty();
     let groups = if need_groups {
         list_groups(p1).await?
     } else {
@@ -331,7 +326,7 @@ pub struct PingOneUsers {
 
 /// Read PingOne's users and resolve the target population.
 pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUsers, AgentError> {
-    let want = rule.target_population.clone().unwrap_or_default();
+    let want = rule.target_population().unwrap_or_default().to_owned();
     let pops: Vec<_> = p1
         .list_populations()
         .try_collect::<Vec<_>>()
@@ -354,11 +349,18 @@ pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUser
 
 /// Every user of the environment (usernames are unique per environment).
 pub async fn list_users(p1: &PingOneClient) -> Result<Vec<pingone_client::User>, AgentError> {
-    Ok(p1
-        .list_users(&Default::default())
+    all_items(p1.list_users(&Default::default()), "listing users").await
+}
+
+/// Every item of a paged listing; `what` names it in an error.
+async fn all_items<T>(
+    pages: pingone_client::PageStream<T>,
+    what: &str,
+) -> Result<Vec<T>, AgentError> {
+    Ok(pages
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| AgentError::pingone("listing users", e))?
+        .map_err(|e| AgentError::pingone(what, e))?
         .into_iter()
         .flat_map(|p| p.items)
         .collect())

@@ -35,7 +35,18 @@ pub async fn run(config_path: PathBuf) -> Result<Outcome, AgentError> {
         tracing::info!("stopping: no new write starts; the writes in flight finish");
         s2.cancel();
     });
-    run_with(config, Some(config_path), shutdown, None).await
+    // One line at any log level: what runs, from which file, where to look.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let path = config_path.display().to_string();
+    tokio::spawn(async move {
+        if let Ok(addr) = rx.await {
+            eprintln!(
+                "p1duo {} running with {path}; status at http://{addr}/status",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+    });
+    run_with(config, Some(config_path), shutdown, Some(tx)).await
 }
 
 async fn wait_for_stop() {
@@ -109,16 +120,21 @@ impl Runner {
 }
 
 impl CycleRunner for Runner {
-    async fn run_cycle(&self, rule: &str, trigger: CycleTrigger, cancel: CancellationToken) {
+    async fn run_cycle(
+        &self,
+        rule: &str,
+        trigger: CycleTrigger,
+        cancel: CancellationToken,
+    ) -> bool {
         let rules = match self.agent.rules(None).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(rule, error = %e, "cannot list the rules");
-                return;
+                return false;
             }
         };
         let Some(r) = rules.into_iter().find(|r| r.name() == rule) else {
-            return;
+            return true;
         };
         let store_trigger = match trigger {
             CycleTrigger::Startup => state_store::Trigger::Startup,
@@ -143,21 +159,32 @@ impl CycleRunner for Runner {
                 self.agent.cycle(&r, opts).await
             }
         };
+        let ran = result.is_ok();
         match result {
             Ok(rep) => {
                 let s = &rep.summary;
-                tracing::info!(
-                    rule,
-                    trigger = trigger.as_str(),
-                    outcome = ?rep.outcome,
-                    ops = rep.ops,
-                    users_impacted = s.users_impacted,
-                    users_failed = s.users_failed,
-                    groups_failed = s.groups_failed,
-                    "cycle finished"
-                );
+                // Failed objects are worth a look at the default level (warn).
+                if s.users_failed + s.groups_failed > 0 {
+                    tracing::warn!(
+                        rule,
+                        trigger = trigger.as_str(),
+                        ops = rep.ops,
+                        users_failed = s.users_failed,
+                        groups_failed = s.groups_failed,
+                        "cycle finished with failed objects; see `p1duo status`"
+                    );
+                } else {
+                    tracing::info!(
+                        rule,
+                        trigger = trigger.as_str(),
+                        outcome = ?rep.outcome,
+                        ops = rep.ops,
+                        users_impacted = s.users_impacted,
+                        "cycle finished"
+                    );
+                }
                 for b in &rep.blocked {
-                    tracing::warn!(rule, reason = %b, "cycle blocked by a safety limit; run `p1duo sync --rule {rule} --allow-deletes` if intended");
+                    tracing::warn!(rule, reason = %b, plan = %rep.plan_hash, "cycle blocked by a safety limit; review `p1duo plan --rule {rule}`, then `p1duo approve --rule {rule} {}` if intended", rep.plan_hash);
                 }
             }
             Err(e) => tracing::error!(rule, error = %e, "cycle failed"),
@@ -167,6 +194,7 @@ impl CycleRunner for Runner {
         if p.is_empty() {
             self.shared.ready.store(true, Ordering::Release);
         }
+        ran
     }
 }
 
@@ -183,11 +211,15 @@ pub async fn run_with(
     db.call(|s| s.close_interrupted_runs(state_store::now_millis()))
         .await?;
     let metrics = Arc::new(Metrics::new());
+    for r in &config.rules {
+        metrics.rule_known(&r.name);
+    }
     let (tx, mut rx) = mpsc::channel::<ChangeEvent>(1024);
     let delivery_secret = match &config.agent.notifications {
         Some(_) => Some(delivery_secret(&db).await?),
         None => None,
     };
+    let (approved_tx, mut approved_rx) = mpsc::channel::<String>(16);
     let shared = Arc::new(Shared {
         config: RwLock::new(config.clone()),
         db: db.clone(),
@@ -195,6 +227,7 @@ pub async fn run_with(
         ready: Default::default(),
         events: tx,
         delivery_secret: delivery_secret.clone(),
+        approved: approved_tx,
     });
     let listener = tokio::net::TcpListener::bind(config.agent.listen)
         .await
@@ -212,9 +245,12 @@ pub async fn run_with(
         let _ = b.send(addr);
     }
     let server = tokio::spawn(
-        axum::serve(listener, server::router(shared.clone()))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
+        axum::serve(
+            listener,
+            server::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future(),
     );
     let mut reload = Reload::new();
     let mut subscription: Option<(Arc<Agent>, String)> = None;
@@ -244,7 +280,7 @@ pub async fn run_with(
         let outbound: Vec<String> = config
             .rules
             .iter()
-            .filter(|r| r.enabled && r.direction == Direction::Outbound)
+            .filter(|r| r.enabled && r.direction() == Direction::Outbound)
             .map(|r| r.name.clone())
             .collect();
         shared.ready.store(names.is_empty(), Ordering::Release);
@@ -283,6 +319,7 @@ pub async fn run_with(
                         Err(e) => tracing::error!(error = %e, "the new configuration is refused; keeping the running one"),
                     }
                 }
+                Some(rule) = approved_rx.recv() => sched.kick(&rule),
                 Some(ev) = rx.recv() => {
                     tracing::debug!(action = %ev.action, "PingOne change notification");
                     runner.note(&outbound, &ev);

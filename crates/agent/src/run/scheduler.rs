@@ -34,13 +34,14 @@ impl CycleTrigger {
 
 /// Runs one cycle of one rule. `cancel` asks it to start no new write.
 pub trait CycleRunner: Send + Sync + 'static {
-    /// One cycle; errors are the runner's to record and log.
+    /// One cycle; errors are the runner's to record and log. False when the
+    /// cycle could not run (the rule is then retried with back-off).
     fn run_cycle(
         &self,
         rule: &str,
         trigger: CycleTrigger,
         cancel: CancellationToken,
-    ) -> impl Future<Output = ()> + Send;
+    ) -> impl Future<Output = bool> + Send;
 }
 
 /// Timing of the scheduler.
@@ -97,6 +98,15 @@ impl Scheduler {
     }
 }
 
+/// The wait before retrying a rule whose cycle could not run `failures`
+/// times in a row: 30 s doubling, never longer than the interval.
+fn backoff(t: &Timing, failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(16);
+    Duration::from_secs(30)
+        .saturating_mul(1 << exp)
+        .min(t.interval)
+}
+
 fn jittered(t: &Timing) -> Duration {
     let j = u64::try_from(t.jitter.as_millis()).unwrap_or(u64::MAX);
     let extra = if j == 0 { 0 } else { rand::random_range(0..=j) };
@@ -111,12 +121,30 @@ async fn rule_loop<R: CycleRunner>(
     cancel: CancellationToken,
 ) {
     let mut trigger = CycleTrigger::Startup;
+    let mut next_full = tokio::time::Instant::now();
+    let mut failures = 0u32;
     loop {
         if cancel.is_cancelled() {
             break;
         }
-        runner.run_cycle(&rule, trigger, cancel.clone()).await;
-        let next = tokio::time::sleep(jittered(&timing));
+        let ran = runner.run_cycle(&rule, trigger, cancel.clone()).await;
+        failures = if ran { 0 } else { failures.saturating_add(1) };
+        // Only a full cycle moves the next one: notifications, however
+        // frequent (or forged), never starve the safety net. A rule that
+        // cannot run is retried sooner, backing off up to the interval.
+        if !ran {
+            let wait = backoff(&timing, failures);
+            tracing::warn!(
+                rule,
+                failures,
+                retry_in_secs = wait.as_secs(),
+                "the cycle could not run; retrying with back-off"
+            );
+            next_full = tokio::time::Instant::now() + wait;
+        } else if trigger != CycleTrigger::Notification {
+            next_full = tokio::time::Instant::now() + jittered(&timing);
+        }
+        let next = tokio::time::sleep_until(next_full);
         tokio::pin!(next);
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -144,12 +172,19 @@ mod tests {
         cycles: Mutex<Vec<(String, CycleTrigger, tokio::time::Instant)>>,
         /// How long each cycle takes.
         work: Duration,
+        /// Every cycle fails to run.
+        failing: bool,
         in_flight: Mutex<u32>,
         max_in_flight: Mutex<u32>,
     }
 
     impl CycleRunner for Recorder {
-        async fn run_cycle(&self, rule: &str, trigger: CycleTrigger, _cancel: CancellationToken) {
+        async fn run_cycle(
+            &self,
+            rule: &str,
+            trigger: CycleTrigger,
+            _cancel: CancellationToken,
+        ) -> bool {
             {
                 let mut n = self.in_flight.lock().unwrap();
                 *n += 1;
@@ -163,6 +198,7 @@ mod tests {
             ));
             tokio::time::sleep(self.work).await;
             *self.in_flight.lock().unwrap() -= 1;
+            !self.failing
         }
     }
 
@@ -230,6 +266,68 @@ mod tests {
             triggers,
             vec![CycleTrigger::Startup, CycleTrigger::Notification]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rule_that_cannot_run_is_retried_with_back_off_up_to_the_interval() {
+        let r = Arc::new(Recorder {
+            failing: true,
+            ..Default::default()
+        });
+        let start = tokio::time::Instant::now();
+        let timing = Timing {
+            interval: Duration::from_secs(600),
+            jitter: Duration::ZERO,
+            debounce: Duration::from_secs(2),
+        };
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into()],
+            timing,
+            CancellationToken::new(),
+        );
+        tokio::time::sleep(Duration::from_secs(2100)).await;
+        s.shutdown().await;
+        let times: Vec<u64> = r
+            .cycles
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| (c.2 - start).as_secs())
+            .collect();
+        // 30, 60, 120, 240, 480 s apart, then the 600 s interval.
+        assert_eq!(
+            times,
+            vec![0, 30, 90, 210, 450, 930, 1530, 2130]
+                .into_iter()
+                .filter(|t| *t <= 2100)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn notifications_more_frequent_than_the_interval_never_starve_the_full_cycle() {
+        let r = Arc::new(Recorder::default());
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into()],
+            timing(),
+            CancellationToken::new(),
+        );
+        // A notification every 10 s for 5 minutes.
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            s.kick("a");
+        }
+        s.shutdown().await;
+        let cycles = r.cycles.lock().unwrap().clone();
+        let full = cycles
+            .iter()
+            .filter(|c| c.1 != CycleTrigger::Notification)
+            .count();
+        // At 60–70 s a period, 5 minutes hold 4 or more full cycles besides the first.
+        assert!(full >= 5, "{cycles:?}");
+        assert!(cycles.iter().any(|c| c.1 == CycleTrigger::Notification));
     }
 
     #[tokio::test(start_paused = true)]

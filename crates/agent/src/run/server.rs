@@ -28,6 +28,8 @@ pub struct Shared {
     /// The secret PingOne sends in every delivery's `Authorization` header;
     /// `None` when notifications are off (then `/pingone/events` is not served).
     pub delivery_secret: Option<DeliverySecret>,
+    /// Rules whose blocked plan was just approved: run them now.
+    pub approved: mpsc::Sender<String>,
 }
 
 /// The per-instance delivery secret (never in Debug output or logs).
@@ -86,7 +88,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status_page))
-        .route("/status.json", get(status_json));
+        .route("/status.json", get(status_json))
+        .route("/approve", post(approve));
     if shared.delivery_secret.is_some() {
         r = r.route(
             "/pingone/events",
@@ -98,13 +101,67 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if s.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
+        // Up is not ready: an agent whose every rule fails (a wrong key, a
+        // service down) is not doing its job.
+        match StatusReport::read(&s.config(), Some(&s.db)).await {
+            Ok(r) if r.all_failing() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the last cycle of every rule failed; see /status\n",
+            )
+                .into_response(),
+            _ => (StatusCode::OK, "ready\n").into_response(),
+        }
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the first cycle of every rule has not finished\n",
         )
             .into_response()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Approval {
+    rule: String,
+    hash: String,
+}
+
+/// `p1duo approve` while the agent runs: only from this machine.
+async fn approve(
+    State(s): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    axum::extract::Query(a): axum::extract::Query<Approval>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return (
+            StatusCode::FORBIDDEN,
+            "approvals are taken from this machine only\n",
+        )
+            .into_response();
+    }
+    if !s.config().rules.iter().any(|r| r.name == a.rule) {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("rule {:?} is not in the configuration\n", a.rule),
+        )
+            .into_response();
+    }
+    let (rule, hash) = (a.rule.clone(), a.hash.clone());
+    match s
+        .db
+        .call(move |st| crate::cycle::state::approve(st, &rule, &hash))
+        .await
+    {
+        Ok(Ok(())) => {
+            let _ = s.approved.try_send(a.rule.clone());
+            (
+                StatusCode::OK,
+                format!("approved plan {} of rule {:?}: the agent runs the rule now and carries it out if its plan is still exactly this one\n", a.hash, a.rule),
+            )
+                .into_response()
+        }
+        Ok(Err(why)) => (StatusCode::CONFLICT, format!("{why}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 
@@ -240,10 +297,13 @@ mod tests {
             ready: AtomicBool::new(false),
             events: tx,
             delivery_secret: Some(DeliverySecret("s3cr3t-delivery".into())),
+            approved: mpsc::channel(1).0,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(axum::serve(listener, router(shared.clone())).into_future());
+        let app =
+            router(shared.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(axum::serve(listener, app).into_future());
         assert_eq!(http(addr, "GET", "/healthz", "").await.0, 200);
         assert_eq!(http(addr, "GET", "/readyz", "").await.0, 503);
         shared.ready.store(true, Ordering::Release);
@@ -295,6 +355,7 @@ mod tests {
                 ready: AtomicBool::new(true),
                 events: tx,
                 delivery_secret: secret,
+                approved: mpsc::channel(1).0,
             })
         };
         let serve = |sh| async move {

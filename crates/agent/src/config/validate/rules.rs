@@ -188,16 +188,22 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
         &mut |k, m| c.problem(k, m),
     )
     .unwrap_or_else(mapping::Mapping::default_outbound);
+    let flow = match direction {
+        Direction::Outbound => Flow::Outbound(Outbound {
+            scope_populations: scope.populations,
+            scope_groups: scope.groups,
+            push_groups,
+        }),
+        Direction::Inbound => Flow::Inbound(Inbound {
+            target_population: target_population.unwrap_or_default(),
+        }),
+    };
     Rule {
         name: r.name,
-        direction,
+        flow,
         enabled: r.enabled.unwrap_or(true),
-        scope_populations: scope.populations,
-        scope_groups: scope.groups,
         actions,
-        push_groups,
         mapping,
-        target_population,
         safety,
         adopt,
     }
