@@ -94,6 +94,40 @@ impl PingOneClient {
         Ok(None)
     }
 
+    /// The names of the User schema's enabled attributes, core and custom
+    /// (`GET /schemas`, then `GET /schemas/{id}/attributes`). PingOne ignores
+    /// an attribute that is not among them.
+    pub async fn user_schema_attributes(&self) -> Result<Vec<String>> {
+        let env = self.environment_id().to_owned();
+        let schemas = self
+            .raw(Method::GET, &format!("/environments/{env}/schemas"), None)
+            .await?
+            .unwrap_or_default();
+        let id = schemas["_embedded"]["schemas"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == "User"))
+            .and_then(|s| s["id"].as_str())
+            .map(str::to_owned);
+        let Some(id) = id else {
+            return Ok(Vec::new());
+        };
+        let attrs = self
+            .raw(
+                Method::GET,
+                &format!("/environments/{env}/schemas/{id}/attributes"),
+                None,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(attrs["_embedded"]["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["enabled"].as_bool() != Some(false))
+            .filter_map(|a| a["name"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// Creates a user (`POST /users`, 201). Not re-sent when the outcome is unknown:
     /// that is [`Error::OutcomeUnknown`]; look the username up before trying again.
     pub async fn create_user(&self, fields: &UserFields) -> Result<User> {
