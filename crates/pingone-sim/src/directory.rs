@@ -20,6 +20,8 @@ pub(crate) struct Rules {
     pub custom_attributes: BTreeSet<String>,
     /// Store attributes missing from the schema (PingOne ignores them).
     pub keep_unknown_attributes: bool,
+    /// Leave `count` out of collection envelopes.
+    pub omit_count: bool,
     pub uniqueness_status: u16,
     pub users_page_cap: usize,
     pub page_cap: usize,

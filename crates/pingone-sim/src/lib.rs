@@ -88,6 +88,8 @@ pub struct SimConfig {
     pub custom_attributes: Vec<String>,
     /// Store any attribute, declared or not (the simulator's old leniency).
     pub keep_unknown_attributes: bool,
+    /// Leave `count` out of collection envelopes (PingOne may, for large sets).
+    pub omit_count: bool,
     /// How webhook deliveries frame their events (PingOne: a JSON array).
     pub delivery_format: DeliveryFormat,
     /// Whether any 2xx answer counts as delivered (PingOne documents "a 200";
@@ -126,6 +128,7 @@ impl Default for SimConfig {
             username_filter_case_insensitive: false,
             custom_attributes: Vec::new(),
             keep_unknown_attributes: false,
+            omit_count: false,
             delivery_format: DeliveryFormat::JsonArray,
             delivery_any_2xx: false,
             known_action_types: None,
@@ -187,6 +190,10 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "POST /users requires email (the Go SDK's User model says so)",
     ),
     (
+        "short-pages",
+        "user pages shorter than asked (37 at most) and collections without count (PingOne: \"use the page size in the response\")",
+    ),
+    (
         "username-filter-ci",
         "filters compare username case-insensitively (username eq \"ALICE\" finds alice)",
     ),
@@ -213,6 +220,10 @@ impl SimConfig {
                 }
                 "email-required" => self.require_email = true,
                 "username-filter-ci" => self.username_filter_case_insensitive = true,
+                "short-pages" => {
+                    self.users_page_cap = 37;
+                    self.omit_count = true;
+                }
                 other => {
                     let names: Vec<&str> = VARIANTS.iter().map(|(n, _)| *n).collect();
                     return Err(format!(
@@ -289,6 +300,7 @@ impl PingOneSim {
             username_filter_case_insensitive: cfg.username_filter_case_insensitive,
             custom_attributes: cfg.custom_attributes.iter().cloned().collect(),
             keep_unknown_attributes: cfg.keep_unknown_attributes,
+            omit_count: cfg.omit_count,
             uniqueness_status: cfg.uniqueness_status,
             users_page_cap: cfg.users_page_cap.max(1),
             page_cap: cfg.page_cap.max(1),

@@ -125,12 +125,19 @@ pub(crate) fn envelope(
         );
     }
     let size = items.len();
-    json!({
+    let mut v = json!({
         "_links": links,
         "_embedded": { key: items },
         "count": count,
         "size": size,
-    })
+    });
+    // PingOne may leave `count` out for very large collections.
+    if dir.rules.omit_count
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("count");
+    }
+    v
 }
 
 /// Takes one page from an ascending `(seq, item)` sequence already past the cursor.

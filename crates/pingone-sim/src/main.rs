@@ -49,7 +49,7 @@ struct Args {
     faults: Option<String>,
     /// Behaviour variants where PingOne is undocumented, comma-separated
     /// (enabled-on-create, any-2xx, nd-json, no-nesting-events, email-required,
-    /// username-filter-ci).
+    /// username-filter-ci, short-pages).
     #[arg(long, env = "P1DUO_SIM_VARIANT", default_value = "")]
     variant: String,
     /// Custom user attributes in the environment's schema, comma-separated

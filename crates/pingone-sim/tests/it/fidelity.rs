@@ -307,3 +307,16 @@ async fn attributes_missing_from_the_schema_are_ignored() {
         .await;
     assert_eq!(p.body["costCenter"], "7", "{}", p.body);
 }
+
+#[tokio::test]
+async fn the_short_pages_variant_pages_short_and_leaves_count_out() {
+    let api = start(SimConfig::default().with_variants("short-pages").unwrap()).await;
+    for i in 0..50 {
+        api.sim.create_user(user(&format!("p{i}"))).unwrap();
+    }
+    let r = api.get("/users?limit=200").await;
+    assert_eq!(r.body["size"], 37, "{}", r.body["size"]);
+    assert!(r.body.get("count").is_none());
+    let next = r.body["_links"]["next"]["href"].as_str().unwrap();
+    assert_eq!(api.raw(Method::GET, next, None).await.body["size"], 13);
+}
