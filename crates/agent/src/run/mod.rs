@@ -469,6 +469,12 @@ async fn subscribe(
     secret: &DeliverySecret,
 ) -> Result<String, AgentError> {
     use pingone_client::Method;
+    let host = url
+        .split_once("://")
+        .map_or("", |(_, r)| r.split(['/', ':']).next().unwrap_or(""));
+    if !url.starts_with("https://") || matches!(host, "127.0.0.1" | "localhost" | "[") {
+        tracing::warn!(%url, "agent.notifications.public_url is not an https URL PingOne can reach (PingOne delivers only to https, and not to loopback): fine against the simulator, not against PingOne");
+    }
     let call_err = |e: pingone_client::Error| AgentError::PingOne(e.to_string());
     let base = format!(
         "/environments/{}/subscriptions",
