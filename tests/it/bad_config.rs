@@ -258,7 +258,7 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         toml syntax: error: DIR/p1duo.toml: (file): unclosed table, expected "]" (line 17)
         unknown key: error: DIR/p1duo.toml: duo.secret: unknown field "secret", expected one of "api_host", "integration_key", "secret_key", "rate_limit", "timeout" (line 16)
         missing duo table: error: DIR/p1duo.toml: duox: unknown field "duox", expected one of "state_path", "pingone", "duo", "agent", "rules" (line 11)
-        inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" } or { file = "path" } (the value given was not echoed)
+        inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" }, { file = "path" } or { credential = "name" } (the value given was not echoed)
         secret env unset: error: DIR/p1duo.toml: duo.secret_key: environment variable P1DUO_PROVE_UNSET is not set; export it before running p1duo
         secret file missing: error: DIR/p1duo.toml: pingone.client_secret: cannot read secret file DIR/nope.secret (No such file or directory (os error 2)); check the path and its permissions
         secret file that never ends: error: DIR/p1duo.toml: pingone.client_secret: secret file /dev/zero is not a regular file; point it at a file holding only the secret
@@ -277,7 +277,7 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         zero concurrency: error: DIR/p1duo.toml: agent.concurrency: expected a whole number from 1 to 256, got 0
         bad listen address: error: DIR/p1duo.toml: agent.listen: expected an address and port such as "127.0.0.1:9464", got "not an address"
         unknown direction: error: DIR/p1duo.toml: rules[0].direction: expected "outbound" (PingOne -> Duo) or "inbound" (Duo -> PingOne), got "sideways"
-        unknown remove action: error: DIR/p1duo.toml: rules[0].actions.remove_action: expected "disable" or "delete", got "remove"
+        unknown remove action: error: DIR/p1duo.toml: rules[0].actions.remove_action: expected "disable", "delete" or "purge", got "remove"
         percent above 100: error: DIR/p1duo.toml: rules[0].safety.max_delete_percent: expected a percentage from 0 to 100, got 250
         unknown duo attribute: error: DIR/p1duo.toml: rules[0].mapping.shoesize: is not an outbound target attribute; the valid ones are: username, email, realname, firstname, lastname, notes, alias1, alias2, alias3, alias4, phones, enabled, status, userType, adminRole
         mapping syntax: error: DIR/p1duo.toml: rules[0].mapping.email: unexpected `(`: expected an attribute path, a quoted string or a function call (in "coalesce((email" at column 10)

@@ -59,7 +59,9 @@ async fn the_example_config_validates_and_a_bad_one_is_refused_before_any_call()
     let out = p1duo(&["sync"], &[("P1DUO_CONFIG", env.path.to_str().unwrap())]).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("rules[0].actions.remove_action: expected \"disable\" or \"delete\""),
+        text(&out).contains(
+            "rules[0].actions.remove_action: expected \"disable\", \"delete\" or \"purge\""
+        ),
         "{}",
         text(&out)
     );

@@ -6,6 +6,7 @@ mod bad_config;
 mod bad_input;
 mod cli;
 mod crash;
+mod duo_fidelity;
 mod faults;
 mod inbound;
 mod outage;

@@ -88,10 +88,11 @@ async fn changes_updates_disables_and_deprovisions_by_the_remove_action() {
         "out of scope is deprovisioned too"
     );
 
-    // The same with remove_action = "delete".
+    // The same with remove_action = "purge" (the Admin API's permanent delete; "delete" sends
+    // users to Duo's trash, see duo_fidelity.rs).
     let config = env.config(&outbound_rule(
         "r",
-        "deprovision = true\nremove_action = \"delete\"",
+        "deprovision = true\nremove_action = \"purge\"",
         safety,
     ));
     env.sims.p1.delete_user(&alice).unwrap();
@@ -298,7 +299,7 @@ async fn removing_a_rule_with_deprovision_on_rule_deletion_deprovisions_what_it_
     let keep = outbound_rule("keeper", "deprovision = false", "");
     let doomed = outbound_rule(
         "doomed",
-        "deprovision = true\nremove_action = \"delete\"\ndeprovision_on_rule_deletion = true",
+        "deprovision = true\nremove_action = \"purge\"\ndeprovision_on_rule_deletion = true",
         "",
     );
     let config = env.config(&doomed);

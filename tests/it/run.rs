@@ -397,8 +397,15 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
     env.sims
         .write_config(env.dir.path(), &agent_cfg, &first)
         .unwrap();
+    // As systemd would for a Type=notify unit.
+    let notify_path = env.dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut child = tokio::process::Command::new(p1duo_tests::p1duo_bin())
         .args(["run", "--config", env.path.to_str().unwrap()])
+        .env("NOTIFY_SOCKET", &notify_path)
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -424,6 +431,12 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
         page.contains("rule first"),
         "the agent never served its status page"
     );
+    let mut buf = [0u8; 512];
+    let n = notify
+        .recv(&mut buf)
+        .expect("the agent told systemd it is ready");
+    let said = String::from_utf8_lossy(&buf[..n]);
+    assert!(said.starts_with("READY=1"), "{said}");
     let kill = |sig: &'static str, pid: String| async move {
         let ok = tokio::process::Command::new("kill")
             .args([sig, &pid])
@@ -482,7 +495,7 @@ async fn a_fast_cycle_takes_percentage_limits_of_the_whole_rule() {
     }
     let rule = format!(
         "{}\n[rules.safety]\nmax_delete_percent = 10\n",
-        outbound_rule("r", "deprovision = true\nremove_action = \"delete\"", "")
+        outbound_rule("r", "deprovision = true\nremove_action = \"purge\"", "")
     );
     let (_base, stop, agent) = start_agent(&env, &rule).await;
     assert!(env.duo_user("user07").is_some(), "the startup cycle ran");

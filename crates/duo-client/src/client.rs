@@ -59,6 +59,11 @@ struct Inner {
     throttled: std::sync::atomic::AtomicU64,
 }
 
+/// Counts a one-to-many association after a 500/50001: `Some(what)` names the
+/// limit reached (e.g. "the user already has 100 groups"), `None` means below it.
+pub(crate) type LimitCheck<'a> =
+    dyn Fn() -> futures::future::BoxFuture<'a, Result<Option<String>, DuoError>> + Send + Sync + 'a;
+
 /// Produces the `Date` string of each attempt (default: the wall clock, UTC).
 pub type DateSource = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -93,13 +98,23 @@ fn none<T>() -> Option<T> {
     None
 }
 
-/// Paging metadata.
+/// Paging metadata. Duo's own fixtures send `"next_offset": null` and
+/// `"prev_offset": null`; `total_objects` is read leniently (a number or a
+/// numeric string; anything else counts as absent).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub(crate) struct Metadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_u64")]
     pub(crate) total_objects: Option<u64>,
     #[serde(default)]
     pub(crate) next_offset: Option<serde_json::Value>,
+}
+
+fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 impl Metadata {
@@ -319,10 +334,29 @@ impl DuoClient {
         class: EndpointClass,
         idempotency: Idempotency,
     ) -> Result<Vec<u8>, DuoError> {
+        self.execute_checked(method, path, params, class, idempotency, None)
+            .await
+    }
+
+    /// [`DuoClient::execute`] for a one-to-many association: on the first
+    /// 500/50001 (Duo's generic internal error, also its answer to a limit
+    /// violation) `limit_check` counts the association; when it reports a
+    /// limit the call ends as [`DuoError::LimitExceeded`], else it is retried
+    /// like any other 5xx.
+    pub(crate) async fn execute_checked(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        class: EndpointClass,
+        idempotency: Idempotency,
+        limit_check: Option<&LimitCheck<'_>>,
+    ) -> Result<Vec<u8>, DuoError> {
         let inner = &self.inner;
         let policy = inner.retry;
         let call = || format!("{method} {path}");
         let mut attempt: u32 = 0;
+        let mut counted = false;
         loop {
             attempt += 1;
             let span = tracing::info_span!(
@@ -373,12 +407,33 @@ impl DuoClient {
                             .throttled
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
-                    let limit = failure.code == Some(50001);
+                    // 50001 "Unknown internal server error" is Duo's generic 500: transient
+                    // like any 5xx. A one-to-many limit answers the same, so associations
+                    // count before calling it one (never decided by the code alone).
+                    if status >= 500
+                        && failure.code == Some(50001)
+                        && !counted
+                        && let Some(check) = limit_check
+                    {
+                        counted = true;
+                        match check().await {
+                            Ok(Some(limit)) => {
+                                return Err(DuoError::LimitExceeded {
+                                    call: call(),
+                                    limit,
+                                    failure,
+                                });
+                            }
+                            Ok(None) => {}
+                            Err(e) => span.in_scope(|| {
+                                tracing::debug!(error = %e, "could not count the association after a 500; treating it as transient");
+                            }),
+                        }
+                    }
                     let retryable = status == 429
                         || (status >= 500
-                            && !limit
                             && (idempotency == Idempotency::Idempotent || status == 503));
-                    if status >= 500 && !limit && !retryable {
+                    if status >= 500 && !retryable {
                         return Err(DuoError::OutcomeUnknown {
                             call: call(),
                             reason: format!("Duo answered {failure}"),
@@ -442,6 +497,28 @@ impl DuoClient {
             )
             .await?;
         Ok(value)
+    }
+
+    /// A one-to-many association POST (idempotent): a 500/50001 is counted by
+    /// `check` before it is called a limit, else retried like any 5xx.
+    pub(crate) async fn associate(
+        &self,
+        path: &str,
+        params: &Params,
+        check: &LimitCheck<'_>,
+    ) -> Result<(), DuoError> {
+        let body = self
+            .execute_checked(
+                Method::POST,
+                path,
+                params,
+                EndpointClass::Write,
+                Idempotency::Idempotent,
+                Some(check),
+            )
+            .await?;
+        decode::<serde::de::IgnoredAny>(&Method::POST, path, &body)?;
+        Ok(())
     }
 
     /// Sends a call and decodes `response` as `T` (plus paging metadata).

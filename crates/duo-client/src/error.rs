@@ -124,14 +124,17 @@ pub enum DuoError {
         failure: ApiFailure,
     },
 
-    /// 500 / 50001: a one-to-many limit (e.g. 100 phones or groups per user,
-    /// 100 users per phone).
+    /// 500 / 50001 on an association, and counting showed a one-to-many
+    /// limit (100 phones or groups per user, 100 users per phone). Duo's
+    /// answer alone does not tell: 50001 is its generic internal error.
     #[error(
-        "Duo refused {call} ({failure}): a one-to-many limit was reached (at most 100 phones or groups per user, 100 users per phone); remove an association first"
+        "Duo refused {call} ({failure}): a one-to-many limit was reached ({limit}; Duo allows at most 100 phones or groups per user, 100 users per phone); remove an association first"
     )]
     LimitExceeded {
         /// `METHOD /path`.
         call: String,
+        /// The limit counting found, e.g. "the user already has 100 groups".
+        limit: String,
         /// Duo's answer.
         failure: ApiFailure,
     },
@@ -158,7 +161,8 @@ pub enum DuoError {
         failure: ApiFailure,
     },
 
-    /// A 5xx other than 50001, after every retry allowed.
+    /// A 5xx (50001, Duo's generic "Unknown internal server error", included)
+    /// after every retry allowed.
     #[error(
         "Duo failed {call} ({failure}) after {attempts} attempts: Duo is having trouble; try again later"
     )]
@@ -232,8 +236,8 @@ impl DuoError {
         }
     }
 
-    /// True when a later retry may succeed: rate limits, 5xx other than
-    /// 50001, network failures, and unknown outcomes (which need a lookup
+    /// True when a later retry may succeed: rate limits, 5xx (a counted
+    /// one-to-many limit excepted), network failures, and unknown outcomes (which need a lookup
     /// first, see [`DuoError::is_outcome_unknown`]).
     pub fn is_transient(&self) -> bool {
         self.class() != ErrorClass::Permanent
@@ -323,7 +327,6 @@ pub(crate) fn classify_failure(
             attempts,
             failure,
         },
-        (_, Some(50001)) => DuoError::LimitExceeded { call, failure },
         (_, Some(40003)) => DuoError::Duplicate { call, failure },
         (s, _) if s >= 500 => DuoError::Server {
             call,

@@ -43,6 +43,7 @@ pub use retry::RetryPolicy;
 pub use secrecy::SecretString;
 pub use transport::{HttpRequest, HttpResponse, Transport, TransportError};
 pub use types::{
-    Admin, AdminRole, AdminStatus, AdminUpdate, Group, GroupStatus, GroupUpdate, NewAdmin,
-    NewGroup, NewUser, Page, Phone, PhoneSpec, Summary, User, UserRef, UserStatus, UserUpdate,
+    Admin, AdminRole, AdminStatus, AdminUpdate, BulkResult, Group, GroupStatus, GroupUpdate,
+    NewAdmin, NewGroup, NewUser, ONE_TO_MANY_LIMIT, Page, Phone, PhoneSpec, Summary, User, UserRef,
+    UserStatus, UserUpdate,
 };

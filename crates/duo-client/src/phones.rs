@@ -1,6 +1,7 @@
 //! Typed calls for phones: list, get, find by number, create, modify,
 //! delete, associate with and disassociate from a user.
 
+use futures::FutureExt as _;
 use futures::stream::BoxStream;
 use reqwest::Method;
 
@@ -9,7 +10,7 @@ use crate::client::{DuoClient, Idempotency, seg};
 use crate::error::DuoError;
 use crate::pace::EndpointClass;
 use crate::paging::LARGE_PAGE;
-use crate::types::{Page, Phone, PhoneSpec};
+use crate::types::{ONE_TO_MANY_LIMIT, Page, Phone, PhoneSpec};
 
 impl DuoClient {
     /// Every phone (`GET /admin/v1/phones`, pages of 500).
@@ -43,7 +44,8 @@ impl DuoClient {
                 Method::GET,
                 "/admin/v1/phones",
                 &params,
-                EndpointClass::Read,
+                // A list endpoint: Duo counts it as a page read (200/min), as duo-sim does.
+                EndpointClass::Page,
                 Idempotency::Idempotent,
             )
             .await?;
@@ -98,19 +100,30 @@ impl DuoClient {
         Ok(())
     }
 
-    /// Attaches a phone to a user (`POST /admin/v1/users/{id}/phones`).
+    /// Attaches a phone to a user (`POST /admin/v1/users/{id}/phones`). A 500
+    /// (Duo's generic 50001) is retried unless counting shows the user's
+    /// phones or the phone's users at the limit: then [`DuoError::LimitExceeded`].
     pub async fn associate_phone(&self, user_id: &str, phone_id: &str) -> Result<(), DuoError> {
         let path = format!("/admin/v1/users/{}/phones", seg(user_id));
         let params = Params::new().with("phone_id", phone_id);
-        self.call_typed::<serde::de::IgnoredAny>(
-            Method::POST,
-            &path,
-            &params,
-            EndpointClass::Write,
-            Idempotency::Idempotent,
-        )
-        .await?;
-        Ok(())
+        let check = || self.phones_at_limit(user_id, phone_id).boxed();
+        self.associate(&path, &params, &check).await
+    }
+
+    /// `Some(what)` when the user has as many phones, or the phone as many
+    /// users, as Duo allows.
+    async fn phones_at_limit(
+        &self,
+        user_id: &str,
+        phone_id: &str,
+    ) -> Result<Option<String>, DuoError> {
+        let n = self.user_phones(user_id).await?.len();
+        if n >= ONE_TO_MANY_LIMIT {
+            return Ok(Some(format!("the user already has {n} phones")));
+        }
+        let users = self.get_phone(phone_id).await?.users.len();
+        Ok((users >= ONE_TO_MANY_LIMIT)
+            .then(|| format!("the phone already belongs to {users} users")))
     }
 
     /// Detaches a phone from a user (`DELETE /admin/v1/users/{id}/phones/{pid}`);

@@ -67,17 +67,24 @@ impl RetryPolicy {
     }
 }
 
-/// Parses a `Retry-After` value: delta seconds or an HTTP date.
+/// The largest `Retry-After` parsed, in seconds (about 31 years).
+const MAX_RETRY_AFTER_SECS: f64 = 1e9;
+
+/// Parses a `Retry-After` value: delta seconds or an HTTP date. Duo sends none
+/// (observed; none of Duo's clients reads one): this is for proxies in front
+/// of it. Huge values are capped, never a panic.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS as u64)));
     }
     if let Ok(secs) = v.parse::<f64>()
         && secs.is_finite()
         && secs >= 0.0
     {
-        return Some(Duration::from_secs_f64(secs));
+        // `Duration::from_secs_f64` panics past u64::MAX seconds (`1e20`); cap
+        // like pingone-client (the policy caps what it waits much lower).
+        return Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER_SECS)));
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))

@@ -124,9 +124,21 @@ string_enum!(
     }
 );
 
+/// Duo's one-to-many limit: phones or groups per user, users per phone
+/// (duo.com/docs/rate-limits).
+pub const ONE_TO_MANY_LIMIT: usize = 100;
+
 /// A null string field reads as empty.
 fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A `null` reads as the type's default (an empty list or map): Duo marks
+/// many fields nullable, and one `null` must not fail a whole page.
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A number or a numeric string (Duo is not consistent).
@@ -169,6 +181,7 @@ pub struct User {
     /// Legacy alias slot 4.
     pub alias4: Option<String>,
     /// All aliases, `alias1`… → value.
+    #[serde(deserialize_with = "null_as_default")]
     pub aliases: BTreeMap<String, String>,
     /// Created (Unix seconds).
     #[serde(deserialize_with = "lenient_i64")]
@@ -181,8 +194,10 @@ pub struct User {
     /// Directory id, for directory-synced users.
     pub external_id: Option<String>,
     /// Groups the user belongs to.
+    #[serde(deserialize_with = "null_as_default")]
     pub groups: Vec<Group>,
     /// The user's phones.
+    #[serde(deserialize_with = "null_as_default")]
     pub phones: Vec<Phone>,
 }
 
@@ -233,9 +248,22 @@ pub struct Phone {
     /// Whether Duo Mobile is activated.
     pub activated: Option<bool>,
     /// `auto`, `push`, `phone`, `sms`, `mobile_otp`.
+    #[serde(deserialize_with = "null_as_default")]
     pub capabilities: Vec<String>,
     /// Users this phone belongs to (id and username).
+    #[serde(deserialize_with = "null_as_default")]
     pub users: Vec<UserRef>,
+}
+
+/// One id's outcome of `bulk_send_to_trash` or `bulk_restore`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BulkResult {
+    /// `DU…` id.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub user_id: String,
+    /// Whether Duo applied it.
+    pub success: bool,
 }
 
 /// A user as embedded in another object.

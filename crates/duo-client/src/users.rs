@@ -1,6 +1,7 @@
 //! Typed calls for users: list, get, create, modify, delete, and a user's
 //! groups and phones.
 
+use futures::FutureExt as _;
 use futures::stream::BoxStream;
 use reqwest::Method;
 
@@ -9,7 +10,8 @@ use crate::client::{DuoClient, Idempotency, seg};
 use crate::error::DuoError;
 use crate::pace::EndpointClass;
 use crate::paging::{LARGE_PAGE, USERS_PAGE};
-use crate::types::{Group, NewUser, Page, Phone, User, UserUpdate};
+use crate::types::ONE_TO_MANY_LIMIT;
+use crate::types::{BulkResult, Group, NewUser, Page, Phone, User, UserUpdate};
 
 impl DuoClient {
     /// Every user (`GET /admin/v1/users`, pages of 300).
@@ -38,7 +40,8 @@ impl DuoClient {
                 Method::GET,
                 "/admin/v1/users",
                 &params,
-                EndpointClass::Read,
+                // A list endpoint: Duo counts it as a page read (200/min), as duo-sim does.
+                EndpointClass::Page,
                 Idempotency::Idempotent,
             )
             .await?;
@@ -89,6 +92,47 @@ impl DuoClient {
         Ok(())
     }
 
+    /// Sends users to Duo's trash (`POST /admin/v1/users/bulk_send_to_trash`, at most 100
+    /// ids): status "pending deletion", restorable with [`DuoClient::restore_users`] until Duo
+    /// purges them (7 days by default). One result per id.
+    pub async fn trash_users(&self, user_ids: &[&str]) -> Result<Vec<BulkResult>, DuoError> {
+        self.bulk_user_ids("/admin/v1/users/bulk_send_to_trash", user_ids)
+            .await
+    }
+
+    /// Restores users from Duo's trash (`POST /admin/v1/users/bulk_restore`, at most 100 ids).
+    /// A modify does not: Duo answers 200 and leaves the user in the trash. One result per id.
+    pub async fn restore_users(&self, user_ids: &[&str]) -> Result<Vec<BulkResult>, DuoError> {
+        self.bulk_user_ids("/admin/v1/users/bulk_restore", user_ids)
+            .await
+    }
+
+    async fn bulk_user_ids(
+        &self,
+        path: &str,
+        user_ids: &[&str],
+    ) -> Result<Vec<BulkResult>, DuoError> {
+        if user_ids.len() > 100 {
+            return Err(DuoError::Config {
+                field: "user_id_list",
+                reason: format!("has {} ids; Duo takes at most 100 per call", user_ids.len()),
+            });
+        }
+        // A JSON-encoded string array, as Duo's Ruby client and Postman collection send it.
+        let list = serde_json::to_string(user_ids).unwrap_or_else(|_| "[]".into());
+        let params = Params::new().with("user_id_list", list);
+        let (results, _) = self
+            .call_typed(
+                Method::POST,
+                path,
+                &params,
+                EndpointClass::Write,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        Ok(results)
+    }
+
     /// The user's groups (`GET /admin/v1/users/{id}/groups`, pages of 500).
     pub async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>, DuoError> {
         self.collect_all(
@@ -109,19 +153,20 @@ impl DuoClient {
         .await
     }
 
-    /// Adds the user to a group (`POST /admin/v1/users/{id}/groups`).
+    /// Adds the user to a group (`POST /admin/v1/users/{id}/groups`). A 500
+    /// (Duo's generic 50001) is retried unless the user's groups, counted,
+    /// are at the limit: then [`DuoError::LimitExceeded`].
     pub async fn add_user_to_group(&self, user_id: &str, group_id: &str) -> Result<(), DuoError> {
         let path = format!("/admin/v1/users/{}/groups", seg(user_id));
         let params = Params::new().with("group_id", group_id);
-        self.call_typed::<serde::de::IgnoredAny>(
-            Method::POST,
-            &path,
-            &params,
-            EndpointClass::Write,
-            Idempotency::Idempotent,
-        )
-        .await?;
-        Ok(())
+        let check = || self.groups_at_limit(user_id).boxed();
+        self.associate(&path, &params, &check).await
+    }
+
+    /// `Some(what)` when the user has as many groups as Duo allows.
+    async fn groups_at_limit(&self, user_id: &str) -> Result<Option<String>, DuoError> {
+        let n = self.user_groups(user_id).await?.len();
+        Ok((n >= ONE_TO_MANY_LIMIT).then(|| format!("the user already has {n} groups")))
     }
 
     /// Removes the user from a group (`DELETE /admin/v1/users/{id}/groups/{gid}`);

@@ -67,6 +67,8 @@ pub struct AuthInput<'a> {
     pub now: i64,
     /// Allowed skew, seconds.
     pub skew_tolerance: u64,
+    /// Answer a stale date with 40105 "Bad request timestamp" instead of 40103 (a variant).
+    pub skew_40105: bool,
 }
 
 /// Verifies `input` against the known integrations.
@@ -119,7 +121,11 @@ pub fn authenticate(
                 "request date is {skew} s from server time (tolerance {} s)",
                 input.skew_tolerance
             )),
-            ..ApiError::bad_signature()
+            ..if input.skew_40105 {
+                ApiError::bad_timestamp()
+            } else {
+                ApiError::bad_signature()
+            }
         });
     }
     let host_header = h
@@ -235,6 +241,7 @@ mod tests {
                 body: b"",
                 now,
                 skew_tolerance: 300,
+                skew_40105: false,
             },
             &[integ],
         )

@@ -11,8 +11,10 @@ use sim_kit::Faults;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
-    /// `adminapi_admins`: "Grant administrators" (all `/admins` endpoints).
+    /// `adminapi_admins`: "Grant administrators – Read/Write" (all `/admins` endpoints).
     AdminapiAdmins,
+    /// `adminapi_admins_read`: "Grant administrators – Read" (`GET /admins` only; writes 403).
+    AdminapiAdminsRead,
     /// `adminapi_info`: "Grant read information" (`/info/summary`).
     AdminapiInfo,
     /// `adminapi_integrations`.
@@ -32,6 +34,7 @@ impl Permission {
     pub fn flag(self) -> &'static str {
         match self {
             Permission::AdminapiAdmins => "adminapi_admins",
+            Permission::AdminapiAdminsRead => "adminapi_admins_read",
             Permission::AdminapiInfo => "adminapi_info",
             Permission::AdminapiIntegrations => "adminapi_integrations",
             Permission::AdminapiReadLog => "adminapi_read_log",
@@ -120,7 +123,37 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Shown by `/admin/v1/info/summary`.
     pub telephony_credits: u64,
+    /// Simulated days a trashed ("pending deletion") user stays restorable before it is purged
+    /// (Duo's `pending_deletion_days`, 7 by default); days pass through `POST /__sim/days`.
+    pub pending_deletion_days: u64,
+    /// Where Duo is undocumented or its sources conflict: switches, Duo's most likely behaviour off.
+    pub variants: Variants,
 }
+
+/// Behaviours Duo does not document (or documents in conflicting ways); each is a switch so the
+/// agent's tests can run under either. Names for `--variant` and `SimConfig::apply_variants`:
+/// `phone_without_plus`, `skew_40105`, `null_lists`, `username_case_sensitive`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Variants {
+    /// Users' embedded `phones[].number` without `+` (`15555550100`), as duo.com's Retrieve Users
+    /// example shows; off: `+15555550100`, as Duo's Go fixtures and the phone endpoints show.
+    pub phone_without_plus: bool,
+    /// A stale request date answers 401 / 40105 "Bad request timestamp" (observed on the Auth
+    /// API) instead of 401 / 40103.
+    pub skew_40105: bool,
+    /// Empty list and map fields of users and phones (`aliases`, `groups`, `phones`,
+    /// `capabilities`) render as `null`.
+    pub null_lists: bool,
+}
+
+/// Every variant name `apply_variants` accepts.
+pub const VARIANT_NAMES: &[&str] = &[
+    "phone_without_plus",
+    "skew_40105",
+    "null_lists",
+    "username_case_sensitive",
+];
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -139,6 +172,8 @@ impl Default for SimConfig {
             username_case: UsernameCase::Insensitive,
             faults: Faults::default(),
             telephony_credits: 1000,
+            pending_deletion_days: 7,
+            variants: Variants::default(),
         }
     }
 }
@@ -159,11 +194,38 @@ impl std::fmt::Debug for SimConfig {
             .field("skew_tolerance_secs", &self.skew_tolerance_secs)
             .field("username_case", &self.username_case)
             .field("faults", &self.faults)
+            .field("pending_deletion_days", &self.pending_deletion_days)
+            .field("variants", &self.variants)
             .finish()
     }
 }
 
 impl SimConfig {
+    /// Turns on the variants named in `spec`, separated by commas or spaces (see
+    /// [`VARIANT_NAMES`]; `default` or an empty spec changes nothing).
+    pub fn apply_variants(&mut self, spec: &str) -> Result<(), String> {
+        for name in spec
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match name {
+                "default" => {}
+                "phone_without_plus" => self.variants.phone_without_plus = true,
+                "skew_40105" => self.variants.skew_40105 = true,
+                "null_lists" => self.variants.null_lists = true,
+                "username_case_sensitive" => self.username_case = UsernameCase::Sensitive,
+                other => {
+                    return Err(format!(
+                        "unknown duo-sim variant {other:?}; known: default, {}",
+                        VARIANT_NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// All integrations: the main one first.
     pub(crate) fn integrations(&self) -> Vec<IntegrationConfig> {
         let mut v = vec![IntegrationConfig {

@@ -67,6 +67,11 @@ impl ApiError {
     pub fn bad_signature() -> Self {
         Self::new(401, 40103, "Invalid signature in request credentials", None)
     }
+    /// 401 / 40105: the request date is too far from the server's clock (observed on the Auth
+    /// API; the `skew_40105` variant).
+    pub fn bad_timestamp() -> Self {
+        Self::new(401, 40105, "Bad request timestamp", None)
+    }
     /// 403 / 40301: the integration lacks the permission.
     pub fn forbidden() -> Self {
         Self::new(403, 40301, "Access forbidden", None)
@@ -75,9 +80,11 @@ impl ApiError {
     pub fn too_many() -> Self {
         Self::new(429, 42901, "Too Many Requests", None)
     }
-    /// 500 / 50000: injected server error.
+    /// 500 / 50001: an injected server error, in Duo's generic words (the same body Duo
+    /// documents for a one-to-many limit violation, duo.com/docs/rate-limits; Duo is not known
+    /// to send any other 500 code).
     pub fn internal() -> Self {
-        Self::new(500, 50000, "Internal server error", None)
+        Self::new(500, 50001, "Unknown internal server error", None)
     }
 
     /// The JSON envelope.

@@ -31,12 +31,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use auth::parse_date;
-pub use config::{IntegrationConfig, Permission, SimConfig, UsernameCase};
+pub use config::{IntegrationConfig, Permission, SimConfig, UsernameCase, VARIANT_NAMES, Variants};
 pub use error::ApiError;
 pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 pub use params::Params;
 pub use sim_kit::{Faults, Stats};
-pub use store::{ADMIN_ROLES, ONE_TO_MANY_LIMIT};
+pub use store::{ADMIN_ROLES, ONE_TO_MANY_LIMIT, PENDING_DELETION};
 
 use server::{Shared, lock};
 use sim_kit::{KillableListener, SimServer};
@@ -177,6 +177,35 @@ impl DuoSim {
     pub fn associate_phone(&self, user_id: &str, phone_id: &str) -> Result<(), ApiError> {
         lock(&self.shared.store)
             .add_user_phone(user_id, &Params::from_pairs([("phone_id", phone_id)]))
+    }
+
+    /// Sends users to Duo's trash, as an Admin Panel delete, inactive-user expiration or
+    /// directory sync does: status `pending deletion`, username and aliases still reserved,
+    /// restorable with `bulk_restore` until purged. One success flag per id.
+    pub fn send_to_trash(&self, user_ids: &[&str]) -> Result<Vec<bool>, ApiError> {
+        self.bulk_trash(user_ids, true)
+    }
+
+    /// Restores trashed users (`bulk_restore`). One success flag per id.
+    pub fn restore_from_trash(&self, user_ids: &[&str]) -> Result<Vec<bool>, ApiError> {
+        self.bulk_trash(user_ids, false)
+    }
+
+    fn bulk_trash(&self, user_ids: &[&str], trash: bool) -> Result<Vec<bool>, ApiError> {
+        let list = serde_json::to_string(user_ids).unwrap_or_default();
+        let v = lock(&self.shared.store).bulk_trash(
+            &Params::from_pairs([("user_id_list", list.as_str())]),
+            trash,
+        )?;
+        Ok(v.as_array()
+            .map(|a| a.iter().map(|r| r["success"] == true).collect())
+            .unwrap_or_default())
+    }
+
+    /// `days` simulated days pass (as `POST /__sim/days`): trashed users past
+    /// `pending_deletion_days` are purged. Returns the purged ids.
+    pub fn advance_days(&self, days: u64) -> Vec<String> {
+        lock(&self.shared.store).advance_days(days)
     }
 
     /// Stops accepting, lets open requests finish (at most 5 s), and waits for the server task.

@@ -58,6 +58,13 @@ struct Args {
     /// Fault settings as JSON (same format as PUT /__sim/faults).
     #[arg(long)]
     faults: Option<String>,
+    /// Simulated days a trashed user stays restorable (Duo: 7).
+    #[arg(long, default_value_t = 7)]
+    pending_deletion_days: u64,
+    /// Behaviour variants where Duo is undocumented, comma-separated: phone_without_plus,
+    /// skew_40105, null_lists, username_case_sensitive (default: none).
+    #[arg(long, env = "DUO_SIM_VARIANTS", default_value = "")]
+    variant: String,
 }
 
 #[tokio::main]
@@ -69,7 +76,7 @@ async fn main() -> std::io::Result<()> {
         })?,
         None => Default::default(),
     };
-    let cfg = SimConfig {
+    let mut cfg = SimConfig {
         listen: Some(args.listen),
         ikey: args.ikey,
         skey: args.skey,
@@ -84,8 +91,12 @@ async fn main() -> std::io::Result<()> {
             Case::Sensitive => UsernameCase::Sensitive,
         },
         faults,
+        pending_deletion_days: args.pending_deletion_days,
         ..SimConfig::default()
     };
+    cfg.apply_variants(&args.variant).map_err(|e| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("--variant: {e}"))
+    })?;
     let sim = DuoSim::start(cfg).await?;
     // Handlers are installed before the address is printed, so a supervisor that signals right
     // after reading it gets a clean shutdown.

@@ -31,6 +31,12 @@ pub struct User {
     pub groups: Vec<String>,
     /// Phone ids, in the order associated.
     pub phones: Vec<String>,
+    /// The simulated day the user was sent to the trash (status `pending deletion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trashed_on_day: Option<u64>,
+    /// The status before the trash, given back by `bulk_restore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_before_trash: Option<String>,
 }
 
 /// A Duo group as stored.

@@ -106,16 +106,13 @@ impl Params {
     }
 }
 
-/// A page of `items` and its metadata (`total_objects`, `next_offset`, `prev_offset`).
+/// A page of `items` and its metadata (`total_objects`, `next_offset`, `prev_offset`). Both
+/// offsets are always present, `null` on the first and last pages, as in Duo's own fixtures
+/// (duo_api_golang `admin_test.go`).
 pub fn page_metadata(total: usize, limit: usize, offset: usize, returned: usize) -> Value {
-    let mut m = serde_json::json!({ "total_objects": total });
-    if offset + returned < total {
-        m["next_offset"] = (offset + returned).into();
-    }
-    if offset > 0 {
-        m["prev_offset"] = offset.saturating_sub(limit).into();
-    }
-    m
+    let next = (offset + returned < total).then_some(offset + returned);
+    let prev = (offset > 0).then(|| offset.saturating_sub(limit));
+    serde_json::json!({ "total_objects": total, "next_offset": next, "prev_offset": prev })
 }
 
 /// Normalises a phone number to E.164: spaces, dashes, dots and brackets are ignored, a number

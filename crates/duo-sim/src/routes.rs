@@ -15,6 +15,10 @@ pub enum Route {
     UserCreate,
     /// `GET /admin/v1/users/{user_id}`
     UserGet(String),
+    /// `POST /admin/v1/users/bulk_send_to_trash` (`user_id_list`)
+    UsersSendToTrash,
+    /// `POST /admin/v1/users/bulk_restore` (`user_id_list`)
+    UsersRestore,
     /// `POST /admin/v1/users/{user_id}`
     UserModify(String),
     /// `DELETE /admin/v1/users/{user_id}`
@@ -82,6 +86,8 @@ pub fn match_route(method: &str, path: &str) -> Option<Route> {
         ("GET", ["admin", "v1", "users"]) => UsersList,
         ("POST", ["admin", "v1", "users"]) => UserCreate,
         ("GET", ["admin", "v1", "users", id]) => UserGet(seg(id)),
+        ("POST", ["admin", "v1", "users", "bulk_send_to_trash"]) => UsersSendToTrash,
+        ("POST", ["admin", "v1", "users", "bulk_restore"]) => UsersRestore,
         ("POST", ["admin", "v1", "users", id]) => UserModify(seg(id)),
         ("DELETE", ["admin", "v1", "users", id]) => UserDelete(seg(id)),
         ("GET", ["admin", "v1", "users", id, "groups"]) => UserGroups(seg(id)),
@@ -120,6 +126,8 @@ impl Route {
             InfoSummary => "/admin/v1/info/summary",
             UsersList | UserCreate => "/admin/v1/users",
             UserGet(_) | UserModify(_) | UserDelete(_) => "/admin/v1/users/{user_id}",
+            UsersSendToTrash => "/admin/v1/users/bulk_send_to_trash",
+            UsersRestore => "/admin/v1/users/bulk_restore",
             UserGroups(_) | UserGroupAdd(_) => "/admin/v1/users/{user_id}/groups",
             UserGroupRemove(..) => "/admin/v1/users/{user_id}/groups/{group_id}",
             UserPhones(_) | UserPhoneAdd(_) => "/admin/v1/users/{user_id}/phones",
@@ -148,6 +156,19 @@ impl Route {
                 Permission::AdminapiReadResource
             }
             _ => Permission::AdminapiWriteResource,
+        }
+    }
+
+    /// Whether an integration with `granted` may call this route: the read-only
+    /// administrators grant allows the `/admins` reads, not the writes.
+    pub fn permitted(&self, granted: &std::collections::BTreeSet<Permission>) -> bool {
+        use Route::*;
+        match self {
+            AdminsList | AdminGet(_) => {
+                granted.contains(&Permission::AdminapiAdmins)
+                    || granted.contains(&Permission::AdminapiAdminsRead)
+            }
+            _ => granted.contains(&self.permission()),
         }
     }
 

@@ -19,13 +19,14 @@ use crate::error::ApiError;
 use crate::params::Params;
 use crate::ratelimit::RateLimiter;
 use crate::routes::{Route, match_route};
-use crate::sign::parse_urlencoded;
+use crate::sign::{SigScheme, parse_urlencoded};
 use crate::store::Store;
 
 /// State shared by all requests.
 pub(crate) struct Shared {
     pub(crate) integrations: Vec<IntegrationConfig>,
     pub(crate) skew_tolerance: u64,
+    pub(crate) skew_40105: bool,
     pub(crate) store: Mutex<Store>,
     pub(crate) instruments: Instruments,
     pub(crate) limiter: Option<Mutex<RateLimiter>>,
@@ -35,6 +36,8 @@ impl Shared {
     pub(crate) fn new(cfg: &SimConfig) -> Self {
         let integrations = cfg.integrations();
         let mut store = Store::new(cfg.username_case, cfg.seed);
+        store.pending_deletion_days = cfg.pending_deletion_days;
+        store.variants = cfg.variants;
         store.integration_count = integrations.len();
         store.telephony_credits = cfg.telephony_credits;
         for i in 1..=cfg.seed_users {
@@ -50,6 +53,7 @@ impl Shared {
         Shared {
             integrations,
             skew_tolerance: cfg.skew_tolerance_secs,
+            skew_40105: cfg.variants.skew_40105,
             store: Mutex::new(store),
             instruments: Instruments::new(cfg.faults.clone()),
             limiter: cfg
@@ -71,7 +75,8 @@ pub(crate) fn router(shared: Arc<Shared>, control: bool) -> Router {
             .route("/__sim/stats", get(control_stats))
             .route("/__sim/stats/reset", post(control_reset))
             .route("/__sim/faults", put(control_faults).get(control_get_faults))
-            .route("/__sim/state", get(control_state));
+            .route("/__sim/state", get(control_state))
+            .route("/__sim/days", post(control_days));
     }
     r.fallback(api).with_state(shared)
 }
@@ -177,14 +182,12 @@ fn process(
         body,
         now: now_unix(),
         skew_tolerance: sh.skew_tolerance,
+        skew_40105: sh.skew_40105,
     };
     let verified = authenticate(&input, &sh.integrations)?;
     tracing::debug!(scheme = ?verified.scheme, path = uri.path(), "duo-sim: signature verified");
     let route = route.ok_or_else(ApiError::not_found)?;
-    if !sh.integrations[verified.integration]
-        .permissions
-        .contains(&route.permission())
-    {
+    if !route.permitted(&sh.integrations[verified.integration].permissions) {
         return Err(ApiError::forbidden());
     }
     if let Some(l) = &sh.limiter
@@ -192,7 +195,18 @@ fn process(
     {
         return Err(ApiError::too_many());
     }
-    let params = request_params(uri, headers, body)?;
+    // A v2 signature covers the query and a form body, never a JSON body (Duo's v2 canonical
+    // string has no body line): under v2 a JSON body is not applied.
+    let signed_body = !matches!(verified.scheme, SigScheme::V2Sha1 | SigScheme::V2Sha512);
+    let params = request_params(
+        uri,
+        headers,
+        if signed_body || is_form(headers) {
+            body
+        } else {
+            &[]
+        },
+    )?;
     dispatch(&mut lock(&sh.store), route, &params)
 }
 
@@ -235,6 +249,8 @@ pub(crate) fn dispatch(st: &mut Store, route: Route, p: &Params) -> Result<Value
             ok(st.user_json(&u))
         }
         UserGet(id) => ok(st.user_json(st.user(&id)?)),
+        UsersSendToTrash => ok(st.bulk_trash(p, true)?),
+        UsersRestore => ok(st.bulk_trash(p, false)?),
         UserModify(id) => {
             let u = st.modify_user(&id, p)?.clone();
             ok(st.user_json(&u))
@@ -332,6 +348,25 @@ async fn control_get_faults(State(sh): State<Arc<Shared>>) -> Response {
         200,
         &serde_json::to_value(sh.instruments.faults()).unwrap_or_default(),
     )
+}
+
+/// `POST /__sim/days {"days": N}`: N simulated days pass; trashed users older than
+/// `pending_deletion_days` are purged. Answers the ids purged.
+async fn control_days(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Days {
+        days: u64,
+    }
+    match serde_json::from_slice::<Days>(&body) {
+        Ok(d) => {
+            let purged = lock(&sh.store).advance_days(d.days);
+            json_response(200, &json!({"stat": "OK", "purged": purged}))
+        }
+        Err(e) => json_response(
+            400,
+            &json!({"stat": "FAIL", "code": 40002, "message": "Invalid days", "message_detail": e.to_string()}),
+        ),
+    }
 }
 
 async fn control_state(State(sh): State<Arc<Shared>>) -> Response {

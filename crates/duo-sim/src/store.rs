@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
-use crate::config::UsernameCase;
+use crate::config::{UsernameCase, Variants};
 use crate::error::ApiError;
 use crate::model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 use crate::params::{Params, normalize_phone, page_metadata, percent_decode};
@@ -136,7 +136,15 @@ pub(crate) struct Store {
     admin_emails: HashMap<String, String>,
     pub(crate) integration_count: usize,
     pub(crate) telephony_credits: u64,
+    /// Days a trashed user stays restorable.
+    pub(crate) pending_deletion_days: u64,
+    /// The simulated day (advanced by `POST /__sim/days`).
+    day: u64,
+    pub(crate) variants: Variants,
 }
+
+/// The status of a user in Duo's trash.
+pub const PENDING_DELETION: &str = "pending deletion";
 
 /// A paged listing: rendered items plus metadata.
 pub(crate) type Page = (Vec<Value>, Value);
@@ -156,6 +164,9 @@ impl Store {
             admin_emails: HashMap::new(),
             integration_count: 1,
             telephony_credits: 1000,
+            pending_deletion_days: 7,
+            day: 0,
+            variants: Variants::default(),
         }
     }
 
@@ -317,6 +328,8 @@ impl Store {
             created: now_unix(),
             groups: Vec::new(),
             phones: Vec::new(),
+            trashed_on_day: None,
+            status_before_trash: None,
         };
         self.apply_user_fields(&mut u, p, None)?;
         u.user_id = self.ids.next("DU");
@@ -327,6 +340,11 @@ impl Store {
     }
 
     pub(crate) fn modify_user(&mut self, id: &str, p: &Params) -> Result<&User, ApiError> {
+        if self.user(id)?.trashed_on_day.is_some() {
+            // Duo staff: a modify of a trashed user "is returning an 200 ok but still the user
+            // is shown in trash" (community.duo.com/t/5758): nothing changes.
+            return self.user(id);
+        }
         let mut u = self.user(id)?.clone();
         self.apply_user_fields(&mut u, p, Some(id))?;
         let old = self.users.map.get(id).cloned().expect("checked above");
@@ -352,6 +370,65 @@ impl Store {
                 ph.users.retain(|m| m != id);
             }
         }
+    }
+
+    /// `bulk_send_to_trash` (`trash`) or `bulk_restore`: `user_id_list`, a JSON string array
+    /// of at most 100 ids; one `{"success", "user_id"}` per id (an unknown id, or restoring a
+    /// user not in the trash, is `success: false`).
+    pub(crate) fn bulk_trash(&mut self, p: &Params, trash: bool) -> Result<Value, ApiError> {
+        p.required("user_id_list")?;
+        let ids = p.id_list("user_id_list")?.unwrap_or_default();
+        let day = self.day;
+        let results: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                let success = match self.users.map.get_mut(id) {
+                    None => false,
+                    Some(u) if trash => {
+                        if u.trashed_on_day.is_none() {
+                            u.status_before_trash = Some(std::mem::replace(
+                                &mut u.status,
+                                PENDING_DELETION.to_owned(),
+                            ));
+                            u.trashed_on_day = Some(day);
+                        }
+                        true
+                    }
+                    Some(u) => match u.trashed_on_day.take() {
+                        Some(_) => {
+                            u.status = u
+                                .status_before_trash
+                                .take()
+                                .unwrap_or_else(|| "active".to_owned());
+                            true
+                        }
+                        None => false,
+                    },
+                };
+                json!({"success": success, "user_id": id})
+            })
+            .collect();
+        Ok(Value::Array(results))
+    }
+
+    /// `days` simulated days pass; trashed users past `pending_deletion_days` are purged
+    /// (permanently deleted). Returns their ids.
+    pub(crate) fn advance_days(&mut self, days: u64) -> Vec<String> {
+        self.day = self.day.saturating_add(days);
+        let (day, keep) = (self.day, self.pending_deletion_days);
+        let due: Vec<String> = self
+            .users
+            .iter()
+            .filter(|u| {
+                u.trashed_on_day
+                    .is_some_and(|t| day.saturating_sub(t) >= keep)
+            })
+            .map(|u| u.user_id.clone())
+            .collect();
+        for id in &due {
+            self.delete_user(id);
+        }
+        due
     }
 
     pub(crate) fn list_users(&self, p: &Params) -> Result<Page, ApiError> {
@@ -419,19 +496,39 @@ impl Store {
             "status": u.status,
             "notes": u.notes,
             "alias1": alias(1), "alias2": alias(2), "alias3": alias(3), "alias4": alias(4),
-            "aliases": aliases,
+            "aliases": if aliases.is_empty() && self.variants.null_lists { Value::Null } else { Value::Object(aliases) },
             "created": u.created,
             "last_login": null,
             "last_directory_sync": null,
             "is_enrolled": !u.phones.is_empty(),
             "lockout_reason": null,
             "enable_auto_prompt": true,
-            "groups": u.groups.iter().filter_map(|g| self.groups.map.get(g)).map(|g| self.group_json(g, true)).collect::<Vec<_>>(),
-            "phones": u.phones.iter().filter_map(|ph| self.phones.map.get(ph)).map(|ph| self.phone_json(ph, false)).collect::<Vec<_>>(),
+            "groups": self.list_or_null(u.groups.iter().filter_map(|g| self.groups.map.get(g)).map(|g| self.group_json(g, true)).collect()),
+            "phones": self.list_or_null(u.phones.iter().filter_map(|ph| self.phones.map.get(ph)).map(|ph| self.embedded_phone_json(ph)).collect()),
             "tokens": [],
             "u2ftokens": [],
             "webauthncredentials": [],
         })
+    }
+
+    /// A list, or `null` when empty under the `null_lists` variant.
+    fn list_or_null(&self, items: Vec<Value>) -> Value {
+        if items.is_empty() && self.variants.null_lists {
+            Value::Null
+        } else {
+            Value::Array(items)
+        }
+    }
+
+    /// A phone embedded in a user: `+E.164`, or without `+` under `phone_without_plus`.
+    fn embedded_phone_json(&self, ph: &Phone) -> Value {
+        let mut v = self.phone_json(ph, false);
+        if self.variants.phone_without_plus
+            && let Some(n) = ph.number.strip_prefix('+')
+        {
+            v["number"] = n.into();
+        }
+        v
     }
 
     fn user_summary(&self, u: &User) -> Value {
@@ -852,7 +949,7 @@ impl Store {
         let mut v = json!({
             "phone_id": ph.phone_id, "number": ph.number, "extension": ph.extension, "name": ph.name,
             "type": ph.r#type, "platform": ph.platform, "predelay": ph.predelay, "postdelay": ph.postdelay,
-            "activated": false, "capabilities": [], "encrypted": "", "fingerprint": "", "screenlock": "",
+            "activated": false, "capabilities": self.list_or_null(Vec::new()), "encrypted": "", "fingerprint": "", "screenlock": "",
             "tampered": "", "model": "Unknown", "sms_passcodes_sent": false, "last_seen": "",
         });
         if with_users {
@@ -986,7 +1083,7 @@ impl Store {
             "integration_count": self.integration_count,
             "telephony_credits_remaining": self.telephony_credits,
             "user_count": self.users.len(),
-            "user_pending_deletion_count": 0,
+            "user_pending_deletion_count": self.users.iter().filter(|u| u.trashed_on_day.is_some()).count(),
         })
     }
 
@@ -1050,7 +1147,11 @@ mod tests {
         let page = st.list_users(&p).unwrap();
         assert_eq!(names(&page), ["u091", "u093", "u095", "u097", "u099"]);
         assert_eq!(page.1["total_objects"], 50);
-        assert!(page.1.get("next_offset").is_none());
+        assert_eq!(
+            page.1["next_offset"],
+            Value::Null,
+            "last page: explicit null"
+        );
         assert_eq!(page.1["prev_offset"], 35);
         // A deleted username is free again, and a new user goes last.
         st.create_user(&Params::from_pairs([("username", "U000")]))

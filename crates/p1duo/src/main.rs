@@ -12,7 +12,7 @@ Exit codes:
   1  could not run (a service unreachable, credentials refused, state database unusable)
   2  bad usage or configuration (nothing was contacted)
   3  ran, but some objects failed (see `p1duo status`)
-  4  blocked by a safety limit (review the plan; `sync --allow-deletes` to proceed)";
+  4  blocked by a safety limit (review the plan; `approve` or `sync --allow-deletes` to proceed)";
 
 /// Keep Duo Security in step with PingOne: users, administrators, phones,
 /// groups and memberships, outbound (PingOne -> Duo) and inbound (Duo -> PingOne).
@@ -122,6 +122,13 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print a shell completion script (e.g. `p1duo completion bash > /etc/bash_completion.d/p1duo`).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these definitions.
+    Man,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -170,6 +177,18 @@ fn load(path: &std::path::Path) -> Result<Config, AgentError> {
 async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, AgentError> {
     let out = &mut std::io::stdout();
     match command {
+        Command::Completion { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "p1duo", out);
+            Ok(Outcome::InStep)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(out)
+                .map_err(|e| AgentError::Other(format!("writing the man page: {e}")))?;
+            Ok(Outcome::InStep)
+        }
         Command::Config {
             action: ConfigAction::Example,
         } => {

@@ -134,6 +134,24 @@ pub enum StoreError {
         /// The value as found (never a secret: secrets are never stored).
         value: String,
     },
+    /// An existing, empty file where the database should be.
+    #[error(
+        "{path} is an empty file, not a p1duo state database; it was not re-initialised: restore the database from a backup, or delete the file if a first start was interrupted"
+    )]
+    EmptyFile {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The database file could not be created.
+    #[error(
+        "cannot create the state database {path}: {source}; check that its directory exists and is writable"
+    )]
+    Create {
+        /// The database file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// Any other SQLite failure (disk full, I/O error, busy beyond the timeout).
     #[error("state database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -24,16 +24,14 @@ impl WriterLock {
     /// Takes the lock for `db`, or says who to stop.
     pub(crate) fn acquire(db: &Path) -> Result<Self> {
         let lock = lock_path(db);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock)
-            .map_err(|source| StoreError::LockIo {
-                lock: lock.clone(),
-                source,
-            })?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&lock).map_err(|source| StoreError::LockIo {
+            lock: lock.clone(),
+            source,
+        })?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(TryLockError::WouldBlock) => Err(StoreError::Locked {

@@ -66,8 +66,11 @@ impl Store {
     /// across a power cut), foreign keys and the busy timeout, then migrates
     /// the schema forward, refusing a file newer than this code.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        let path = path.as_ref().to_owned();
+        // The lock is taken on the resolved path: two names for one file
+        // (a symlink) must not make two writers.
+        let path = resolve(path.as_ref());
         let lock = WriterLock::acquire(&path)?;
+        prepare_file(&path)?;
         let conn = Connection::open(&path).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,
@@ -370,4 +373,52 @@ pub(crate) fn text_col<T>(
         rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), Box::new(e))
     })?;
     parse(text)
+}
+
+/// The path with symlinks resolved (of the file, or of its directory when
+/// the file does not exist yet); as given when neither resolves.
+fn resolve(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir).map_or_else(|_| path.to_owned(), |d| d.join(name))
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// A new database is created readable by its owner only (it holds names,
+/// emails and phone numbers; SQLite gives its WAL and shared-memory files the
+/// same mode). An existing empty file is refused, never silently
+/// re-initialised: it is not a state database.
+fn prepare_file(path: &Path) -> Result<()> {
+    use std::fs::OpenOptions;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => Err(StoreError::EmptyFile {
+            path: path.to_owned(),
+        }),
+        Ok(_) => Ok(()),
+        Err(_) => {
+            let mut o = OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            match o.open(path) {
+                Ok(_) => Ok(()),
+                // Created by someone else meanwhile: SQLite opens it as it is.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                Err(source) => Err(StoreError::Create {
+                    path: path.to_owned(),
+                    source,
+                }),
+            }
+        }
+    }
 }

@@ -762,3 +762,37 @@ fn in_memory_store_works_for_other_crates_tests() {
         .expect("upsert");
     assert_eq!(store.links_for_rule("r").expect("links").len(), 1);
 }
+
+#[test]
+fn the_database_its_wal_and_its_lock_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, mut store) = open();
+    store.kv_set("k", "v").unwrap();
+    for name in ["state.db", "state.db-wal", "state.db.lock"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name} is {mode:o}");
+    }
+}
+
+#[test]
+fn an_empty_file_is_refused_not_reinitialised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    std::fs::write(&path, b"").unwrap();
+    let err = Store::open(&path, Options::default()).unwrap_err();
+    assert!(matches!(err, StoreError::EmptyFile { .. }), "{err}");
+    assert!(err.to_string().contains("not re-initialised"), "{err}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+}
+
+#[test]
+fn two_names_for_one_database_share_one_writer_lock() {
+    let (dir, _store) = open();
+    let alias = dir.path().join("alias.db");
+    std::os::unix::fs::symlink(dir.path().join("state.db"), &alias).unwrap();
+    let err = Store::open(&alias, Options::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+}

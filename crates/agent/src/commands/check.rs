@@ -174,11 +174,8 @@ async fn duo(c: &Config) -> Vec<CheckResult> {
         }
         Err(e) => {
             let msg = e.to_string();
-            let skew = e.code() == Some(40103);
             out.push(fail("Duo connection", msg.clone()));
-            if skew {
-                out.push(fail("Duo clock skew", "Duo refused the signature (40103): if the secret key is right, set this machine's clock (NTP) to within a few minutes of UTC"));
-            }
+            out.extend(skew_hint(e.code()));
             return out;
         }
     }
@@ -198,6 +195,17 @@ async fn duo(c: &Config) -> Vec<CheckResult> {
                 "Duo permission: administrators",
                 format!("{e}; a rule maps userType, so tick \"Grant administrators\" on the Admin API application"),
             )),
+        }
+        // Duo also has a read-only administrators grant: prove writes with a modify of an
+        // administrator that cannot exist (404, nothing written; this assumes Duo checks the
+        // permission before the object, as it does for the resource probe above).
+        match duo.raw_call(duo_client::Method::POST, "/admin/v1/admins/DEP1DUOCHECKNOSUCHAD", &duo_client::Params::new()).await {
+            Err(e) if e.status() == Some(403) => out.push(fail(
+                "Duo permission: administrator writes",
+                "Duo refused an administrator write (403): a rule maps userType, so the Admin API application needs \"Grant administrators\" with Read/Write, not the read-only administrators grant; change it in the Duo Admin Panel > Applications > this Admin API application",
+            )),
+            Err(e) if e.is_transient() => out.push(fail("Duo permission: administrator writes", e.to_string())),
+            _ => out.push(pass("Duo permission: administrator writes", "administrator writes are allowed")),
         }
     }
     out
@@ -393,6 +401,22 @@ async fn resolved_memos(
 
 /// Duo's clock against ours, from the `Date` header of its answer. Duo refuses
 /// signatures whose date is more than a few minutes off, so warn well before.
+/// What a refused signature says about the clock: 40103 may be skew (or a wrong secret key),
+/// 40105 "Bad request timestamp" is skew.
+fn skew_hint(code: Option<u32>) -> Option<CheckResult> {
+    match code {
+        Some(40105) => Some(fail(
+            "Duo clock skew",
+            "Duo refused the request date (40105 \"Bad request timestamp\"): this machine's clock is off; set it (NTP) to within a few minutes of UTC",
+        )),
+        Some(40103) => Some(fail(
+            "Duo clock skew",
+            "Duo refused the signature (40103): if the secret key is right, set this machine's clock (NTP) to within a few minutes of UTC",
+        )),
+        _ => None,
+    }
+}
+
 fn clock_skew(duo_date: Option<&str>, now: std::time::SystemTime) -> CheckResult {
     const WARN_SECS: u64 = 60;
     let Some(theirs) = duo_date.and_then(|d| httpdate::parse_http_date(d).ok()) else {
@@ -443,5 +467,17 @@ mod skew_tests {
         let behind = clock_skew(Some(&duo), at(1_799_999_000));
         assert!(behind.detail.contains("1000 s behind Duo's"), "{behind:?}");
         assert!(clock_skew(None, at(0)).ok);
+    }
+
+    #[test]
+    fn a_refused_timestamp_40105_is_explained_as_clock_skew() {
+        let hint = skew_hint(Some(40105)).expect("40105 is explained");
+        assert!(!hint.ok);
+        assert!(
+            hint.detail.contains("40105") && hint.detail.contains("NTP"),
+            "{hint:?}"
+        );
+        assert!(skew_hint(Some(40103)).is_some());
+        assert!(skew_hint(Some(40102)).is_none());
     }
 }

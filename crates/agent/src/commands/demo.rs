@@ -33,20 +33,34 @@ pub struct Sims {
 impl Sims {
     /// Start both simulators on loopback (rate limits off, control on).
     pub async fn start() -> Result<Sims, AgentError> {
-        Sims::start_with_variants("").await
+        Self::start_with(|_| Ok(())).await
     }
 
-    /// [`Sims::start`] with the PingOne simulator in the given behaviour
-    /// variants (comma-separated names of `pingone_sim::VARIANTS`).
-    pub async fn start_with_variants(variants: &str) -> Result<Sims, AgentError> {
-        let duo = DuoSim::start(duo_sim::SimConfig {
+    /// [`Sims::start`] with the Duo simulator's settings adjusted first (tests: variants,
+    /// grants), e.g. `|c| c.apply_variants("phone_without_plus")`.
+    pub async fn start_with(
+        duo: impl FnOnce(&mut duo_sim::SimConfig) -> Result<(), String>,
+    ) -> Result<Sims, AgentError> {
+        Self::start_with_variants("", duo).await
+    }
+
+    /// [`Sims::start_with`] with the PingOne simulator in the given behaviour
+    /// variants too (comma-separated names of `pingone_sim::VARIANTS`).
+    pub async fn start_with_variants(
+        p1_variants: &str,
+        duo: impl FnOnce(&mut duo_sim::SimConfig) -> Result<(), String>,
+    ) -> Result<Sims, AgentError> {
+        let mut duo_config = duo_sim::SimConfig {
             ikey: DEMO_IKEY.into(),
             skey: DEMO_SKEY.into(),
             control: true,
             ..Default::default()
-        })
-        .await
-        .map_err(|e| AgentError::Other(format!("starting the Duo simulator: {e}")))?;
+        };
+        duo(&mut duo_config)
+            .map_err(|e| AgentError::Other(format!("configuring the Duo simulator: {e}")))?;
+        let duo = DuoSim::start(duo_config)
+            .await
+            .map_err(|e| AgentError::Other(format!("starting the Duo simulator: {e}")))?;
         let p1 = PingOneSim::start(
             pingone_sim::SimConfig {
                 env_id: DEMO_ENV_ID.into(),
@@ -55,7 +69,7 @@ impl Sims {
                 control: true,
                 ..Default::default()
             }
-            .with_variants(variants)
+            .with_variants(p1_variants)
             .map_err(AgentError::Other)?,
         )
         .await

@@ -135,7 +135,11 @@ impl fmt::Display for Direction {
 #[serde(rename_all = "lowercase")]
 pub enum RemoveAction {
     Disable,
+    /// Duo users go to Duo's trash (restorable until Duo purges them); groups, administrators
+    /// and PingOne users are deleted.
     Delete,
+    /// As `Delete`, but Duo users are deleted permanently at once (the Admin API's delete).
+    Purge,
 }
 
 /// One `[[rules]]` entry.
@@ -251,6 +255,9 @@ pub struct Actions {
     pub deprovision_on_rule_deletion: bool,
     /// Remove Duo phones no longer used by anyone (never one with an activated device).
     pub remove_unused_phones: bool,
+    /// A linked Duo user found in Duo's trash ("pending deletion") is restored
+    /// (`bulk_restore`) instead of reported; off, it is reported and left alone.
+    pub restore_trashed: bool,
 }
 
 impl Default for Actions {
@@ -263,6 +270,7 @@ impl Default for Actions {
             remove_action: RemoveAction::Disable,
             deprovision_on_rule_deletion: false,
             remove_unused_phones: true,
+            restore_trashed: false,
         }
     }
 }

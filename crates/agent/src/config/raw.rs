@@ -117,6 +117,7 @@ pub struct RawActions {
     pub remove_action: Option<String>,
     pub deprovision_on_rule_deletion: Option<bool>,
     pub remove_unused_phones: Option<bool>,
+    pub restore_trashed: Option<bool>,
 }
 
 /// `[rules.groups]`.

@@ -10,7 +10,7 @@ pub fn resolve(
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SecretString, String> {
-    let shape = "expected { env = \"VARIABLE\" } or { file = \"path\" }";
+    let shape = "expected { env = \"VARIABLE\" }, { file = \"path\" } or { credential = \"name\" }";
     let table = match value {
         toml::Value::String(_) => {
             return Err(format!(
@@ -32,6 +32,20 @@ pub fn resolve(
             format!("environment variable {name} is not set; export it before running p1duo")
         })?,
         "file" => read_secret_file(&base.join(name))?,
+        // systemd's LoadCredential= puts each secret in $CREDENTIALS_DIRECTORY.
+        "credential" => {
+            let dir = env("CREDENTIALS_DIRECTORY").ok_or_else(|| {
+                format!(
+                    "credential {name:?} needs $CREDENTIALS_DIRECTORY, which systemd sets for a unit with LoadCredential={name}:...; outside systemd use {{ file = \"...\" }}"
+                )
+            })?;
+            if name.contains('/') || name.is_empty() {
+                return Err(format!(
+                    "credential {name:?}: expected a credential name, not a path"
+                ));
+            }
+            read_secret_file(&Path::new(&dir).join(name))?
+        }
         other => return Err(format!("{shape}, got key {other:?}")),
     };
     // A trailing newline is almost always an editor's, not part of the secret.

@@ -71,7 +71,7 @@ fn each_mistake_names_the_file_the_key_and_what_is_expected() {
         (
             "remove_action = \"disable\"",
             "remove_action = \"remove\"",
-            "rules[0].actions.remove_action: expected \"disable\" or \"delete\"",
+            "rules[0].actions.remove_action: expected \"disable\", \"delete\" or \"purge\"",
         ),
         (
             "direction = \"outbound\"",
@@ -228,6 +228,34 @@ fn secrets_from_files_lose_a_trailing_newline() {
     );
     let c = Config::from_str_at(&text, &dir.path().join("p1duo.toml"), &env).unwrap();
     assert_eq!(c.duo.secret_key.expose_secret(), DUO_SECRET);
+}
+
+#[test]
+fn secrets_come_from_systemd_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("duo-secret-key"), DUO_SECRET).unwrap();
+    let text = EXAMPLE.replace(
+        "secret_key = { env = \"P1DUO_DUO_SECRET_KEY\" }",
+        "secret_key = { credential = \"duo-secret-key\" }",
+    );
+    let creds = dir.path().to_string_lossy().into_owned();
+    let with_dir = |n: &str| {
+        if n == "CREDENTIALS_DIRECTORY" {
+            Some(creds.clone())
+        } else {
+            env(n)
+        }
+    };
+    let c = Config::from_str_at(&text, &dir.path().join("p1duo.toml"), &with_dir).unwrap();
+    assert_eq!(c.duo.secret_key.expose_secret(), DUO_SECRET);
+    // Outside systemd the message says what to use instead.
+    let e = Config::from_str_at(&text, &dir.path().join("p1duo.toml"), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("duo.secret_key") && e.contains("LoadCredential"),
+        "{e}"
+    );
 }
 
 #[test]

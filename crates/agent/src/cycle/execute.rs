@@ -119,6 +119,8 @@ impl Agent {
                 let t = Counted::new(
                     DuoTarget {
                         duo: self.duo.clone(),
+                        trash_users: prepared.rule.remove_action()
+                            != crate::config::RemoveAction::Purge,
                     },
                     progress.clone(),
                 );

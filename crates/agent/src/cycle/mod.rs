@@ -74,6 +74,13 @@ impl RuleRef {
             RuleRef::Deleted { name, .. } => name,
         }
     }
+    /// What deprovisioning does (a removed rule: as remembered).
+    pub fn remove_action(&self) -> RemoveAction {
+        match self {
+            RuleRef::Configured(r) => r.actions.remove_action,
+            RuleRef::Deleted { memo, .. } => memo.remove_action,
+        }
+    }
     pub fn direction(&self) -> Direction {
         match self {
             RuleRef::Configured(r) => r.direction(),

@@ -11,6 +11,19 @@ use mapping::{Mapping, UserType};
 use reconcile_engine::{self as engine, Kind, NewDesired, NewObserved, PhoneRef, Value, ValueRef};
 use std::collections::HashSet;
 
+/// Why a trashed Duo user is neither written nor re-created (a per-object problem).
+const TRASHED: &str = "is in Duo's trash (status \"pending deletion\"; Duo purges it after its retention period, 7 days by default): restore it in the Duo Admin Panel (Users > Trash), or set `restore_trashed = true` under [rules.actions] to let p1duo restore it";
+
+/// A number Duo shows for a user's phone, in E.164 with `+` (`15555550100` → `+15555550100`).
+fn observed_e164(n: &str) -> std::borrow::Cow<'_, str> {
+    let t = n.trim();
+    if !t.starts_with('+') && !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        std::borrow::Cow::Owned(format!("+{t}"))
+    } else {
+        std::borrow::Cow::Borrowed(n)
+    }
+}
+
 /// Build the engine inputs of an outbound rule.
 pub fn build(
     rule: &Rule,
@@ -172,17 +185,26 @@ pub fn build(
             .iter()
             .map(|(id, n)| (*id, duo_user_attr(u, n).map(ValueRef::Str)))
             .collect();
+        // Observed numbers in E.164 with `+`: some copies of Duo's examples show users'
+        // embedded numbers without it, and the engine compares numbers exactly.
+        let numbers: Vec<Option<std::borrow::Cow<'_, str>>> = u
+            .phones
+            .iter()
+            .map(|p| p.number.as_deref().map(observed_e164))
+            .collect();
         let phones: Vec<PhoneRef<'_>> = u
             .phones
             .iter()
-            .filter_map(|p| {
+            .zip(&numbers)
+            .filter_map(|(p, n)| {
                 Some(PhoneRef {
                     id: &p.phone_id,
-                    number: p.number.as_deref()?,
+                    number: n.as_deref()?,
                     activated: p.activated.unwrap_or(false),
                 })
             })
             .collect();
+        let trashed = matches!(u.status, Some(UserStatus::PendingDeletion));
         let groups: Vec<&str> = u.groups.iter().map(|g| g.group_id.as_str()).collect();
         inp.observed
             .push(NewObserved {
@@ -190,12 +212,18 @@ pub fn build(
                 target_id: &u.user_id,
                 key: &u.username,
                 attrs: &attrs,
-                enabled: !matches!(u.status, Some(UserStatus::Disabled)),
+                // A trashed user is not present-and-enabled: restoring it is an enable.
+                enabled: !trashed && !matches!(u.status, Some(UserStatus::Disabled)),
                 phones: &phones,
                 groups: &groups,
                 fingerprint: None,
             })
             .map_err(cap)?;
+        if trashed && !rule.actions.restore_trashed {
+            inp.observed
+                .guard_last(engine::Guard::Protected, TRASHED)
+                .map_err(cap)?;
+        }
         foreign.guard(&mut inp.observed, &u.user_id).map_err(cap)?;
     }
     for a in &duo.admins {

@@ -56,7 +56,7 @@ pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
         disable: a.disable,
         deprovision: a.deprovision,
         remove_action: match a.remove_action {
-            RemoveAction::Delete => engine::RemoveAction::Delete,
+            RemoveAction::Delete | RemoveAction::Purge => engine::RemoveAction::Delete,
             RemoveAction::Disable => engine::RemoveAction::Disable,
         },
         deprovision_on_rule_deletion: a.deprovision_on_rule_deletion,

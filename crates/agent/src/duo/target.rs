@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 /// The engine's `Target` over the Duo Admin API.
 pub struct DuoTarget {
     pub duo: DuoClient,
+    /// Deleting a user sends it to Duo's trash (`remove_action = "delete"`, like Duo's own
+    /// Directory Sync) instead of the Admin API's permanent delete (`"purge"`).
+    pub trash_users: bool,
 }
 
 fn terr(what: String, e: DuoError) -> TargetError {
@@ -205,10 +208,32 @@ impl Target for DuoTarget {
                     }),
                     ..UserUpdate::default()
                 };
-                self.duo
+                let what = || format!("setting the status of Duo user {id}");
+                let user = self
+                    .duo
                     .modify_user(id, &up)
                     .await
-                    .map_err(|e| terr(format!("setting the status of Duo user {id}"), e))?;
+                    .map_err(|e| terr(what(), e))?;
+                // In Duo's trash a modify answers 200 and changes nothing; only bulk_restore
+                // brings the user back (planned only with `restore_trashed = true`).
+                if enabled && matches!(user.status, Some(UserStatus::PendingDeletion)) {
+                    let restored =
+                        self.duo.restore_users(&[id]).await.map_err(|e| {
+                            terr(format!("restoring Duo user {id} from the trash"), e)
+                        })?;
+                    if !restored.iter().any(|r| r.user_id == id && r.success) {
+                        return Err(TargetError {
+                            class: ErrorClass::Transient,
+                            message: format!(
+                                "Duo did not restore user {id} from the trash; restore it in the Duo Admin Panel (Users > Trash)"
+                            ),
+                        });
+                    }
+                    self.duo
+                        .modify_user(id, &up)
+                        .await
+                        .map_err(|e| terr(what(), e))?;
+                }
             }
             Kind::Admin => {
                 let up = AdminUpdate {
@@ -230,6 +255,10 @@ impl Target for DuoTarget {
 
     async fn delete(&self, kind: Kind, id: &str) -> TResult<()> {
         let r = match kind {
+            Kind::User if self.trash_users => {
+                // An unknown id is `success: false`: gone already, as a 404 on delete.
+                self.duo.trash_users(&[id]).await.map(|_| ())
+            }
             Kind::User => self.duo.delete_user(id).await,
             Kind::Admin => self.duo.delete_admin(id).await,
             Kind::Group => self.duo.delete_group(id).await,

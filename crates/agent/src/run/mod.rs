@@ -44,6 +44,7 @@ pub async fn run(config_path: PathBuf) -> Result<Outcome, AgentError> {
                 "p1duo {} running with {path}; status at http://{addr}/status",
                 env!("CARGO_PKG_VERSION")
             );
+            notify_systemd(&format!("READY=1\nSTATUS=status at http://{addr}/status"));
         }
     });
     run_with(config, Some(config_path), shutdown, Some(tx)).await
@@ -558,6 +559,30 @@ async fn subscribe(
     }
     tracing::info!(subscription = %id, %url, updated, "PingOne change notifications registered");
     Ok(id)
+}
+
+/// Tells systemd (a `Type=notify` unit) how the service is doing: one
+/// datagram to `$NOTIFY_SOCKET`; nothing when not run by systemd.
+fn notify_systemd(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let path = std::path::PathBuf::from(path);
+    let sent = match path.to_str().and_then(|p| p.strip_prefix('@')) {
+        // An abstract socket: '@' stands for the leading NUL byte.
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                .and_then(|a| sock.send_to_addr(state.as_bytes(), &a))
+        }
+        None => sock.send_to(state.as_bytes(), &path),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "could not notify systemd of readiness");
+    }
 }
 
 #[cfg(test)]

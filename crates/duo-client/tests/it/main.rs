@@ -3,6 +3,7 @@
 //! tests talk to an in-process duo-sim on 127.0.0.1.
 
 mod errors;
+mod fidelity;
 mod mock;
 mod paging;
 mod props;

@@ -95,10 +95,11 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
     let remove_action = match a.remove_action.as_deref() {
         None | Some("disable") => RemoveAction::Disable,
         Some("delete") => RemoveAction::Delete,
+        Some("purge") => RemoveAction::Purge,
         Some(other) => {
             c.problem(
                 format!("{key}.actions.remove_action"),
-                format!("expected \"disable\" or \"delete\", got {other:?}"),
+                format!("expected \"disable\", \"delete\" or \"purge\", got {other:?}"),
             );
             RemoveAction::Disable
         }
@@ -113,6 +114,7 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             .deprovision_on_rule_deletion
             .unwrap_or(d.deprovision_on_rule_deletion),
         remove_unused_phones: a.remove_unused_phones.unwrap_or(d.remove_unused_phones),
+        restore_trashed: a.restore_trashed.unwrap_or(d.restore_trashed),
     };
     let s = r.safety;
     let ds = Safety::default();
