@@ -146,6 +146,17 @@ fn odd_rows() -> Vec<(&'static str, Value)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest_sync() {
     let env = Env::new().await;
+    // The custom attributes the mapping reads, declared in PingOne's schema.
+    for a in [
+        "duoUsername",
+        "duoEmail",
+        "duoPhone",
+        "duoName",
+        "duoNotes",
+        "duoEnabled",
+    ] {
+        env.sims.p1.declare_attribute(a);
+    }
     let mut bad = bad_rows();
     let odd = odd_rows();
     for (name, extra, _) in &bad {
@@ -161,9 +172,11 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
         json!({ "type": "admin", "duoEmail": null }),
     );
     bad.push(("ad-no-email", json!({}), "email"));
-    // Two users whose usernames differ only in case: Duo compares ignoring case.
+    // Two users whose Duo usernames differ only in case: Duo compares ignoring
+    // case. (PingOne's own usernames are case-insensitive too, so the second
+    // gets its Duo username from `duoUsername`.)
     user(&env, "Casey", json!({}));
-    user(&env, "casey", json!({}));
+    user(&env, "casey.2", json!({ "duoUsername": "casey" }));
     // Plain users, and one in 101 pushed groups (Duo allows 100 per user).
     let mut good = Vec::new();
     for i in 0..10 {
@@ -243,13 +256,14 @@ async fn each_bad_record_fails_alone_naming_user_attribute_and_rule_and_the_rest
     let clash = r
         .problems
         .iter()
-        .find(|p| p.1.eq_ignore_ascii_case("casey"))
+        .find(|p| p.1.eq_ignore_ascii_case("casey") || p.1 == "casey.2")
         .unwrap_or_else(|| panic!("the losing Casey is reported:\n{}", lines.join("\n")));
     // Named by username, with the attribute, the rule and who holds the name.
     assert!(
         clash.3.contains("(rule \"r\"): attribute \"username\"")
             && (clash.3.contains("already taken by user \"Casey\"")
-                || clash.3.contains("already taken by user \"casey\"")),
+                || clash.3.contains("already taken by user \"casey\"")
+                || clash.3.contains("already taken by user \"casey.2\"")),
         "{clash:?}"
     );
     // Everyone else is in Duo.

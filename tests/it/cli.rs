@@ -342,3 +342,27 @@ async fn check_says_what_to_fix() {
         text(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_flags_inbound_mapping_targets_missing_from_pingones_schema() {
+    let env = Env::new().await;
+    // `costCenter` is not in PingOne's schema: PingOne would ignore it and
+    // every sync would write it again.
+    let rule = crate::support::inbound_rule("in", "Contractors", "").replace(
+        "enabled = \"status\"",
+        "enabled = \"status\"\n\"custom.costCenter\" = \"notes\"",
+    );
+    env.config(&rule);
+    let cfg = env.path.to_str().unwrap().to_owned();
+    let out = p1duo(&["check", "--config", &cfg], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("FAIL rule in: mapping targets in PingOne's schema")
+            && text(&out).contains("costCenter"),
+        "{}",
+        text(&out)
+    );
+    env.sims.p1.declare_attribute("costCenter");
+    let out = p1duo(&["check", "--config", &cfg], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

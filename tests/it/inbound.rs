@@ -66,6 +66,29 @@ async fn duo_users_are_created_updated_disabled_and_deprovisioned_in_the_target_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_duo_user_is_created_disabled_though_pingone_ignores_enabled_on_create() {
+    let env = Env::new().await;
+    env.sims
+        .duo
+        .insert_user(
+            "fay",
+            &[
+                ("realname", "Fay Field"),
+                ("email", "fay@example.net"),
+                ("status", "disabled"),
+            ],
+        )
+        .unwrap();
+    let config = env.config(&inbound_rule("in", "Contractors", ""));
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
+    let u = env.p1_state_user("fay").expect("fay created");
+    assert!(!u.enabled, "disabled in Duo, disabled in PingOne");
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].ops, 0, "the next cycle is quiet: {:?}", r[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_outbound_and_inbound_rules_never_echo() {
     let env = Env::new().await;
     env.p1_user("alice", &env.workforce, json!({}));

@@ -142,3 +142,100 @@ async fn no_secret_or_token_in_logs_json_errors_debug_panics_or_the_state_db() {
     }
     assert!(files >= 1, "the state database exists");
 }
+
+/// The agent's delivery secret (sent by PingOne in every delivery's header) never
+/// appears in `p1duo run`'s trace logs, its status pages and metrics, `status
+/// --json`, nor the 401 answered to a wrong one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_secret_stays_out_of_logs_status_pages_and_errors() {
+    let env = Env::new().await;
+    env.p1_user("alice", &env.workforce, json!({}));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent_cfg = format!(
+        "listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"\n[agent.notifications]\npublic_url = \"http://127.0.0.1:{port}/pingone/events\"\ndebounce = \"100ms\""
+    );
+    env.sims
+        .write_config(env.dir.path(), &agent_cfg, &outbound_rule("r", "", ""))
+        .unwrap();
+    let cfg = env.path.to_str().unwrap().to_owned();
+    let mut child = tokio::process::Command::new(p1duo_bin())
+        .args(["--log-level", "trace", "run", "--config", &cfg])
+        .env("RUST_LOG", "trace")
+        .env_remove("P1DUO_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("p1duo run starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut secret = None;
+    for _ in 0..800 {
+        let ready = http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if ready
+            && let Some(s) = env.sims.p1.subscriptions().first()
+            && let Some(h) = s["httpEndpoint"]["headers"]["Authorization"].as_str()
+        {
+            secret = Some(h.trim_start_matches("Bearer ").to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let secret = secret.expect("the agent subscribed with a secret header");
+    assert!(secret.len() >= 32);
+    // A delivery through the sim (the secret in its header), and a forged one.
+    env.p1_user("bob", &env.workforce, json!({}));
+    let forged = http
+        .post(format!("{base}/pingone/events"))
+        .header(
+            "Authorization",
+            format!("Bearer {}x", &secret[..secret.len() - 1]),
+        )
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let forged_body = forged.text().await.unwrap();
+    let mut pages = forged_body;
+    for path in ["/status", "/status.json", "/metrics"] {
+        pages.push_str(
+            &http
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    let (_, status_json) = run(&cfg, &["status", "--json"]).await;
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(logs.len() > 1000, "trace logs were written");
+    for (what, text) in [
+        ("p1duo run's logs", &logs),
+        ("the status pages, metrics and the 401", &pages),
+        ("p1duo status --json", &status_json),
+    ] {
+        assert!(
+            !text.contains(&secret),
+            "the delivery secret leaked through {what}"
+        );
+        assert_clean(what, text);
+    }
+}

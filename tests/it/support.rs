@@ -64,10 +64,12 @@ impl Env {
 
     /// Both simulators, Duo's adjusted by `duo` after the variants named in the environment
     /// variable `P1DUO_DUO_SIM_VARIANTS` (comma-separated, see duo-sim's `VARIANT_NAMES`;
-    /// `.ci/run` runs the suite under each) are applied.
+    /// `.ci/run` runs the suite under each) are applied, and PingOne's in the variants named
+    /// in `P1DUO_SIM_VARIANT` (see pingone-sim's `VARIANTS`; `.ci/run` runs those too).
     pub async fn new_with(duo: impl FnOnce(&mut duo_sim::SimConfig)) -> Env {
         let variants = std::env::var("P1DUO_DUO_SIM_VARIANTS").unwrap_or_default();
-        let sims = Sims::start_with(|c| {
+        let p1_variants = std::env::var("P1DUO_SIM_VARIANT").unwrap_or_default();
+        let sims = Sims::start_with_variants(&p1_variants, |c| {
             c.apply_variants(&variants)?;
             duo(c);
             Ok(())

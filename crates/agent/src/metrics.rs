@@ -28,6 +28,7 @@ pub struct Metrics {
     cycle_seconds: Family<Labels, Histogram>,
     objects: Family<Labels, Gauge>,
     last_success: Family<Labels, Gauge<f64, AtomicU64>>,
+    notifications: Family<Labels, Counter>,
     blocked: Family<Labels, Gauge>,
 }
 
@@ -52,6 +53,12 @@ impl Metrics {
             "api_calls",
             "API calls made, by side (duo, pingone)",
             api_calls.clone(),
+        );
+        let notifications = Family::<Labels, Counter>::default();
+        registry.register(
+            "notifications",
+            "PingOne change notifications received, by action type (`unparsed`: dropped because unreadable)",
+            notifications.clone(),
         );
         let api_throttled = Family::<Labels, Counter>::default();
         registry.register(
@@ -102,6 +109,7 @@ impl Metrics {
             cycle_seconds,
             objects,
             last_success,
+            notifications,
             blocked,
         }
     }
@@ -138,6 +146,13 @@ impl Metrics {
                 .get_or_create(&labels(&[("rule", rule)]))
                 .set(unix_now);
         }
+    }
+
+    /// Count one change notification received, by action type.
+    pub fn notification(&self, action: &str) {
+        self.notifications
+            .get_or_create(&labels(&[("type", action)]))
+            .inc();
     }
 
     /// Make a rule's gauges exist before its first cycle: the last-success

@@ -310,8 +310,14 @@ impl PingOneClient {
                 // An earlier attempt whose answer we lost did the delete.
                 return Ok(Response { body: Bytes::new() });
             }
+            // Without the header, a 429's `innerError.retryAfter` says how long to wait.
             let retry_after = header_str(&headers, "retry-after")
-                .and_then(|v| parse_retry_after(&v, SystemTime::now()));
+                .and_then(|v| parse_retry_after(&v, SystemTime::now()))
+                .or_else(|| {
+                    (code == 429)
+                        .then(|| crate::error::ErrorEnvelope::from_body(&body).inner_retry_after())
+                        .flatten()
+                });
             if is_retryable_status(code) {
                 if code != 429 && req.replay == Replay::Unsafe {
                     return Err(Error::OutcomeUnknown {

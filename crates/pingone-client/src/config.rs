@@ -73,7 +73,7 @@ impl FromStr for Region {
             "com" | "na" | "north_america" => Region::Com,
             "eu" | "europe" => Region::Eu,
             "ca" | "canada" => Region::Ca,
-            "asia" | "ap" | "asia_pacific" => Region::Asia,
+            "asia" | "ap" | "apac" | "asia_pacific" => Region::Asia,
             "com.au" | "au" | "australia" => Region::ComAu,
             "sg" | "singapore" => Region::Sg,
             _ => {
@@ -453,6 +453,12 @@ mod tests {
             TokenAuthMethod::ClientSecretPost
         );
         assert!("private_key_jwt".parse::<TokenAuthMethod>().is_err());
+    }
+
+    #[test]
+    fn apac_is_the_asia_pacific_region() {
+        // PingOne's Go client lists APAC among its region codes.
+        assert_eq!("APAC".parse::<Region>().unwrap(), Region::Asia);
     }
 
     #[test]

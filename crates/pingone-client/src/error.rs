@@ -57,6 +57,14 @@ impl ErrorEnvelope {
     }
 
     /// The first detail with this code.
+    /// The wait a 429's `details[].innerError.retryAfter` (RFC 3339) asks for.
+    pub(crate) fn inner_retry_after(&self) -> Option<Duration> {
+        self.details.iter().find_map(|d| {
+            let v = d.inner_error.as_ref()?.get("retryAfter")?.as_str()?;
+            crate::retry::parse_retry_after_timestamp(v, SystemTime::now())
+        })
+    }
+
     pub fn detail(&self, code: &str) -> Option<&ErrorDetail> {
         self.details
             .iter()
@@ -88,6 +96,16 @@ impl ErrorEnvelope {
             let _ = write!(s, " [PingOne error id {id}]");
         }
         s
+    }
+}
+
+/// The role a 403 on `object` most likely lacks: subscriptions (webhooks) are
+/// environment configuration, beyond Identity Data Admin (not confirmed by Ping).
+fn role_for(object: &str) -> &'static str {
+    if object.contains("/subscriptions") {
+        "Environment Admin (subscriptions are environment configuration; the limit of 50 per environment is also a 403)"
+    } else {
+        "Identity Data Admin"
     }
 }
 
@@ -148,8 +166,9 @@ pub enum Error {
     },
     /// 403: the worker application lacks a role.
     #[error(
-        "PingOne denied access to {object} (403): {}; give the worker application the Identity Data Admin role on this environment (Applications > the worker app > Roles)",
-        envelope.summary()
+        "PingOne denied access to {object} (403): {}; give the worker application the {} role on this environment (Applications > the worker app > Roles)",
+        envelope.summary(),
+        role_for(object)
     )]
     Forbidden {
         /// What the call acted on.
@@ -403,12 +422,7 @@ impl Error {
             403 => Error::Forbidden { object, envelope },
             404 => Error::NotFound { object, envelope },
             429 => {
-                let retry_after = retry_after.or_else(|| {
-                    envelope.details.iter().find_map(|d| {
-                        let v = d.inner_error.as_ref()?.get("retryAfter")?.as_str()?;
-                        crate::retry::parse_retry_after_timestamp(v, SystemTime::now())
-                    })
-                });
+                let retry_after = retry_after.or_else(|| envelope.inner_retry_after());
                 Error::RateLimited {
                     object,
                     retry_after,

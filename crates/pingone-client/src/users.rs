@@ -71,7 +71,8 @@ impl PingOneClient {
         self.send_json(get(url, format!("user {user_id}"))).await
     }
 
-    /// Finds a user by exact username (`username eq "..."`); `None` if there is none.
+    /// Finds a user by username (`username eq "..."`), compared case-insensitively as
+    /// PingOne does; `None` if there is none.
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>> {
         use futures::TryStreamExt;
         let query = UserQuery {
@@ -81,11 +82,50 @@ impl PingOneClient {
         };
         let mut pages = self.list_users(&query);
         while let Some(page) = pages.try_next().await? {
-            if let Some(u) = page.items.into_iter().find(|u| u.username == username) {
+            // PingOne usernames are case-insensitive (`Alice` is `alice`).
+            if let Some(u) = page
+                .items
+                .into_iter()
+                .find(|u| u.username.to_lowercase() == username.to_lowercase())
+            {
                 return Ok(Some(u));
             }
         }
         Ok(None)
+    }
+
+    /// The names of the User schema's enabled attributes, core and custom
+    /// (`GET /schemas`, then `GET /schemas/{id}/attributes`). PingOne ignores
+    /// an attribute that is not among them.
+    pub async fn user_schema_attributes(&self) -> Result<Vec<String>> {
+        let env = self.environment_id().to_owned();
+        let schemas = self
+            .raw(Method::GET, &format!("/environments/{env}/schemas"), None)
+            .await?
+            .unwrap_or_default();
+        let id = schemas["_embedded"]["schemas"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == "User"))
+            .and_then(|s| s["id"].as_str())
+            .map(str::to_owned);
+        let Some(id) = id else {
+            return Ok(Vec::new());
+        };
+        let attrs = self
+            .raw(
+                Method::GET,
+                &format!("/environments/{env}/schemas/{id}/attributes"),
+                None,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(attrs["_embedded"]["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["enabled"].as_bool() != Some(false))
+            .filter_map(|a| a["name"].as_str().map(str::to_owned))
+            .collect())
     }
 
     /// Creates a user (`POST /users`, 201). Not re-sent when the outcome is unknown:

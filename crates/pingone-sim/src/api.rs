@@ -75,9 +75,16 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             &format!("{e}/subscriptions"),
             get(subscriptions_list).post(subscription_create),
         )
+        .route(&format!("{e}/schemas"), get(schemas_list))
+        .route(
+            &format!("{e}/schemas/{{schemaId}}/attributes"),
+            get(schema_attributes),
+        )
         .route(
             &format!("{e}/subscriptions/{{subscriptionId}}"),
-            get(subscription_get).delete(subscription_delete),
+            get(subscription_get)
+                .put(subscription_put)
+                .delete(subscription_delete),
         )
 }
 
@@ -441,6 +448,41 @@ async fn population_delete(State(s): S, Path((_, id)): Path<(String, String)>) -
     no_content()
 }
 
+// ---- schemas ----
+
+/// The id of the environment's one schema (User).
+const USER_SCHEMA_ID: &str = "5c4e3a00-0000-4000-8000-00000000005c";
+
+async fn schemas_list(State(s): S, uri: Uri, q: Q) -> R {
+    let q = query(&uri, q)?;
+    let items = vec![json!({"id": USER_SCHEMA_ID, "name": "User"})];
+    ok(listing::envelope(&s.dir(), &q, "schemas", items, None, 1))
+}
+
+async fn schema_attributes(
+    State(s): S,
+    Path((_, id)): Path<(String, String)>,
+    uri: Uri,
+    q: Q,
+) -> R {
+    let q = query(&uri, q)?;
+    if id != USER_SCHEMA_ID {
+        return Err(SimError::not_found("schema", &id));
+    }
+    let d = s.dir();
+    let core = crate::validate::USER_SCHEMA
+        .iter()
+        .map(|n| json!({"name": n, "schemaType": "CORE", "enabled": true}));
+    let custom = d
+        .rules
+        .custom_attributes
+        .iter()
+        .map(|n| json!({"name": n, "type": "STRING", "schemaType": "CUSTOM", "enabled": true}));
+    let items: Vec<Value> = core.chain(custom).collect();
+    let count = items.len() as u64;
+    ok(listing::envelope(&d, &q, "attributes", items, None, count))
+}
+
 // ---- subscriptions ----
 
 fn with_links(s: &Shared, mut v: Value) -> Value {
@@ -477,6 +519,17 @@ async fn subscription_create(State(s): S, headers: HeaderMap, body: Bytes) -> R 
     let id = uuid::Uuid::new_v4().to_string();
     let v = s.notifier.subscribe(id, &s.cfg.env_id, &body)?;
     created(with_links(&s, v))
+}
+
+async fn subscription_put(
+    State(s): S,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> R {
+    let body = json_body(&headers, &body)?;
+    let v = s.notifier.update(&id, &s.cfg.env_id, &body)?;
+    ok(with_links(&s, v))
 }
 
 async fn subscription_get(State(s): S, Path((_, id)): Path<(String, String)>) -> R {

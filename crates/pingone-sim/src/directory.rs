@@ -14,6 +14,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 pub(crate) struct Rules {
     pub require_email: bool,
     pub username_case_insensitive: bool,
+    pub enabled_on_create: bool,
+    pub username_filter_case_insensitive: bool,
+    /// Custom user attributes declared in the environment's schema.
+    pub custom_attributes: BTreeSet<String>,
+    /// Store attributes missing from the schema (PingOne ignores them).
+    pub keep_unknown_attributes: bool,
+    /// Leave `count` out of collection envelopes.
+    pub omit_count: bool,
     pub uniqueness_status: u16,
     pub users_page_cap: usize,
     pub page_cap: usize,
@@ -537,7 +545,7 @@ impl Directory {
     /// POST /users. `import` allows `lifecycle.status` (the import content type).
     pub fn create_user(&mut self, body: &Value, import: bool) -> Result<String, SimError> {
         let body = obj(body)?;
-        let attrs = strip(body, validate::USER_READ_ONLY);
+        let attrs = self.in_schema(strip(body, validate::USER_READ_ONLY));
         self.validated(&attrs, None)?;
         let population_id = match ref_id(body, "population") {
             Some(Value::String(p)) => {
@@ -568,7 +576,9 @@ impl Directory {
                 }
             },
         };
-        let enabled = body.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+        // `enabled` is read-only on create (set with PUT /users/{id}/enabled).
+        let enabled = !self.rules.enabled_on_create
+            || body.get("enabled").and_then(Value::as_bool).unwrap_or(true);
         let mfa_enabled = body
             .get("mfaEnabled")
             .and_then(Value::as_bool)
@@ -607,6 +617,18 @@ impl Directory {
         Ok(id)
     }
 
+    /// Drops the attributes the environment's schema does not have, as
+    /// PingOne ignores them.
+    fn in_schema(&self, mut attrs: Map<String, Value>) -> Map<String, Value> {
+        if !self.rules.keep_unknown_attributes {
+            attrs.retain(|k, _| {
+                validate::USER_SCHEMA.contains(&k.as_str())
+                    || self.rules.custom_attributes.contains(k)
+            });
+        }
+        attrs
+    }
+
     fn store_attrs(&mut self, id: &str, attrs: Map<String, Value>) {
         let old_key = self.username_key(self.user(id).map(User::username).unwrap_or(""));
         let new_key =
@@ -626,7 +648,7 @@ impl Directory {
     pub fn replace_user(&mut self, id: &str, body: &Value) -> Result<(), SimError> {
         let body = obj(body)?;
         self.user(id)?;
-        let attrs = strip(body, validate::USER_READ_ONLY);
+        let attrs = self.in_schema(strip(body, validate::USER_READ_ONLY));
         self.validated(&attrs, Some(id))?;
         self.store_attrs(id, attrs);
         Ok(())
@@ -636,7 +658,10 @@ impl Directory {
     pub fn patch_user(&mut self, id: &str, body: &Value) -> Result<(), SimError> {
         let body = obj(body)?;
         let mut attrs = self.user(id)?.attrs.clone();
-        validate::merge_patch(&mut attrs, &strip(body, validate::USER_READ_ONLY));
+        validate::merge_patch(
+            &mut attrs,
+            &self.in_schema(strip(body, validate::USER_READ_ONLY)),
+        );
         self.validated(&attrs, Some(id))?;
         self.store_attrs(id, attrs);
         Ok(())

@@ -507,6 +507,29 @@ fn value_matches(v: &Value, op: Op, lit: &Literal) -> bool {
 }
 
 impl Filter {
+    /// The filter with every `username` comparison's value lower-cased (for a
+    /// subject whose usernames are lower-cased too: a case-insensitive match).
+    pub fn fold_username(self) -> Filter {
+        match self {
+            Filter::And(a, b) => {
+                Filter::And(Box::new(a.fold_username()), Box::new(b.fold_username()))
+            }
+            Filter::Or(a, b) => {
+                Filter::Or(Box::new(a.fold_username()), Box::new(b.fold_username()))
+            }
+            Filter::Cmp {
+                attr,
+                op,
+                value: Literal::Str(v),
+            } if attr == "username" => Filter::Cmp {
+                attr,
+                op,
+                value: Literal::Str(v.to_lowercase()),
+            },
+            other => other,
+        }
+    }
+
     /// Whether the subject satisfies the filter.
     pub fn matches(&self, s: &dyn Subject) -> bool {
         match self {

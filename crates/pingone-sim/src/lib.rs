@@ -26,7 +26,9 @@ mod token;
 mod validate;
 
 pub use error::{Detail, SimError};
-pub use notify::ACTION_TYPES;
+pub use notify::{
+    ACTION_TYPES, DeliveryFormat, EVENT_EXPIRY, EVENTS_PER_PAYLOAD, MAX_SUBSCRIPTIONS,
+};
 pub use sim_kit::{Faults, Stats};
 pub use state::{GroupState, MembershipState, NestingState, PopulationState, SimState, UserState};
 pub use token::TokenAuthMethod;
@@ -69,10 +71,32 @@ pub struct SimConfig {
     pub control: bool,
     /// Fault settings at start.
     pub faults: Faults,
-    /// Whether a user needs an email (the SDK model says so).
+    /// Whether a user needs an email (PingOne: optional, only username and
+    /// population are required; the SDK model says required: a variant).
     pub require_email: bool,
-    /// Whether `Alice` and `alice` clash as usernames.
+    /// Whether `Alice` and `alice` clash as usernames (PingOne: they do).
     pub username_case_insensitive: bool,
+    /// Whether `POST /users` honours `"enabled": false` (PingOne: `enabled` is
+    /// read-only on create and set with `PUT /users/{id}/enabled`; one admin
+    /// guide page says otherwise, so honouring it is a variant).
+    pub enabled_on_create: bool,
+    /// Whether `username eq "ALICE"` finds `alice` (undocumented: a variant;
+    /// by default filters compare values exactly).
+    pub username_filter_case_insensitive: bool,
+    /// Custom user attributes in the environment's schema; PingOne ignores
+    /// (does not store) attributes missing from it.
+    pub custom_attributes: Vec<String>,
+    /// Store any attribute, declared or not (the simulator's old leniency).
+    pub keep_unknown_attributes: bool,
+    /// Leave `count` out of collection envelopes (PingOne may, for large sets).
+    pub omit_count: bool,
+    /// How webhook deliveries frame their events (PingOne: a JSON array).
+    pub delivery_format: DeliveryFormat,
+    /// Whether any 2xx answer counts as delivered (PingOne documents "a 200";
+    /// whether a 204 also counts is undocumented: a variant).
+    pub delivery_any_2xx: bool,
+    /// Action types a subscription may name (`None`: [`ACTION_TYPES`]).
+    pub known_action_types: Option<Vec<String>>,
     /// Status of a uniqueness violation: 400 (documented) or 409.
     pub uniqueness_status: u16,
     /// Largest users page, whatever `limit` asks (PingOne: 200).
@@ -98,8 +122,16 @@ impl Default for SimConfig {
             seed: 0,
             control: false,
             faults: Faults::default(),
-            require_email: true,
-            username_case_insensitive: false,
+            require_email: false,
+            username_case_insensitive: true,
+            enabled_on_create: false,
+            username_filter_case_insensitive: false,
+            custom_attributes: Vec::new(),
+            keep_unknown_attributes: false,
+            omit_count: false,
+            delivery_format: DeliveryFormat::JsonArray,
+            delivery_any_2xx: false,
+            known_action_types: None,
             uniqueness_status: 400,
             users_page_cap: 200,
             page_cap: 1000,
@@ -123,7 +155,85 @@ impl std::fmt::Debug for SimConfig {
             .field("seed", &self.seed)
             .field("control", &self.control)
             .field("faults", &self.faults)
+            .field("require_email", &self.require_email)
+            .field("username_case_insensitive", &self.username_case_insensitive)
+            .field("enabled_on_create", &self.enabled_on_create)
+            .field("delivery_format", &self.delivery_format)
+            .field("delivery_any_2xx", &self.delivery_any_2xx)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where PingOne's documentation is silent or contradicts itself, each
+/// plausible answer the simulator can give: name and what it changes.
+/// The end-to-end suite runs under each (`P1DUO_SIM_VARIANT`, see `.ci/run`).
+pub const VARIANTS: &[(&str, &str)] = &[
+    ("default", "PingOne's documented behaviour"),
+    (
+        "enabled-on-create",
+        "POST /users honours \"enabled\": false (one admin guide page says so)",
+    ),
+    (
+        "any-2xx",
+        "a webhook delivery answered with any 2xx (e.g. 204) counts as delivered",
+    ),
+    (
+        "nd-json",
+        "webhook deliveries are ND_JSON (one event a line) instead of a JSON array",
+    ),
+    (
+        "no-nesting-events",
+        "GROUP_NESTING.* action types are refused by POST /subscriptions (400)",
+    ),
+    (
+        "email-required",
+        "POST /users requires email (the Go SDK's User model says so)",
+    ),
+    (
+        "short-pages",
+        "user pages shorter than asked (37 at most) and collections without count (PingOne: \"use the page size in the response\")",
+    ),
+    (
+        "username-filter-ci",
+        "filters compare username case-insensitively (username eq \"ALICE\" finds alice)",
+    ),
+];
+
+impl SimConfig {
+    /// Applies the variants named in `list` (comma-separated names from
+    /// [`VARIANTS`]; empty or `default` changes nothing).
+    pub fn with_variants(mut self, list: &str) -> Result<SimConfig, String> {
+        for v in list.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            match v {
+                "default" => {}
+                "enabled-on-create" => self.enabled_on_create = true,
+                "any-2xx" => self.delivery_any_2xx = true,
+                "nd-json" => self.delivery_format = DeliveryFormat::NdJson,
+                "no-nesting-events" => {
+                    self.known_action_types = Some(
+                        ACTION_TYPES
+                            .iter()
+                            .filter(|t| !t.starts_with("GROUP_NESTING."))
+                            .map(|t| (*t).to_owned())
+                            .collect(),
+                    );
+                }
+                "email-required" => self.require_email = true,
+                "username-filter-ci" => self.username_filter_case_insensitive = true,
+                "short-pages" => {
+                    self.users_page_cap = 37;
+                    self.omit_count = true;
+                }
+                other => {
+                    let names: Vec<&str> = VARIANTS.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "unknown simulator variant {other:?}; known: {}",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -186,6 +296,11 @@ impl PingOneSim {
         let rules = Rules {
             require_email: cfg.require_email,
             username_case_insensitive: cfg.username_case_insensitive,
+            enabled_on_create: cfg.enabled_on_create,
+            username_filter_case_insensitive: cfg.username_filter_case_insensitive,
+            custom_attributes: cfg.custom_attributes.iter().cloned().collect(),
+            keep_unknown_attributes: cfg.keep_unknown_attributes,
+            omit_count: cfg.omit_count,
             uniqueness_status: cfg.uniqueness_status,
             users_page_cap: cfg.users_page_cap.max(1),
             page_cap: cfg.page_cap.max(1),
@@ -202,7 +317,14 @@ impl PingOneSim {
             token_requests: AtomicU64::new(0),
             instruments: Instruments::new(cfg.faults.clone()),
             limiter: std::sync::Mutex::new(cfg.rate_limit.map(RateLimiter::new)),
-            notifier: Default::default(),
+            notifier: Arc::new(notify::Notifier {
+                rules: std::sync::Mutex::new(notify::DeliveryRules {
+                    format: cfg.delivery_format,
+                    any_2xx: cfg.delivery_any_2xx,
+                }),
+                known_types: std::sync::Mutex::new(cfg.known_action_types.clone()),
+                ..Default::default()
+            }),
             forbidden: AtomicBool::new(false),
             cfg,
         });
@@ -306,6 +428,24 @@ impl PingOneSim {
             Some(types.iter().map(|t| (*t).to_owned()).collect());
     }
 
+    /// Declares a custom user attribute in the environment's schema (the
+    /// simulator ignores undeclared ones, as PingOne does).
+    pub fn declare_attribute(&self, name: &str) {
+        self.shared
+            .dir()
+            .rules
+            .custom_attributes
+            .insert(name.to_owned());
+    }
+
+    /// Registers a subscription from a `POST /subscriptions` body, as the API does.
+    pub fn create_subscription(&self, body: Value) -> Result<Value, SimError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.shared
+            .notifier
+            .subscribe(id, &self.shared.cfg.env_id, &body)
+    }
+
     /// The subscriptions registered, as PingOne returns them.
     pub fn subscriptions(&self) -> Vec<Value> {
         self.shared
@@ -330,7 +470,13 @@ impl PingOneSim {
             .collect()
     }
 
-    /// Events delivered to subscriptions, and events given up on.
+    /// Delivery requests made to subscriptions (every attempt counts).
+    pub fn delivery_posts(&self) -> u64 {
+        self.shared.notifier.posts.load(Ordering::Relaxed)
+    }
+
+    /// Events delivered to subscriptions (answered 200), and events given up
+    /// on (expired after [`EVENT_EXPIRY`]).
     pub fn deliveries(&self) -> (u64, u64) {
         let n = &self.shared.notifier;
         (

@@ -125,12 +125,19 @@ pub(crate) fn envelope(
         );
     }
     let size = items.len();
-    json!({
+    let mut v = json!({
         "_links": links,
         "_embedded": { key: items },
         "count": count,
         "size": size,
-    })
+    });
+    // PingOne may leave `count` out for very large collections.
+    if dir.rules.omit_count
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("count");
+    }
+    v
 }
 
 /// Takes one page from an ascending `(seq, item)` sequence already past the cursor.
@@ -174,6 +181,9 @@ impl Subject for UserView<'_> {
     fn attr(&self, path: &str) -> Option<Value> {
         match path {
             "population.id" => Some(Value::String(self.u.population_id.clone())),
+            "username" if self.dir.rules.username_filter_case_insensitive => {
+                Some(Value::String(self.u.username().to_lowercase()))
+            }
             "enabled" => Some(Value::Bool(self.u.enabled)),
             _ => filter::lookup(&self.u.attrs, path).cloned(),
         }
@@ -255,7 +265,10 @@ fn start(p: &PageParams) -> (Bound<u64>, Bound<u64>) {
 /// GET /users.
 pub(crate) fn users(dir: &Directory, q: &ListQuery) -> Result<Value, SimError> {
     let p = page_params(q, dir.rules.users_page_cap, dir.rules.default_limit)?;
-    let f = parse_filter(&filter::USERS, q)?;
+    let mut f = parse_filter(&filter::USERS, q)?;
+    if dir.rules.username_filter_case_insensitive {
+        f = f.map(Filter::fold_username);
+    }
     let expand = match q.get("expand") {
         None | Some("") => false,
         Some("population") => true,
@@ -388,7 +401,12 @@ pub(crate) fn group_parents(
         .group_parents(group)
         .into_iter()
         .filter(|(_, t)| kind.is_none_or(|k| k == *t))
-        .filter_map(|(g, t)| dir.group_seq(&g).map(|s| (s, g, t)))
+        // Direct parents first, then the indirect ancestors (each by creation):
+        // clients take the first entry for the parent. The key is also the cursor.
+        .filter_map(|(g, t)| {
+            let indirect = u64::from(t != "DIRECT") << 62;
+            dir.group_seq(&g).map(|s| (indirect | s, g, t))
+        })
         .collect();
     all.sort_by_key(|(s, _, _)| *s);
     let count = all.len() as u64;

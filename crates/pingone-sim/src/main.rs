@@ -47,6 +47,15 @@ struct Args {
     /// Fault settings as JSON, e.g. '{"seed":1,"server_error_rate":0.1}'.
     #[arg(long)]
     faults: Option<String>,
+    /// Behaviour variants where PingOne is undocumented, comma-separated
+    /// (enabled-on-create, any-2xx, nd-json, no-nesting-events, email-required,
+    /// username-filter-ci, short-pages).
+    #[arg(long, env = "P1DUO_SIM_VARIANT", default_value = "")]
+    variant: String,
+    /// Custom user attributes in the environment's schema, comma-separated
+    /// (others are ignored, as PingOne does).
+    #[arg(long, value_delimiter = ',')]
+    custom_attributes: Vec<String>,
 }
 
 fn fail(msg: String) -> ! {
@@ -91,8 +100,11 @@ async fn main() {
         seed: a.seed,
         control: a.control,
         faults,
+        custom_attributes: a.custom_attributes,
         ..SimConfig::default()
-    };
+    }
+    .with_variants(&a.variant)
+    .unwrap_or_else(|e| fail(format!("--variant: {e}")));
     let sim = PingOneSim::start(cfg)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", a.listen)));

@@ -28,6 +28,27 @@ pub(crate) const USER_READ_ONLY: &[&str] = &[
     "verifyStatus",
 ];
 
+/// The User schema's own attributes (`pingone-schemas.json`); anything else
+/// must be a custom attribute declared in the environment's schema, or
+/// PingOne ignores it.
+pub(crate) const USER_SCHEMA: &[&str] = &[
+    "account",
+    "address",
+    "email",
+    "externalId",
+    "locale",
+    "mobilePhone",
+    "name",
+    "nickname",
+    "photo",
+    "preferredLanguage",
+    "primaryPhone",
+    "timezone",
+    "title",
+    "type",
+    "username",
+];
+
 /// The largest profile PingOne stores (16 KB).
 pub(crate) const MAX_PROFILE_BYTES: usize = 16 * 1024;
 

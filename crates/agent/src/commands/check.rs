@@ -314,6 +314,67 @@ async fn pingone(c: &Config) -> Vec<CheckResult> {
             ));
         }
     }
+    out.extend(mapping_targets(c, &p1).await);
+    out
+}
+
+/// Inbound mapping targets PingOne's User schema lacks: PingOne ignores such an
+/// attribute, so a sync would write it again every cycle and never see it.
+async fn mapping_targets(c: &Config, p1: &pingone_client::PingOneClient) -> Vec<CheckResult> {
+    let inbound: Vec<_> = c
+        .rules
+        .iter()
+        .filter(|r| r.direction() == crate::config::Direction::Inbound)
+        .collect();
+    if inbound.is_empty() {
+        return Vec::new();
+    }
+    let attrs = match p1.user_schema_attributes().await {
+        Ok(a) if !a.is_empty() => a,
+        Ok(_) => {
+            return vec![pass(
+                "PingOne schema",
+                "warning: no User schema listed; mapping targets not checked",
+            )];
+        }
+        Err(e) => {
+            return vec![pass(
+                "PingOne schema",
+                format!("warning: cannot read the User schema ({e}); mapping targets not checked"),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    for r in inbound {
+        let missing: Vec<String> = r
+            .mapping
+            .spec()
+            .0
+            .keys()
+            .filter(|t| {
+                // `enabled` has its own endpoint; `custom.<name>` is attribute
+                // `<name>`; the rest are attributes by their first segment.
+                let attr = match t.strip_prefix("custom.") {
+                    Some(name) => name,
+                    None => t.split('.').next().unwrap_or(t),
+                };
+                attr != "enabled" && !attrs.iter().any(|a| a == attr)
+            })
+            .cloned()
+            .collect();
+        let name = format!("rule {}: mapping targets in PingOne's schema", r.name);
+        if missing.is_empty() {
+            out.push(pass(&name, "all exist"));
+        } else {
+            out.push(fail(
+                &name,
+                format!(
+                    "not in PingOne's User schema: {}; PingOne ignores them, so every sync would write them again: add them as custom attributes (Directory > User Attributes) or remove them from the mapping",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    }
     out
 }
 

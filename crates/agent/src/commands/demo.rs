@@ -41,6 +41,15 @@ impl Sims {
     pub async fn start_with(
         duo: impl FnOnce(&mut duo_sim::SimConfig) -> Result<(), String>,
     ) -> Result<Sims, AgentError> {
+        Self::start_with_variants("", duo).await
+    }
+
+    /// [`Sims::start_with`] with the PingOne simulator in the given behaviour
+    /// variants too (comma-separated names of `pingone_sim::VARIANTS`).
+    pub async fn start_with_variants(
+        p1_variants: &str,
+        duo: impl FnOnce(&mut duo_sim::SimConfig) -> Result<(), String>,
+    ) -> Result<Sims, AgentError> {
         let mut duo_config = duo_sim::SimConfig {
             ikey: DEMO_IKEY.into(),
             skey: DEMO_SKEY.into(),
@@ -52,13 +61,17 @@ impl Sims {
         let duo = DuoSim::start(duo_config)
             .await
             .map_err(|e| AgentError::Other(format!("starting the Duo simulator: {e}")))?;
-        let p1 = PingOneSim::start(pingone_sim::SimConfig {
-            env_id: DEMO_ENV_ID.into(),
-            client_id: DEMO_CLIENT_ID.into(),
-            client_secret: DEMO_CLIENT_SECRET.into(),
-            control: true,
-            ..Default::default()
-        })
+        let p1 = PingOneSim::start(
+            pingone_sim::SimConfig {
+                env_id: DEMO_ENV_ID.into(),
+                client_id: DEMO_CLIENT_ID.into(),
+                client_secret: DEMO_CLIENT_SECRET.into(),
+                control: true,
+                ..Default::default()
+            }
+            .with_variants(p1_variants)
+            .map_err(AgentError::Other)?,
+        )
         .await
         .map_err(|e| AgentError::Other(format!("starting the PingOne simulator: {e}")))?;
         Ok(Sims { duo, p1 })
@@ -239,7 +252,6 @@ pub fn seed(s: &Sims, n: usize) -> Result<Sample, AgentError> {
             "email": format!("{username}@example.com"),
             "name": { "given": given, "family": family },
             "population": { "id": if in_workforce { &workforce } else { &contractors } },
-            "enabled": i % 37 != 1,
         });
         if !phone.is_empty() {
             user["primaryPhone"] = json!(phone);
@@ -260,6 +272,11 @@ pub fn seed(s: &Sims, n: usize) -> Result<Sample, AgentError> {
         let id =
             s.p1.create_user(user)
                 .map_err(|x| e("user", x.to_string()))?;
+        // `enabled` is read-only on create in PingOne: disable afterwards.
+        if i % 37 == 1 {
+            s.p1.set_user_enabled(&id, false)
+                .map_err(|x| e("user", x.to_string()))?;
+        }
         if in_workforce {
             sample.workforce += 1;
             if i % 11 != 0 {

@@ -111,8 +111,11 @@ fn read<T: DeserializeOwned>(
     entry: Entry,
     rule: &str,
 ) -> state_store::Result<Option<T>> {
-    let key = entry.key(rule);
-    let Some(text) = s.kv_get(&key)? else {
+    read_key(s, &entry.key(rule))
+}
+
+fn read_key<T: DeserializeOwned>(s: &Store, key: &str) -> state_store::Result<Option<T>> {
+    let Some(text) = s.kv_get(key)? else {
         return Ok(None);
     };
     serde_json::from_str(&text)
@@ -120,7 +123,12 @@ fn read<T: DeserializeOwned>(
         .map_err(|_| StoreError::Corrupt {
             table: "kv",
             column: "value",
-            value: format!("{key} = {}", text.chars().take(80).collect::<String>()),
+            // The notifications entry holds the delivery secret: never quoted.
+            value: if key == NOTIFICATIONS_KEY {
+                format!("{key} = [redacted]")
+            } else {
+                format!("{key} = {}", text.chars().take(80).collect::<String>())
+            },
         })
 }
 
@@ -176,6 +184,45 @@ pub(crate) fn memberships(s: &Store, rule: &str) -> state_store::Result<u64> {
     Ok(read(s, Entry::Memberships, rule)?.unwrap_or(0))
 }
 
+/// The key of [`NotificationsMemo`] (agent-wide, not per rule).
+const NOTIFICATIONS_KEY: &str = "notifications/subscription";
+
+/// What the agent remembers of its PingOne change subscription across
+/// restarts: the secret PingOne sends back in a header of every delivery
+/// (generated once per instance), and the id of the subscription it owns,
+/// so a restart after a crash updates that one instead of adding another.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotificationsMemo {
+    pub secret: String,
+    pub subscription_id: Option<String>,
+}
+
+impl std::fmt::Debug for NotificationsMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationsMemo")
+            .field("secret", &"[redacted]")
+            .field("subscription_id", &self.subscription_id)
+            .finish()
+    }
+}
+
+/// The agent's subscription memo (`None`: never subscribed from this database).
+pub(crate) fn notifications(s: &Store) -> state_store::Result<Option<NotificationsMemo>> {
+    read_key(s, NOTIFICATIONS_KEY)
+}
+
+/// Records the agent's subscription memo.
+pub(crate) fn set_notifications(
+    s: &mut Store,
+    memo: &NotificationsMemo,
+) -> state_store::Result<()> {
+    // Our own plain data type: serialising it cannot fail.
+    s.kv_set(
+        NOTIFICATIONS_KEY,
+        &serde_json::to_string(memo).unwrap_or_default(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +243,25 @@ mod tests {
         s.kv_set("scope/r", "{not json").unwrap();
         let e = scope(&s, "r").unwrap_err().to_string();
         assert!(e.contains("kv.value") && e.contains("scope/r"), "{e}");
+    }
+
+    #[test]
+    fn the_subscription_memo_round_trips_and_an_unreadable_one_is_an_error_without_its_secret() {
+        let mut s = Store::open_in_memory().unwrap();
+        assert_eq!(notifications(&s).unwrap(), None);
+        let memo = NotificationsMemo {
+            secret: "sekrit-value".into(),
+            subscription_id: Some("sub-1".into()),
+        };
+        set_notifications(&mut s, &memo).unwrap();
+        assert_eq!(notifications(&s).unwrap(), Some(memo.clone()));
+        assert!(!format!("{memo:?}").contains("sekrit"));
+        s.kv_set(NOTIFICATIONS_KEY, "{\"secret\":\"sekrit-value\"")
+            .unwrap();
+        let e = notifications(&s).unwrap_err().to_string();
+        assert!(
+            e.contains(NOTIFICATIONS_KEY) && !e.contains("sekrit"),
+            "{e}"
+        );
     }
 }

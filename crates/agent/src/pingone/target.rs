@@ -75,12 +75,28 @@ impl Target for PingOneTarget {
         let mut f = fields(attrs, None)?;
         f.username = Some(key.to_owned());
         f.population = Some(ObjectRef::new(self.population_id.clone()));
-        f.enabled = Some(enabled);
+        // `enabled` is read-only on create: PingOne creates the user enabled,
+        // and a disabled one is disabled right after with PUT /enabled.
+        f.enabled = None;
         let u = self
             .p1
             .create_user(&f)
             .await
             .map_err(|e| terr(format!("creating PingOne user {key:?}"), e))?;
+        if u.enabled.unwrap_or(true) != enabled {
+            self.p1
+                .set_user_enabled(&u.id, enabled)
+                .await
+                .map_err(|e| {
+                    terr(
+                        format!(
+                            "disabling PingOne user {key:?} ({}) right after creating it",
+                            u.id
+                        ),
+                        e,
+                    )
+                })?;
+        }
         Ok(u.id)
     }
 

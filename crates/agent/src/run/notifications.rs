@@ -34,6 +34,36 @@ impl ChangeEvent {
     }
 }
 
+/// One delivery request's body: the events it carried and how many of its
+/// items could not be read. PingOne posts a JSON array of up to 500 events
+/// (`JSON_ARRAY`); `ND_JSON` (one event a line) and a bare event object are
+/// accepted as well. Nothing here fails: PingOne retries a delivery until it
+/// is answered 200 and holds every later event behind it, so an unreadable
+/// item is dropped and counted, never refused.
+pub fn parse_delivery(body: &[u8]) -> (Vec<ChangeEvent>, usize) {
+    let mut items: Vec<Option<serde_json::Value>> = Vec::new();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(a)) => items.extend(a.into_iter().map(Some)),
+        Ok(v) => items.push(Some(v)),
+        Err(_) => {
+            for line in body.split(|b| *b == b'\n') {
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    items.push(serde_json::from_slice(line).ok());
+                }
+            }
+        }
+    }
+    let mut events = Vec::new();
+    let mut unparsed = 0;
+    for item in items {
+        match item.as_ref().and_then(ChangeEvent::parse) {
+            Some(e) => events.push(e),
+            None => unparsed += 1,
+        }
+    }
+    (events, unparsed)
+}
+
 /// What PingOne change notifications reported since a rule's last cycle.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Changes {
@@ -79,7 +109,21 @@ impl Changes {
 
 #[cfg(test)]
 mod tests {
-    use super::{ChangeEvent, Changes};
+    use super::{ChangeEvent, Changes, parse_delivery};
+
+    #[test]
+    fn a_delivery_is_an_array_nd_json_or_one_event_and_unreadable_items_are_counted() {
+        let a = r#"{"action":{"type":"USER.CREATED"},"resources":[{"type":"USER","id":"u1"}]}"#;
+        let b = r#"{"action":{"type":"USER.UPDATED"},"resources":[{"type":"USER","id":"u2"}]}"#;
+        let (ev, bad) = parse_delivery(format!("[{a},{b},{{\"x\":1}}]").as_bytes());
+        assert_eq!((ev.len(), bad), (2, 1));
+        assert_eq!(ev[1].action, "USER.UPDATED");
+        let (ev, bad) = parse_delivery(format!("{a}\n{b}\nnot json\n\n").as_bytes());
+        assert_eq!((ev.len(), bad), (2, 1));
+        let (ev, bad) = parse_delivery(a.as_bytes());
+        assert_eq!((ev.len(), bad), (1, 0));
+        assert_eq!(parse_delivery(b"garbage").1, 1);
+    }
 
     fn ev(action: &str, resources: &[(&str, &str)]) -> ChangeEvent {
         ChangeEvent {

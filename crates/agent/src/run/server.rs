@@ -1,5 +1,6 @@
 //! The agent's local HTTP server: `/healthz`, `/readyz`, `/metrics`, `/status`,
-//! and `/pingone/events`, where PingOne delivers change notifications.
+//! and, when notifications are configured, `/pingone/events`, where PingOne
+//! delivers change notifications with the agent's secret in a header.
 
 use super::ChangeEvent;
 use crate::config::Config;
@@ -8,8 +9,8 @@ use crate::state::StateDb;
 use crate::status::StatusReport;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +25,51 @@ pub struct Shared {
     /// Set once every enabled rule finished its first cycle.
     pub ready: AtomicBool,
     pub events: mpsc::Sender<ChangeEvent>,
+    /// The secret PingOne sends in every delivery's `Authorization` header;
+    /// `None` when notifications are off (then `/pingone/events` is not served).
+    pub delivery_secret: Option<DeliverySecret>,
     /// Rules whose blocked plan was just approved: run them now.
     pub approved: mpsc::Sender<String>,
 }
+
+/// The per-instance delivery secret (never in Debug output or logs).
+#[derive(Clone)]
+pub struct DeliverySecret(pub String);
+
+impl std::fmt::Debug for DeliverySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeliverySecret([redacted])")
+    }
+}
+
+impl DeliverySecret {
+    /// The header value PingOne is asked to send.
+    pub fn header_value(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+
+    /// Whether `Authorization` carries this secret, compared in constant time.
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        constant_time_eq(given, self.header_value().as_bytes())
+    }
+}
+
+/// Byte equality whose time depends only on the lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// The largest delivery accepted: PingOne's payloads reach 4 MiB
+/// (`KB_PER_PAYLOAD` up to 4096), and a 413 would stall every later event.
+pub const EVENTS_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 impl Shared {
     /// The current configuration.
@@ -40,15 +83,20 @@ impl Shared {
 
 /// The router.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status_page))
         .route("/status.json", get(status_json))
-        .route("/pingone/events", post(events))
-        .route("/approve", post(approve))
-        .with_state(shared)
+        .route("/approve", post(approve));
+    if shared.delivery_secret.is_some() {
+        r = r.route(
+            "/pingone/events",
+            post(events).layer(DefaultBodyLimit::max(EVENTS_BODY_LIMIT)),
+        );
+    }
+    r.with_state(shared)
 }
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
@@ -148,22 +196,35 @@ async fn status_json(State(s): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn events(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "expected a JSON activity event\n").into_response();
+async fn events(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = &s.delivery_secret else {
+        return StatusCode::NOT_FOUND.into_response();
     };
-    // PingOne may batch events in an array.
-    let items: Vec<&serde_json::Value> = match &v {
-        serde_json::Value::Array(a) => a.iter().collect(),
-        other => vec![other],
-    };
-    for item in items {
-        if let Some(e) = ChangeEvent::parse(item) {
-            // A full queue only means a sync is already due: dropping is safe.
-            let _ = s.events.try_send(e);
-        }
+    if !secret.admits(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "a PingOne delivery carries the agent's secret in Authorization\n",
+        )
+            .into_response();
     }
-    StatusCode::NO_CONTENT.into_response()
+    // Always 200 once authenticated: PingOne retries a delivery until it gets
+    // a 200 and holds every later event meanwhile.
+    let (events, unparsed) = super::notifications::parse_delivery(&body);
+    for _ in 0..unparsed {
+        s.metrics.notification("unparsed");
+    }
+    if unparsed > 0 {
+        tracing::warn!(
+            unparsed,
+            "dropped unreadable items of a PingOne delivery (the next full cycle covers them)"
+        );
+    }
+    for e in events {
+        s.metrics.notification(&e.action);
+        // A full queue only means a sync is already due: dropping is safe.
+        let _ = s.events.try_send(e);
+    }
+    StatusCode::OK.into_response()
 }
 
 #[cfg(test)]
@@ -177,9 +238,22 @@ mod tests {
         path: &str,
         body: &str,
     ) -> (u16, String) {
+        http_auth(addr, method, path, body, None).await
+    }
+
+    async fn http_auth(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+        auth: Option<&str>,
+    ) -> (u16, String) {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let auth = auth
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         s.write_all(req.as_bytes()).await.unwrap();
@@ -222,6 +296,7 @@ mod tests {
             metrics: Arc::new(Metrics::new()),
             ready: AtomicBool::new(false),
             events: tx,
+            delivery_secret: Some(DeliverySecret("s3cr3t-delivery".into())),
             approved: mpsc::channel(1).0,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -240,14 +315,71 @@ mod tests {
             "{body}"
         );
         let ev = r#"{"action":{"type":"USER.UPDATED"},"resources":[{"type":"USER","id":"u9"}]}"#;
-        assert_eq!(http(addr, "POST", "/pingone/events", ev).await.0, 204);
+        let auth = Some("Bearer s3cr3t-delivery");
+        let post = |body: String, auth: Option<&'static str>| async move {
+            http_auth(addr, "POST", "/pingone/events", &body, auth)
+                .await
+                .0
+        };
+        assert_eq!(post(ev.into(), auth).await, 200);
         assert_eq!(
             rx.recv().await.unwrap().resources,
             vec![("USER".into(), "u9".into())]
         );
-        assert_eq!(
-            http(addr, "POST", "/pingone/events", "not json").await.0,
-            400
+        // Whatever PingOne sends is answered 200, or PingOne stalls every later event.
+        assert_eq!(post("not json".into(), auth).await, 200);
+        assert_eq!(post(format!("[{ev},{ev}]"), auth).await, 200);
+        rx.recv().await.unwrap();
+        rx.recv().await.unwrap();
+        let m = http(addr, "GET", "/metrics", "").await.1;
+        assert!(
+            m.contains(r#"p1duo_notifications_total{type="USER.UPDATED"} 3"#)
+                && m.contains(r#"p1duo_notifications_total{type="unparsed"} 1"#),
+            "{m}"
         );
+    }
+
+    #[tokio::test]
+    async fn deliveries_need_the_secret_and_may_be_larger_than_four_mib() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let shared = |secret: Option<DeliverySecret>, tx| {
+            let dir = tempfile::tempdir().unwrap();
+            let env = |n: &str| n.starts_with("P1DUO_").then(|| "s3cr3t".to_owned());
+            let config =
+                Config::from_str_at(crate::config::EXAMPLE, &dir.path().join("p1duo.toml"), &env)
+                    .unwrap();
+            Arc::new(Shared {
+                config: RwLock::new(Arc::new(config)),
+                db: StateDb::from_store(state_store::Store::open_in_memory().unwrap()),
+                metrics: Arc::new(Metrics::new()),
+                ready: AtomicBool::new(true),
+                events: tx,
+                delivery_secret: secret,
+                approved: mpsc::channel(1).0,
+            })
+        };
+        let serve = |sh| async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            tokio::spawn(axum::serve(l, router(sh)).into_future());
+            addr
+        };
+        let addr = serve(shared(Some(DeliverySecret("right".into())), tx.clone())).await;
+        let ev = r#"{"action":{"type":"USER.UPDATED"},"resources":[{"type":"USER","id":"u9"}]}"#;
+        let p = |auth| http_auth(addr, "POST", "/pingone/events", ev, auth);
+        assert_eq!(p(None).await.0, 401);
+        assert_eq!(p(Some("Bearer wrong")).await.0, 401);
+        assert_eq!(p(Some("Bearer righ")).await.0, 401);
+        assert_eq!(p(Some("Bearer right")).await.0, 200);
+        rx.recv().await.unwrap();
+        // 4.5 MiB of events in one JSON array.
+        let big = format!("[{}]", vec![ev; 4_700_000 / ev.len()].join(","));
+        assert!(big.len() > 4 * 1024 * 1024);
+        let (code, _) =
+            http_auth(addr, "POST", "/pingone/events", &big, Some("Bearer right")).await;
+        assert_eq!(code, 200);
+        // Without notifications configured the route is not served.
+        let off = serve(shared(None, tx)).await;
+        assert_eq!(http(off, "POST", "/pingone/events", ev).await.0, 404);
     }
 }

@@ -194,3 +194,17 @@ fn a_body_that_is_not_json_is_kept_as_the_message() {
     assert!(e.to_string().contains("Bad Gateway"), "{e}");
     assert!(e.is_transient());
 }
+
+#[test]
+fn a_403_on_subscriptions_names_the_environment_admin_role() {
+    let body = json!({"code": "ACCESS_FAILED", "details": [{"code": "INSUFFICIENT_PERMISSIONS"}]});
+    let e = Error::from_response(
+        "POST /v1/environments/e/subscriptions",
+        403,
+        None,
+        body.to_string().as_bytes(),
+    );
+    assert!(e.to_string().contains("Environment Admin"), "{e}");
+    let e = map(403, body, None);
+    assert!(e.to_string().contains("Identity Data Admin"), "{e}");
+}

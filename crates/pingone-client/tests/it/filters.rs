@@ -183,7 +183,12 @@ fn built_filters_select_what_direct_evaluation_selects() {
         .build()
         .unwrap();
     let (sim, client, world) = rt.block_on(async {
-        let sim = PingOneSim::start(SimConfig::default()).await.unwrap();
+        let sim = PingOneSim::start(SimConfig {
+            custom_attributes: vec!["costCenter".into()],
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
         let client = PingOneClient::new(crate::config_for(&sim)).unwrap();
         let world = seed(&sim);
         (sim, client, world)

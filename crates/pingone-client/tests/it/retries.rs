@@ -209,3 +209,26 @@ async fn the_transaction_id_header_is_sent_and_sanitised() {
     );
     assert_eq!(seen[1].path, "/v1/environments/env-mock/users/u1");
 }
+
+#[tokio::test(start_paused = true)]
+async fn without_the_header_a_429_waits_for_inner_error_retry_after() {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(7);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let mock = Mock::start(vec![
+        Reply::json(
+            429,
+            json!({"code": "REQUEST_LIMITED", "details": [{"code": "LIMIT_EXCEEDED", "innerError": {"retryAfter": at}}]}),
+        ),
+        Reply::json(200, user()),
+    ])
+    .await;
+    let client = PingOneClient::new(mock.config()).unwrap();
+    client.get_user("u1").await.unwrap();
+    let g = gaps(&mock)[0];
+    assert!(
+        g > Duration::from_secs(5) && g <= Duration::from_secs(7),
+        "waited {g:?}, not the backoff"
+    );
+}

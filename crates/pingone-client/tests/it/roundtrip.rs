@@ -28,7 +28,11 @@ fn alice() -> UserFields {
 
 #[tokio::test]
 async fn users_round_trip() {
-    let (sim, client) = start(SimConfig::default()).await;
+    let (sim, client) = start(SimConfig {
+        custom_attributes: vec!["costCenter".into()],
+        ..SimConfig::default()
+    })
+    .await;
     let other_pop = sim.create_population("Contractors").unwrap();
 
     let created = client.create_user(&alice()).await.unwrap();
@@ -137,7 +141,12 @@ async fn duplicate_username_carries_the_existing_id() {
 
 #[tokio::test]
 async fn missing_required_value_names_the_field() {
-    let (_sim, client) = start(SimConfig::default()).await;
+    // PingOne's email is optional; the SDK's model (a simulator variant) requires it.
+    let (_sim, client) = start(SimConfig {
+        require_email: true,
+        ..SimConfig::default()
+    })
+    .await;
     let err = client
         .create_user(&UserFields {
             username: Some("no-email".into()),
@@ -367,4 +376,21 @@ async fn population_ref_on_create_is_honoured() {
     f.population = Some(ObjectRef::new(pop.clone()));
     let u = client.create_user(&f).await.unwrap();
     assert_eq!(u.population_id(), Some(pop.as_str()));
+}
+
+#[tokio::test]
+async fn a_username_lookup_ignores_case_as_pingone_usernames_do() {
+    // Whether PingOne's `username eq` filter itself ignores case is undocumented:
+    // under the simulator variant where it does, the lookup must keep the match.
+    let (sim, client) = start(
+        SimConfig::default()
+            .with_variants("username-filter-ci")
+            .unwrap(),
+    )
+    .await;
+    let id = sim
+        .create_user(serde_json::json!({"username": "alice"}))
+        .unwrap();
+    let found = client.find_user_by_username("ALICE").await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some(id));
 }

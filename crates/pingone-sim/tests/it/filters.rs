@@ -10,6 +10,7 @@ use serde_json::json;
 #[tokio::test]
 async fn filters_select_the_right_users() {
     let api = start(SimConfig::default()).await;
+    api.sim.declare_attribute("costCenter");
     for (u, given, family, title, cc) in [
         ("w.smith", "Will", "Smith", "Eng", "US"),
         ("j.smith", "Jane", "Smith", "Ops", "CA"),

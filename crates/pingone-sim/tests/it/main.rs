@@ -4,6 +4,7 @@
 mod common;
 mod control;
 mod faults;
+mod fidelity;
 mod filters;
 mod memberships;
 mod notifications;

@@ -26,10 +26,16 @@ async fn duplicate_username_is_invalid_data_with_the_existing_id() {
     );
     assert_eq!(dup.body["details"][0]["innerError"]["existingId"], id);
     assert!(dup.body["id"].is_string() && dup.body["message"].is_string());
-    // Case differs: a different username unless configured otherwise.
-    assert_eq!(api.post("/users", user("Alice")).await.status, 201);
+    // Case differs: the same username (PingOne), unless configured otherwise.
+    assert_eq!(api.post("/users", user("Alice")).await.status, 400);
+    let lax = start(SimConfig {
+        username_case_insensitive: false,
+        ..SimConfig::default()
+    })
+    .await;
+    assert_eq!(lax.post("/users", user("alice")).await.status, 201);
+    assert_eq!(lax.post("/users", user("Alice")).await.status, 201);
     let strict = start(SimConfig {
-        username_case_insensitive: true,
         uniqueness_status: 409,
         ..SimConfig::default()
     })
@@ -41,13 +47,13 @@ async fn duplicate_username_is_invalid_data_with_the_existing_id() {
 #[tokio::test]
 async fn validation_details_name_the_target() {
     let api = start(SimConfig::default()).await;
+    api.sim.declare_attribute("blob");
     let cases = [
         (
             json!({"email": "a@example.com"}),
             "REQUIRED_VALUE",
             "username",
         ),
-        (json!({"username": "x"}), "REQUIRED_VALUE", "email"),
         (
             json!({"username": "x".repeat(129), "email": "a@example.com"}),
             "INVALID_VALUE",
@@ -120,6 +126,8 @@ async fn validation_details_name_the_target() {
 #[tokio::test]
 async fn patch_changes_only_what_is_sent_and_put_replaces() {
     let api = start(SimConfig::default()).await;
+    api.sim.declare_attribute("costCenter");
+    api.sim.declare_attribute("prefs");
     let pop = api.sim.create_population("Contractors").unwrap();
     let created = api
         .post(
