@@ -202,6 +202,18 @@ mod tests {
         }
     }
 
+    /// The scheduler over one rule "a" with the default test timing.
+    fn one_rule(r: Recorder) -> (Arc<Recorder>, Scheduler) {
+        let r = Arc::new(r);
+        let s = Scheduler::start(
+            r.clone(),
+            vec!["a".into()],
+            timing(),
+            CancellationToken::new(),
+        );
+        (r, s)
+    }
+
     fn timing() -> Timing {
         Timing {
             interval: Duration::from_secs(60),
@@ -247,13 +259,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_kick_runs_a_debounced_fast_cycle_and_bursts_coalesce() {
-        let r = Arc::new(Recorder::default());
-        let s = Scheduler::start(
-            r.clone(),
-            vec!["a".into()],
-            timing(),
-            CancellationToken::new(),
-        );
+        let (r, s) = one_rule(Recorder::default());
         tokio::time::sleep(Duration::from_secs(5)).await;
         for _ in 0..10 {
             s.kick("a");
@@ -307,13 +313,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn notifications_more_frequent_than_the_interval_never_starve_the_full_cycle() {
-        let r = Arc::new(Recorder::default());
-        let s = Scheduler::start(
-            r.clone(),
-            vec!["a".into()],
-            timing(),
-            CancellationToken::new(),
-        );
+        let (r, s) = one_rule(Recorder::default());
         // A notification every 10 s for 5 minutes.
         for _ in 0..30 {
             tokio::time::sleep(Duration::from_secs(10)).await;
