@@ -132,6 +132,22 @@ const ROWS: &[Row] = &[
         "duo.api_host",
     ),
     (
+        "a userType constant that can never be valid",
+        &[(
+            "[rules.mapping]\n",
+            "[rules.mapping]\nuserType = \"'superuser'\"\n",
+        )],
+        "rules[0].mapping.userType",
+    ),
+    (
+        "an Owner role constant without allow_owner",
+        &[(
+            "[rules.mapping]\n",
+            "[rules.mapping]\nuserType = \"'admin'\"\nadminRole = \"'Owner'\"\n",
+        )],
+        "rules[0].mapping.adminRole",
+    ),
+    (
         "zero concurrency",
         &[("[agent]\n", "[agent]\nconcurrency = 0\n")],
         "agent.concurrency",
@@ -274,6 +290,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         interval near the maximum: error: DIR/p1duo.toml: agent.interval: expected at most 366 days ("8784h")
         zero timeout: error: DIR/p1duo.toml: duo.timeout: expected at least 1s for a request to Duo
         api_host port out of range: error: DIR/p1duo.toml: duo.api_host: Duo client configuration: `api_host` port `99999` is not a number between 1 and 65535
+        a userType constant that can never be valid: error: DIR/p1duo.toml: rules[0].mapping.userType: the constant "superuser" can never be valid: must be exactly "user" or "admin"; any other value fails this user's sync
+        an Owner role constant without allow_owner: error: DIR/p1duo.toml: rules[0].mapping.adminRole: the constant "Owner" can never be valid: Owner is refused unless the mapping option allow_owner is true: an Owner can do everything in Duo
         zero concurrency: error: DIR/p1duo.toml: agent.concurrency: expected a whole number from 1 to 256, got 0
         bad listen address: error: DIR/p1duo.toml: agent.listen: expected an address and port such as "127.0.0.1:9464", got "not an address"
         unknown direction: error: DIR/p1duo.toml: rules[0].direction: expected "outbound" (PingOne -> Duo) or "inbound" (Duo -> PingOne), got "sideways"

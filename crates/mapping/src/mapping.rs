@@ -118,6 +118,36 @@ impl Mapping {
             let text = attr.expr();
             match expr::parse(text) {
                 Ok(expr) => {
+                    // A constant that can never be valid fails every user:
+                    // refuse it now rather than at every sync.
+                    if direction == Direction::Outbound
+                        && let expr::Expr::Lit(value) = &expr
+                    {
+                        let v = Value::String(value.clone());
+                        let mut bad = Vec::new();
+                        match name.as_str() {
+                            "userType" => {
+                                let _ = read_user_type(&v, &mut bad);
+                            }
+                            "adminRole" => {
+                                let _ = read_role(Some(&v), options.allow_owner, &mut bad);
+                            }
+                            _ => {}
+                        }
+                        if let Some(e) = bad.first() {
+                            errors.push(CompileError {
+                                target: name.clone(),
+                                expr: Some(text.to_owned()),
+                                column: None,
+                                message: format!(
+                                    "the constant {} can never be valid: {}",
+                                    e.value.as_deref().unwrap_or("\"\""),
+                                    e.rule
+                                ),
+                            });
+                            continue;
+                        }
+                    }
                     let (empty, when) = attr.policies();
                     attrs.push(Compiled {
                         target: name.clone(),
