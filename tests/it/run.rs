@@ -192,14 +192,7 @@ async fn deliveries_carry_the_agents_secret_and_others_are_refused() {
         env.duo_user("bob").is_some()
     })
     .await;
-    let m = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = crate::support::get_text(&http, &base, "/metrics").await;
     assert!(
         m.contains(r#"p1duo_notifications_total{type="USER.CREATED"}"#),
         "{m}"
@@ -387,12 +380,7 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
 async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
     let env = Env::new().await;
     env.p1_user("alice", &env.workforce, json!({}));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let agent_cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    let (port, agent_cfg) = crate::support::hourly_agent();
     let first = outbound_rule("first", "", "");
     env.sims
         .write_config(env.dir.path(), &agent_cfg, &first)

@@ -71,12 +71,7 @@ async fn a_blocked_cycle_is_never_reported_in_step_and_keeps_the_failures_it_did
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_whose_every_cycle_fails_is_not_ready_and_its_last_success_is_zero() {
     let env = Env::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let agent_cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    let (port, agent_cfg) = crate::support::hourly_agent();
     env.sims
         .write_config(env.dir.path(), &agent_cfg, &outbound_rule("r", "", ""))
         .unwrap();
@@ -100,14 +95,7 @@ async fn an_agent_whose_every_cycle_fails_is_not_ready_and_its_last_success_is_z
     }
     assert_eq!(readyz.0, 503, "{}", readyz.1);
     assert!(readyz.1.contains("every rule failed"), "{}", readyz.1);
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::support::get_text(&http, &base, "/metrics").await;
     assert!(
         metrics.contains("p1duo_last_successful_cycle_timestamp_seconds{rule=\"r\"} 0"),
         "never succeeded is 0, so an alert on it fires: {metrics}"
@@ -197,12 +185,7 @@ async fn an_approval_is_bound_to_the_reviewed_plan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_reaches_the_running_agent_and_runs_the_rule_at_once() {
     let env = Env::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let agent_cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    let (port, agent_cfg) = crate::support::hourly_agent();
     let config = most_of_the_rule_leaves(&env, &agent_cfg).await;
     let stop = CancellationToken::new();
     let agent = tokio::spawn(agent::run_with(Arc::new(config), None, stop.clone(), None));

@@ -224,3 +224,26 @@ async fn reports(
     };
     sync_reports(config, &opts).await.expect("sync runs")
 }
+
+/// A free loopback port, and the `[agent]` settings of an agent listening
+/// on it with full cycles hourly (so only the test starts them).
+pub fn hourly_agent() -> (u16, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!("listen = \"127.0.0.1:{port}\"\ninterval = \"1h\"\njitter = \"0s\"");
+    (port, cfg)
+}
+
+/// The text of `GET {base}{path}`.
+pub async fn get_text(http: &reqwest::Client, base: &str, path: &str) -> String {
+    http.get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
