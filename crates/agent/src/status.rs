@@ -167,14 +167,29 @@ impl StatusReport {
             .unwrap_or(RuleState::InStep)
     }
 
-    /// True when every enabled rule that has run could not run its last cycle.
-    pub fn all_failing(&self) -> bool {
-        let mut ran = self
+    /// True when every enabled rule that has run could not run its last
+    /// cycle; reads only each rule's last runs (cheap enough for `/readyz`).
+    pub async fn every_rule_failing(config: &Config, db: &StateDb) -> Result<bool, AgentError> {
+        let names: Vec<String> = config
             .rules
             .iter()
-            .filter(|r| r.configured && r.enabled && r.state != RuleState::NeverRun)
-            .peekable();
-        ran.peek().is_some() && ran.all(|r| r.state == RuleState::Failing)
+            .filter(|r| r.enabled)
+            .map(|r| r.name.clone())
+            .collect();
+        let last = db
+            .call(move |s| {
+                names
+                    .iter()
+                    .map(|n| {
+                        Ok(s.recent_runs(Some(n), 2)?
+                            .into_iter()
+                            .find_map(|r| r.outcome))
+                    })
+                    .collect::<state_store::Result<Vec<_>>>()
+            })
+            .await?;
+        let ran: Vec<_> = last.into_iter().flatten().collect();
+        Ok(!ran.is_empty() && ran.iter().all(|o| *o == state_store::RunOutcome::Failed))
     }
 
     /// Plain text for a terminal.

@@ -110,18 +110,7 @@ async fn the_trash_keeps_the_username_ignores_modifies_restores_and_purges() {
     let alice = sim.insert_user("alice", &[("alias1", "ally")]).unwrap();
     let id = alice.user_id.as_str();
     let list = serde_json::to_string(&[id]).unwrap();
-    let (st, b) = c
-        .call(
-            "POST",
-            "/admin/v1/users/bulk_send_to_trash",
-            &[("user_id_list", &list)],
-        )
-        .await;
-    assert_eq!(st, 200, "{b}");
-    assert_eq!(
-        b["response"],
-        serde_json::json!([{"success": true, "user_id": id}])
-    );
+    bulk_ok(&c, "bulk_send_to_trash", &list, id).await;
     // Listed as pending deletion; the username and alias stay reserved.
     let (_, b) = c
         .call("GET", "/admin/v1/users", &[("username", "alice")])
@@ -147,18 +136,7 @@ async fn the_trash_keeps_the_username_ignores_modifies_restores_and_purges() {
     let (_, b) = c.call("GET", "/admin/v1/info/summary", &[]).await;
     assert_eq!(b["response"]["user_pending_deletion_count"], 1);
     // bulk_restore gives the user back.
-    let (st, b) = c
-        .call(
-            "POST",
-            "/admin/v1/users/bulk_restore",
-            &[("user_id_list", &list)],
-        )
-        .await;
-    assert_eq!(st, 200, "{b}");
-    assert_eq!(
-        b["response"],
-        serde_json::json!([{"success": true, "user_id": id}])
-    );
+    bulk_ok(&c, "bulk_restore", &list, id).await;
     let (_, b) = c.call("GET", &format!("/admin/v1/users/{id}"), &[]).await;
     assert_eq!(b["response"]["status"], "active");
     // Trashed again, purged after pending_deletion_days simulated days (7).
@@ -243,4 +221,16 @@ async fn variants_switch_undocumented_behaviour() {
     let (st, b) = stale.call("GET", "/admin/v1/users", &[]).await;
     assert_eq!((st, b["code"].as_u64()), (401, Some(40105)), "{b}");
     sim.shutdown().await;
+}
+
+/// `POST /admin/v1/users/{endpoint}` for one user succeeds for that user.
+async fn bulk_ok(c: &Caller, endpoint: &str, list: &str, id: &str) {
+    let path = format!("/admin/v1/users/{endpoint}");
+    let (st, b) = c.call("POST", &path, &[("user_id_list", list)]).await;
+    assert_eq!(st, 200, "{endpoint}: {b}");
+    assert_eq!(
+        b["response"],
+        serde_json::json!([{"success": true, "user_id": id}]),
+        "{endpoint}"
+    );
 }

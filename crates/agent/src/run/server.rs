@@ -103,8 +103,8 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if s.ready.load(Ordering::Acquire) {
         // Up is not ready: an agent whose every rule fails (a wrong key, a
         // service down) is not doing its job.
-        match StatusReport::read(&s.config(), Some(&s.db)).await {
-            Ok(r) if r.all_failing() => (
+        match StatusReport::every_rule_failing(&s.config(), &s.db).await {
+            Ok(true) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not ready: the last cycle of every rule failed; see /status\n",
             )
