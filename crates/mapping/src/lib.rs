@@ -30,6 +30,7 @@ mod expr;
 mod mapping;
 mod phone;
 mod record;
+pub mod scope;
 mod spec;
 mod target;
 
