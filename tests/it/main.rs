@@ -13,6 +13,7 @@ mod outage;
 mod outbound;
 mod run;
 mod safety;
+mod scope;
 mod secrets;
 mod smoke;
 mod status;

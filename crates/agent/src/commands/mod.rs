@@ -98,10 +98,23 @@ pub async fn plan(
         {
             outcome = outcome.worst(Outcome::SomeFailed);
         }
+        let leaving: Vec<(&String, &String, &str)> = p
+            .verdicts
+            .iter()
+            .filter(|(_, (_, v))| !v.included)
+            .map(|(id, (name, v))| (id, name, v.because.as_str()))
+            .collect();
         if json {
-            plans.push(
-                serde_json::from_str::<serde_json::Value>(&p.plan.to_json()).unwrap_or_default(),
-            );
+            let mut v =
+                serde_json::from_str::<serde_json::Value>(&p.plan.to_json()).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                let exits: Vec<_> = leaving
+                    .iter()
+                    .map(|(id, name, why)| serde_json::json!({"source_id": id, "name": name, "because": why}))
+                    .collect();
+                obj.insert("scope_exits".into(), serde_json::Value::Array(exits));
+            }
+            plans.push(v);
         } else {
             let label = match &r {
                 RuleRef::Configured(rc) => format!("rule {} ({})", rc.name, rc.direction()),
@@ -111,6 +124,12 @@ pub async fn plan(
             };
             writeln!(out, "{label}").map_err(io)?;
             write!(out, "{}", p.plan.render()).map_err(io)?;
+            if !leaving.is_empty() {
+                writeln!(out, "leaving the scope (why):").map_err(io)?;
+                for (_, name, why) in &leaving {
+                    writeln!(out, "  {}: {}", safe(name), safe(why)).map_err(io)?;
+                }
+            }
             writeln!(out).map_err(io)?;
         }
     }

@@ -175,6 +175,8 @@ pub struct Outbound {
     pub scope_groups: Vec<String>,
     /// PingOne groups pushed to Duo with their in-scope members.
     pub push_groups: Vec<String>,
+    /// `scope.filter`: a condition on the PingOne user's attributes.
+    pub filter: Option<mapping::scope::ScopeFilter>,
 }
 
 /// Where an inbound rule writes in PingOne.
@@ -182,6 +184,8 @@ pub struct Outbound {
 pub struct Inbound {
     /// The population new PingOne users land in (name or id).
     pub target_population: String,
+    /// `scope.filter`: a condition on the Duo user's attributes.
+    pub filter: Option<mapping::scope::ScopeFilter>,
 }
 
 impl Rule {
@@ -199,10 +203,19 @@ impl Rule {
             scope_populations: Vec::new(),
             scope_groups: Vec::new(),
             push_groups: Vec::new(),
+            filter: None,
         };
         match &self.flow {
             Flow::Outbound(o) => o,
             Flow::Inbound(_) => &NONE,
+        }
+    }
+
+    /// `scope.filter` of either direction.
+    pub fn scope_filter(&self) -> Option<&mapping::scope::ScopeFilter> {
+        match &self.flow {
+            Flow::Outbound(o) => o.filter.as_ref(),
+            Flow::Inbound(i) => i.filter.as_ref(),
         }
     }
 

@@ -113,6 +113,8 @@ pub struct RawScope {
     pub populations: Vec<String>,
     #[serde(default)]
     pub groups: Vec<String>,
+    /// A SCIM-style filter on the source user's attributes.
+    pub filter: Option<String>,
 }
 
 /// `[rules.actions]`.

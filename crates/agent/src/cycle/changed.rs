@@ -43,6 +43,7 @@ pub(crate) async fn read(
         push: push_ids,
         ..
     } = RuleNames::resolve(rule, &pops, &groups, &st.resolved_before)?;
+    let scope = crate::pingone::scope::Scope::new(rule, pop_ids, scope_groups, &groups)?;
 
     // Which users to read: the changed ones, and the members of a group that
     // was nested or un-nested (their indirect memberships changed).
@@ -95,6 +96,7 @@ pub(crate) async fn read(
     // PingOne: each changed user (gone = deleted), with its groups (direct and indirect).
     let mut snap = PingOneSnapshot::default();
     let mut usernames: HashMap<String, String> = HashMap::new();
+    let mut verdicts = std::collections::BTreeMap::new();
     for id in ids {
         let u = match p1.get_user(id).await {
             Ok(u) => u,
@@ -108,11 +110,11 @@ pub(crate) async fn read(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let in_scope = (pop_ids.is_empty()
-            || u.population_id()
-                .is_some_and(|p| pop_ids.iter().any(|x| x == p)))
-            && (scope_groups.is_empty() || scope_groups.iter().any(|g| member_of.contains(g)));
-        if !in_scope {
+        let (json, verdict, calls) =
+            crate::pingone::scope::judge(p1, &scope, &pops, &u).await?;
+        pingone_reads += calls;
+        verdicts.insert(u.id.clone(), (u.username.clone(), verdict.clone()));
+        if !verdict.included {
             continue;
         }
         for g in &push_ids {
@@ -122,14 +124,6 @@ pub(crate) async fn read(
                     .or_default()
                     .push(u.id.clone());
             }
-        }
-        let mut json = serde_json::to_value(&u).unwrap_or_default();
-        if let (Some(pid), Some(obj)) = (
-            u.population_id(),
-            json.get_mut("population").and_then(|p| p.as_object_mut()),
-        ) && let Some(p) = pops.iter().find(|p| p.id == pid)
-        {
-            obj.insert("name".into(), serde_json::Value::String(p.name.clone()));
         }
         snap.users.push((u.id.clone(), u.username.clone(), json));
     }
@@ -204,6 +198,7 @@ pub(crate) async fn read(
         pingone_reads: pingone_reads + ids.len() as u64,
         writes: Vec::new(),
         only: Some(ids.iter().cloned().collect()),
+        verdicts,
     }))
 }
 

@@ -25,6 +25,33 @@ fn path_text(user: &Json, path: &str) -> Option<String> {
     }
 }
 
+/// A Duo user as its scope filter sees it: the Admin API's fields, `groups`
+/// as the list of its group names.
+pub(crate) fn scope_json(u: &duo_client::User) -> serde_json::Value {
+    let mut json = serde_json::to_value(u).unwrap_or_default();
+    if let Some(obj) = json.as_object_mut() {
+        let names = u.groups.iter().map(|g| g.name.clone().into()).collect();
+        obj.insert("groups".into(), serde_json::Value::Array(names));
+        obj.remove("phones");
+    }
+    json
+}
+
+/// Whether an inbound rule's `scope.filter` keeps the Duo user, and why;
+/// `None` without a filter (every user is in scope).
+pub(crate) fn scope_verdict(rule: &Rule, u: &duo_client::User) -> Option<mapping::scope::Verdict> {
+    let f = rule.scope_filter()?;
+    let json = scope_json(u);
+    let v = f.evaluate(&mapping::scope::JsonSubject {
+        json: &json,
+        member_of: |_, _| false,
+    });
+    Some(mapping::scope::Verdict {
+        included: v.included,
+        because: format!("scope.filter: {}", v.because),
+    })
+}
+
 /// Build the engine inputs of an inbound rule.
 pub fn build(
     rule: &Rule,
@@ -66,6 +93,9 @@ pub fn build(
     for u in &duo.users {
         if excluded_sources.contains(&u.user_id) || owned_names.contains(&u.username.to_lowercase())
         {
+            continue;
+        }
+        if scope_verdict(rule, u).is_some_and(|v| !v.included) {
             continue;
         }
         let json = serde_json::to_value(u).unwrap_or_default();

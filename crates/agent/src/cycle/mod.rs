@@ -101,6 +101,9 @@ pub struct Prepared {
     pub scope_ids: Vec<String>,
     /// A fast cycle over some users only: scope and stale statuses are left alone.
     pub partial: bool,
+    /// Source user id → in scope or not, and the condition that decided
+    /// (the users read one by one, and the linked users that left the scope).
+    pub verdicts: std::collections::BTreeMap<String, (String, mapping::scope::Verdict)>,
     /// PingOne pages read for the snapshot (for the metrics).
     pub pingone_reads: u64,
     pub(crate) target: TargetSide,

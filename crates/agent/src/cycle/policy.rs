@@ -16,6 +16,7 @@ pub(crate) fn stub_rule(name: &str, memo: &RuleMemo) -> Rule {
             Direction::Outbound => Flow::Outbound(Default::default()),
             Direction::Inbound => Flow::Inbound(Inbound {
                 target_population: memo.target_population.clone().unwrap_or_default(),
+                filter: None,
             }),
         },
         enabled: false,

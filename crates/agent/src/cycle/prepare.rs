@@ -17,6 +17,11 @@ use reconcile_engine::{self as engine, Destructive};
 use state_store::{Intent, LinkHead, ObjectKind, Origin, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// Linked users that left the scope, read one by one to say why; beyond
+/// this many the plan says how many more (a mass exit is blocked by the
+/// safety limits anyway).
+const LEAVERS_EXPLAINED: usize = 25;
+
 /// Which source users a preparation covers.
 #[derive(Clone, Copy)]
 pub(crate) enum Selection<'a> {
@@ -117,6 +122,8 @@ pub(crate) struct Reading {
     pub writes: Vec<StateWrite>,
     /// `Some`: only these source users were read (a fast cycle).
     pub only: Option<HashSet<String>>,
+    /// Source user id → whether it is in scope and why (the users read one by one).
+    pub verdicts: BTreeMap<String, (String, mapping::scope::Verdict)>,
 }
 
 impl Agent {
@@ -243,16 +250,64 @@ impl Agent {
         }
         let memberships: usize = p1s.members.values().map(Vec::len).sum();
         writes.push(StateWrite::memberships(&r.name, memberships as u64));
+        let (verdicts, calls) = self.leavers(st, &p1s).await?;
         Ok(Reading {
             inputs,
             target: TargetSide::Duo,
             in_scope_accounts: scope_ids.len() as u64,
             in_scope_groups: p1s.groups.len() as u64,
             scope_ids,
-            pingone_reads: p1s.calls,
+            pingone_reads: p1s.calls + calls,
             writes,
             only: None,
+            verdicts,
         })
+    }
+
+    /// Why linked users are no longer in scope (the condition that excludes
+    /// them, or their deletion), for `plan` and the cycle's report: each read
+    /// by itself, the first [`LEAVERS_EXPLAINED`] only.
+    async fn leavers(
+        &self,
+        st: &RuleState,
+        p1s: &pingone::PingOneSnapshot,
+    ) -> Result<(BTreeMap<String, (String, mapping::scope::Verdict)>, u64), AgentError> {
+        let mut out = BTreeMap::new();
+        let mut calls = 0;
+        let Some((scope, pops)) = &p1s.scope else {
+            return Ok((out, calls));
+        };
+        let read: HashSet<&str> = p1s.users.iter().map(|(id, _, _)| id.as_str()).collect();
+        let gone = st.links.iter().filter(|l| {
+            matches!(l.kind, ObjectKind::User | ObjectKind::Admin)
+                && !read.contains(l.source_id.as_str())
+                && !st.echo.sources.contains(&l.source_id)
+        });
+        for l in gone.take(LEAVERS_EXPLAINED) {
+            calls += 1;
+            let v = match self.p1.get_user(&l.source_id).await {
+                Ok(u) => {
+                    let (_, v, c) = pingone::scope::judge(&self.p1, scope, pops, &u).await?;
+                    calls += c;
+                    (u.username, v)
+                }
+                Err(e) if e.is_not_found() => (
+                    l.source_id.clone(),
+                    mapping::scope::Verdict {
+                        included: false,
+                        because: "deleted in PingOne".into(),
+                    },
+                ),
+                Err(e) => {
+                    return Err(AgentError::pingone(
+                        format!("reading PingOne user {}", l.source_id),
+                        e,
+                    ));
+                }
+            };
+            out.insert(l.source_id.clone(), v);
+        }
+        Ok((out, calls))
     }
 
     async fn read_inbound(&self, r: &Rule, st: &RuleState) -> Result<Reading, AgentError> {
@@ -284,6 +339,7 @@ impl Agent {
             pingone_reads: 0,
             writes: Vec::new(),
             only: None,
+            verdicts: BTreeMap::new(),
         })
     }
 
@@ -336,6 +392,7 @@ impl Agent {
             pingone_reads: 0,
             writes: Vec::new(),
             only: None,
+            verdicts: BTreeMap::new(),
         })
     }
 }
@@ -356,6 +413,7 @@ fn plan(
         pingone_reads,
         writes,
         only,
+        verdicts,
     } = reading;
     let selected = |kind: ObjectKind, source: &str| {
         only.as_ref()
@@ -447,6 +505,7 @@ fn plan(
         in_scope_groups,
         scope_ids,
         partial: only.is_some(),
+        verdicts,
         pingone_reads,
         target,
         origins,

@@ -2,6 +2,7 @@
 //! engine `Target`.
 
 mod read;
+pub(crate) mod scope;
 mod target;
 
 pub(crate) use read::*;

@@ -5,6 +5,7 @@ use crate::AgentError;
 use crate::config::Rule;
 use futures::TryStreamExt;
 use pingone_client::PingOneClient;
+use mapping::scope::Membership;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What PingOne says for one outbound rule.
@@ -21,6 +22,8 @@ pub struct PingOneSnapshot {
     /// `"<list>:<entry>"` of the rule's scope and push lists → the PingOne id
     /// it resolved to (kept so a rename in PingOne is followed).
     pub resolved: BTreeMap<String, String>,
+    /// The scope the users were chosen by, and the populations it was read with.
+    pub(crate) scope: Option<(super::scope::Scope, Vec<pingone_client::Population>)>,
 }
 
 /// `(id, name)` of every population, for [`resolve`].
@@ -204,8 +207,9 @@ pub async fn read_pingone(
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let need_groups =
-        !rule.outbound().scope_groups.is_empty() || !rule.outbound().push_groups.is_empty();
+    let need_groups = !rule.outbound().scope_groups.is_empty()
+        || !rule.outbound().push_groups.is_empty()
+        || super::scope::Scope::needs_groups(rule);
     let groups = if need_groups {
         list_groups(p1).await?
     } else {
@@ -218,33 +222,53 @@ pub async fn read_pingone(
         resolved,
     } = RuleNames::resolve(rule, &pops, &groups, resolved_before)?;
     snap.resolved = resolved;
+    let scope = super::scope::Scope::new(rule, pop_ids, scope_group_ids, &groups)?;
 
-    // Members of the scope groups (any kind of membership counts).
-    let mut in_groups: Option<HashSet<String>> = None;
-    for gid in &scope_group_ids {
-        let pages: Vec<_> = p1
-            .list_group_members(gid, pingone_client::MemberKind::Any)
-            .try_collect()
-            .await
-            .map_err(|e| {
-                AgentError::pingone(format!("listing the members of scope group {gid}"), e)
-            })?;
+    // Members of the scope groups (any kind of membership counts) and of the
+    // groups the filter names (the kind it asks for).
+    let mut lists: Vec<(String, Membership)> = scope
+        .groups
+        .iter()
+        .map(|g| (g.clone(), Membership::Any))
+        .chain(scope.membership_lists())
+        .collect();
+    lists.sort();
+    lists.dedup();
+    let mut memberships: HashMap<String, super::scope::Memberships> = HashMap::new();
+    for (gid, kind) in lists {
+        let read = |k: pingone_client::MemberKind| {
+            p1.list_group_members(&gid, k)
+                .try_collect::<Vec<_>>()
+        };
+        let pages = read(match kind {
+            Membership::Direct => pingone_client::MemberKind::Direct,
+            _ => pingone_client::MemberKind::Any,
+        })
+        .await
+        .map_err(|e| AgentError::pingone(format!("listing the members of scope group {gid}"), e))?;
         snap.calls += pages.len() as u64;
-        in_groups
-            .get_or_insert_with(HashSet::new)
-            .extend(pages.into_iter().flat_map(|p| p.items).map(|u| u.id));
+        let mut ids: HashSet<String> = pages.into_iter().flat_map(|p| p.items).map(|u| u.id).collect();
+        if kind == Membership::Indirect {
+            let direct = read(pingone_client::MemberKind::Direct)
+                .await
+                .map_err(|e| AgentError::pingone(format!("listing the members of scope group {gid}"), e))?;
+            snap.calls += direct.len() as u64;
+            for u in direct.into_iter().flat_map(|p| p.items) {
+                ids.remove(&u.id);
+            }
+        }
+        for id in ids {
+            memberships.entry(id).or_default().insert((gid.clone(), kind));
+        }
     }
-    // Populations are filtered by PingOne (fewer pages to read); both conditions
-    // are still checked here, so a filter PingOne ignored cannot widen the scope.
-    let query = population_filter(&pop_ids)
+    // PingOne filters what it can (fewer pages to read); the verdict is still
+    // made here on every user read, so a filter PingOne ignored or evaluated
+    // differently cannot widen the scope.
+    let query = scope
+        .pushdown()
         .map(pingone_client::UserQuery::filtered)
         .unwrap_or_default();
-    let in_scope = |u: &pingone_client::User| {
-        (pop_ids.is_empty()
-            || u.population_id()
-                .is_some_and(|p| pop_ids.iter().any(|x| x == p)))
-            && in_groups.as_ref().is_none_or(|g| g.contains(&u.id))
-    };
+    let none = super::scope::Memberships::new();
     // Only the top-level attributes the mapping reads are kept: a whole
     // PingOne user as a JSON value was most of a sync's memory.
     let read: HashSet<String> = rule
@@ -263,8 +287,22 @@ pub async fn read_pingone(
         .map_err(|e| AgentError::pingone(format!("listing the users of rule {:?}", rule.name), e))?
     {
         snap.calls += 1;
-        for u in page.items.into_iter().filter(|u| in_scope(u)) {
+        for u in page.items {
             let mut json = serde_json::to_value(&u).unwrap_or_default();
+            let pop_name = u.population_id().and_then(|pid| pop_names.get(pid));
+            if let (Some(name), Some(obj)) = (
+                pop_name,
+                json.get_mut("population").and_then(|p| p.as_object_mut()),
+            ) {
+                obj.insert("name".into(), serde_json::Value::String(name.clone()));
+            }
+            let m = memberships.get(&u.id).unwrap_or(&none);
+            if !scope
+                .verdict(&json, u.population_id(), pop_name.map(String::as_str), m)
+                .included
+            {
+                continue;
+            }
             if let Some(obj) = json.as_object_mut() {
                 // Rebuilt rather than retained: `retain` keeps the capacity.
                 *obj = std::mem::take(obj)
@@ -272,16 +310,10 @@ pub async fn read_pingone(
                     .filter(|(k, _)| read.contains(k))
                     .collect();
             }
-            if let (Some(pid), Some(obj)) = (
-                u.population_id(),
-                json.get_mut("population").and_then(|p| p.as_object_mut()),
-            ) && let Some(name) = pop_names.get(pid)
-            {
-                obj.insert("name".into(), serde_json::Value::String(name.clone()));
-            }
             snap.users.push((u.id.clone(), u.username.clone(), json));
         }
     }
+    snap.scope = Some((scope, pops));
     for gid in push_ids {
         let Some(g) = groups.iter().find(|g| g.id == gid) else {
             continue;
@@ -306,14 +338,6 @@ pub async fn read_pingone(
             .push((gid, serde_json::to_value(g).unwrap_or_default()));
     }
     Ok(snap)
-}
-
-/// `population.id eq "a" or population.id eq "b"`, or `None` when the scope names no population.
-fn population_filter(pop_ids: &[String]) -> Option<pingone_client::Filter> {
-    pop_ids
-        .iter()
-        .filter_map(|id| pingone_client::Filter::eq("population.id", id.as_str()).ok())
-        .reduce(pingone_client::Filter::or)
 }
 
 /// What PingOne has: every user (usernames are unique per environment) and

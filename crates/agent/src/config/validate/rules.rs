@@ -69,7 +69,7 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             if !scope.populations.is_empty() || !scope.groups.is_empty() {
                 c.problem(
                     format!("{key}.scope"),
-                    "inbound rules read every Duo user not provisioned by an outbound rule; remove [rules.scope]",
+                    "inbound rules read every Duo user not provisioned by an outbound rule; narrow them with scope.filter on Duo's user attributes, not populations or groups",
                 );
             }
             if !push_groups.is_empty() {
@@ -90,6 +90,15 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             }
         }
     }
+    let filter = scope.filter.as_deref().and_then(|text| {
+        let dialect = match direction {
+            Direction::Outbound => mapping::scope::Dialect::PingOne,
+            Direction::Inbound => mapping::scope::Dialect::Duo,
+        };
+        mapping::scope::ScopeFilter::parse(text, dialect)
+            .map_err(|e| c.problem(format!("{key}.scope.filter"), e.to_string()))
+            .ok()
+    });
     let a = r.actions;
     let d = Actions::default();
     let remove_action = match a.remove_action.as_deref() {
@@ -203,9 +212,11 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
             scope_populations: scope.populations,
             scope_groups: scope.groups,
             push_groups,
+            filter,
         }),
         Direction::Inbound => Flow::Inbound(Inbound {
             target_population: target_population.unwrap_or_default(),
+            filter,
         }),
     };
     Rule {
