@@ -71,7 +71,7 @@ async fn everyone_in_workforce_in_the_us_plus_contractors_titled_eng() {
     agent::explain(&config, "sales1", &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(
-        text.contains(r#"out of scope: scope.filter: neither population.name eq "Workforce" (population.name is "Contractors") nor title sw "Eng" (title is "Sales")"#),
+        text.contains(r#"not in scope: scope.filter: neither population.name eq "Workforce" (population.name is "Contractors") nor title sw "Eng" (title is "Sales")"#),
         "{text}"
     );
     let mut out = Vec::new();

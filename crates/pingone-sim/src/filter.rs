@@ -1,4 +1,5 @@
-//! The SCIM filter subset PingOne accepts on list calls: `eq`, `sw`, `and`,
+//! The SCIM filter subset PingOne accepts on list calls: `eq`, `sw` (and `ew`,
+//! `co`, which the current admin guide lists for string attributes), `and`,
 //! `or`, parentheses and `memberOfGroups[id eq "G" (and type eq "DIRECT")]`.
 //!
 //! Parsing and checking are separate: [`parse`] builds the syntax tree, and a
@@ -15,6 +16,10 @@ pub enum Op {
     Eq,
     /// Starts with (case-sensitive).
     Sw,
+    /// Ends with (case-sensitive).
+    Ew,
+    /// Contains (case-sensitive).
+    Co,
 }
 
 /// A literal in a comparison.
@@ -253,7 +258,11 @@ impl Parser {
         match self.next() {
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("eq") => Ok(Op::Eq),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("sw") => Ok(Op::Sw),
-            Some(Tok::Word(w)) => err(format!("operator {w:?} is not supported (use eq or sw)")),
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("ew") => Ok(Op::Ew),
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("co") => Ok(Op::Co),
+            Some(Tok::Word(w)) => err(format!(
+                "operator {w:?} is not supported (use eq, sw, ew or co)"
+            )),
             Some(t) => err(format!("expected an operator, found {}", show(&t))),
             None => err("unexpected end of filter after an attribute"),
         }
@@ -352,38 +361,38 @@ pub struct Schema {
     pub booleans: &'static [&'static str],
 }
 
-const EQ_SW: &[Op] = &[Op::Eq, Op::Sw];
+const TEXT_OPS: &[Op] = &[Op::Eq, Op::Sw, Op::Ew, Op::Co];
 const EQ: &[Op] = &[Op::Eq];
 
 /// The user list filter schema (section 2.4 of the reference).
 pub const USERS: Schema = Schema {
     attributes: &[
-        ("accountId", EQ_SW),
-        ("address.streetAddress", EQ_SW),
-        ("address.locality", EQ_SW),
-        ("address.region", EQ_SW),
-        ("address.postalCode", EQ_SW),
-        ("address.countryCode", EQ_SW),
-        ("email", EQ_SW),
+        ("accountId", TEXT_OPS),
+        ("address.streetAddress", TEXT_OPS),
+        ("address.locality", TEXT_OPS),
+        ("address.region", TEXT_OPS),
+        ("address.postalCode", TEXT_OPS),
+        ("address.countryCode", TEXT_OPS),
+        ("email", TEXT_OPS),
         ("enabled", EQ),
-        ("externalId", EQ_SW),
-        ("locale", EQ_SW),
-        ("mobilePhone", EQ_SW),
-        ("name.formatted", EQ_SW),
-        ("name.given", EQ_SW),
-        ("name.middle", EQ_SW),
-        ("name.family", EQ_SW),
-        ("name.honorificPrefix", EQ_SW),
-        ("name.honorificSuffix", EQ_SW),
-        ("nickname", EQ_SW),
+        ("externalId", TEXT_OPS),
+        ("locale", TEXT_OPS),
+        ("mobilePhone", TEXT_OPS),
+        ("name.formatted", TEXT_OPS),
+        ("name.given", TEXT_OPS),
+        ("name.middle", TEXT_OPS),
+        ("name.family", TEXT_OPS),
+        ("name.honorificPrefix", TEXT_OPS),
+        ("name.honorificSuffix", TEXT_OPS),
+        ("nickname", TEXT_OPS),
         ("population.id", EQ),
-        ("photo.href", EQ_SW),
-        ("preferredLanguage", EQ_SW),
-        ("primaryPhone", EQ_SW),
-        ("timezone", EQ_SW),
-        ("title", EQ_SW),
-        ("type", EQ_SW),
-        ("username", EQ_SW),
+        ("photo.href", TEXT_OPS),
+        ("preferredLanguage", TEXT_OPS),
+        ("primaryPhone", TEXT_OPS),
+        ("timezone", TEXT_OPS),
+        ("title", TEXT_OPS),
+        ("type", TEXT_OPS),
+        ("username", TEXT_OPS),
     ],
     custom_attributes: true,
     member_of: true,
@@ -394,9 +403,9 @@ pub const USERS: Schema = Schema {
 pub const GROUPS: Schema = Schema {
     attributes: &[
         ("id", EQ),
-        ("name", EQ_SW),
+        ("name", TEXT_OPS),
         ("population.id", EQ),
-        ("externalId", EQ_SW),
+        ("externalId", TEXT_OPS),
     ],
     custom_attributes: false,
     member_of: true,
@@ -405,7 +414,7 @@ pub const GROUPS: Schema = Schema {
 
 /// The population list filter schema.
 pub const POPULATIONS: Schema = Schema {
-    attributes: &[("id", EQ), ("name", EQ_SW)],
+    attributes: &[("id", EQ), ("name", TEXT_OPS)],
     custom_attributes: false,
     member_of: false,
     booleans: &[],
@@ -446,7 +455,7 @@ impl Schema {
                         && !attr.contains('.')
                         && !NOT_FILTERABLE.contains(&attr.as_str()) =>
                     {
-                        EQ_SW
+                        TEXT_OPS
                     }
                     None => {
                         let names: Vec<&str> = self.attributes.iter().map(|(a, _)| *a).collect();
@@ -498,6 +507,8 @@ fn value_matches(v: &Value, op: Op, lit: &Literal) -> bool {
         (Value::String(s), Literal::Str(l)) => match op {
             Op::Eq => s == l,
             Op::Sw => s.starts_with(l.as_str()),
+            Op::Ew => s.ends_with(l.as_str()),
+            Op::Co => s.contains(l.as_str()),
         },
         (Value::Bool(b), Literal::Bool(l)) => op == Op::Eq && b == l,
         (Value::Bool(b), Literal::Str(l)) => op == Op::Eq && l == if *b { "true" } else { "false" },
@@ -601,7 +612,6 @@ mod tests {
     #[test]
     fn refuses_what_pingone_refuses() {
         for bad in [
-            r#"username co "x""#,
             r#"username ne "x""#,
             r#"username pr"#,
             r#"not (username eq "x")"#,

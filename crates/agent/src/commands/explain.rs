@@ -109,7 +109,17 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
         let in_scope = p.inputs.names.contains_key(&src)
             && p.inputs.attrs_json.keys().any(|(_, id)| *id == src)
             || p.plan.problems.iter().any(|pr| pr.source_id == src);
-        if in_scope {
+        // The condition that decided, when the user was judged by itself.
+        let verdict = p.verdicts.get(&src).map(|(_, v)| v.clone()).or_else(|| match &r {
+            RuleRef::Configured(rc) if rc.direction() == Direction::Inbound => {
+                duou.and_then(|u| crate::cycle::inbound::scope_verdict(rc, u))
+            }
+            _ => None,
+        });
+        if let Some(v) = verdict {
+            let how = if v.included { "in scope" } else { "not in scope" };
+            let _ = writeln!(s, "  {how}: {}", safe(&v.because));
+        } else if in_scope {
             let _ = writeln!(s, "  in scope");
         } else if let RuleRef::Configured(rc) = &r {
             let _ = writeln!(

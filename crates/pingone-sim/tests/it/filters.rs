@@ -41,6 +41,11 @@ async fn filters_select_the_right_users() {
         (r#"enabled eq false"#, vec!["w.jones"]),
         (r#"username EQ "W.SMITH""#, vec![]),
         (r#"email sw "j.""#, vec!["j.smith"]),
+        (
+            r#"email ew "smith@example.com""#,
+            vec!["w.smith", "j.smith"],
+        ),
+        (r#"title co "n""#, vec!["w.smith", "w.jones"]),
     ];
     for (f, want) in cases {
         let (users, _) = api.all(&filtered("/users", f, ""), "users").await;
@@ -56,8 +61,9 @@ async fn filters_select_the_right_users() {
 async fn unsupported_filters_are_invalid_filter() {
     let api = start(SimConfig::default()).await;
     for (path, f) in [
-        ("/users", r#"username co "x""#),
+        ("/users", r#"username pr"#),
         ("/users", r#"username ne "x""#),
+        ("/users", r#"population.id co "x""#),
         ("/users", r#"updatedAt gt "2024-01-01""#),
         ("/users", r#"lifecycle.status eq "ACCOUNT_OK""#),
         ("/users", r#"population.id sw "x""#),
