@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod duo_fidelity;
 mod faults;
+mod filter_agreement;
 mod inbound;
 mod outage;
 mod outbound;
