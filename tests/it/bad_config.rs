@@ -201,6 +201,33 @@ const ROWS: &[Row] = &[
         ],
         "rules[0].target",
     ),
+    (
+        "scope filter syntax",
+        &[(
+            "populations = [\"Workforce\"]\n",
+            "populations = [\"Workforce\"]\nfilter = 'title sw \"Eng\" and (country eq \"US\"'\n",
+        )],
+        "rules[0].scope.filter",
+    ),
+    (
+        "scope filter type",
+        &[(
+            "populations = [\"Workforce\"]\n",
+            "populations = [\"Workforce\"]\nfilter = 'enabled eq \"yes\"'\n",
+        )],
+        "rules[0].scope.filter",
+    ),
+    (
+        "inbound scope filter on an unknown duo attribute",
+        &[
+            ("direction = \"outbound\"", "direction = \"inbound\"\n[rules.target]\npopulation = \"P\""),
+            (
+                "populations = [\"Workforce\"]\n",
+                "filter = 'status eq \"active\" and title sw \"Eng\"'\n",
+            ),
+        ],
+        "rules[0].scope.filter",
+    ),
 ];
 
 #[test]
@@ -301,5 +328,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         mapping syntax: error: DIR/p1duo.toml: rules[0].mapping.email: unexpected `(`: expected an attribute path, a quoted string or a function call (in "coalesce((email" at column 10)
         duplicate rule names: error: DIR/p1duo.toml: rules[1].name: rule name "r" is used twice; rule names must be unique
         inbound without target: error: DIR/p1duo.toml: rules[0].target.population: inbound rules need the population (name or id) where new PingOne users are created
+        scope filter syntax: error: DIR/p1duo.toml: rules[0].scope.filter: column 36: the filter ends where ")" was expected
+        scope filter type: error: DIR/p1duo.toml: rules[0].scope.filter: column 1: enabled is a boolean: write enabled eq true or enabled eq false, without quotes
+        inbound scope filter on an unknown duo attribute: error: DIR/p1duo.toml: rules[0].scope.filter: column 24: "title" is not a Duo user attribute; use one of user_id, username, realname, firstname, lastname, email, status, notes, alias1, alias2, alias3, alias4, external_id, groups, is_enrolled, created, last_login
     "#]].assert_eq(&table);
 }
