@@ -180,3 +180,103 @@ async fn an_inbound_filter_on_duo_attributes() {
     assert!(env.p1_state_user("c2").is_none(), "disabled: out of scope");
     assert!(env.p1_state_user("e1").is_none(), "another domain: out of scope");
 }
+
+/// `sync --user` as text.
+async fn sync_user(config: &agent::Config, users: &[&str], json: bool) -> (Outcome, String) {
+    let users: Vec<String> = users.iter().map(|s| s.to_string()).collect();
+    let mut out = Vec::new();
+    let o = agent::sync_users(config, None, &users, false, json, &mut out)
+        .await
+        .unwrap();
+    (o, String::from_utf8(out).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_one_user_shows_each_step_and_touches_no_one_else() {
+    let env = Env::new().await;
+    env.p1_user("eng1", &env.workforce, json!({"title": "Engineer"}));
+    env.p1_user("eng2", &env.workforce, json!({"title": "Engineer"}));
+    let sales = env.p1_user("sales1", &env.workforce, json!({"title": "Sales"}));
+    let config = env.config(&rule(r#"filter = 'title sw "Eng"'"#, ""));
+    let (o, text) = sync_user(&config, &["eng1"], false).await;
+    assert_eq!(o, Outcome::InStep, "{text}");
+    assert_eq!(duo_names(&env), ["eng1"], "only the named user is provisioned");
+    let text = text.replace(&config_source_id(&env, "eng1"), "ID");
+    expect_test::expect![[r#"
+        user eng1 — rule out (outbound)
+          1. read: PingOne user ID
+          2. scope: in scope: scope.filter: title sw "Eng" (title is "Engineer")
+          3. Duo:
+             + create user eng1 (email="eng1@example.com")
+          4. calls made: 1
+          5. status: Success
+    "#]]
+    .assert_eq(&text);
+    // By id, out of scope: nothing is written, and the condition says why.
+    let (o, text) = sync_user(&config, &[&sales], true).await;
+    assert_eq!(o, Outcome::InStep, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["users"][0]["in_scope"], false);
+    assert_eq!(v["users"][0]["scope"], r#"scope.filter: title sw "Eng" (title is "Sales")"#);
+    assert_eq!(v["users"][0]["status"], "Not in scope");
+    assert_eq!(duo_names(&env), ["eng1"]);
+    // The journal recorded the write: status knows the user.
+    let mut out = Vec::new();
+    agent::explain(&config, "eng1", &mut out).await.unwrap();
+    let t = String::from_utf8(out).unwrap();
+    assert!(t.contains("linked user →"), "{t}");
+}
+
+fn config_source_id(env: &Env, username: &str) -> String {
+    env.p1_state_user(username).unwrap().id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_one_user_goes_through_the_running_agent() {
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+    let env = Env::new().await;
+    let (port, agent_cfg) = crate::support::hourly_agent();
+    env.p1_user("eng1", &env.workforce, json!({"title": "Engineer"}));
+    let config = {
+        env.sims
+            .write_config(env.dir.path(), &agent_cfg, &rule(r#"filter = 'title sw "Eng"'"#, ""))
+            .unwrap();
+        agent::Config::load(&env.path).unwrap()
+    };
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(agent::run_with(Arc::new(config.clone()), None, stop.clone(), None));
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // Created after the startup cycle: only `sync --user` provisions it now.
+    env.p1_user("eng2", &env.workforce, json!({"title": "Engineering"}));
+    let (o, text) = sync_user(&config, &["eng2"], false).await;
+    assert_eq!(o, Outcome::InStep, "{text}");
+    assert!(text.contains("5. status: Success"), "{text}");
+    assert_eq!(duo_names(&env), ["eng1", "eng2"]);
+    stop.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_one_duo_user_inbound() {
+    let env = Env::new().await;
+    let d = &env.sims.duo;
+    d.insert_user("c1", &[("email", "c1@contractors.example")]).unwrap();
+    d.insert_user("c2", &[("email", "c2@contractors.example")]).unwrap();
+    let mut r = inbound_rule("in", "Contractors", "");
+    r.push_str("[rules.scope]\nfilter = 'email ew \"@contractors.example\"'\n");
+    let config = env.config(&r);
+    let (o, text) = sync_user(&config, &["c1"], false).await;
+    assert_eq!(o, Outcome::InStep, "{text}");
+    assert!(text.contains(r#"2. scope: in scope: scope.filter: email ew "@contractors.example" (email is "c1@contractors.example")"#), "{text}");
+    assert!(env.p1_state_user("c1").is_some());
+    assert!(env.p1_state_user("c2").is_none(), "only the named user");
+}

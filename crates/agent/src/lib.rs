@@ -20,8 +20,8 @@ mod status;
 
 pub use commands::demo::{DEMO_CLIENT_SECRET, DEMO_SKEY, Sims, demo};
 pub use commands::{
-    ApiSide, LinkRequest, SyncOptions, api, approve, check, explain, link, plan, status, sync,
-    sync_reports,
+    ApiSide, LinkRequest, SyncOptions, UserSync, api, approve, check, explain, link, plan, status,
+    sync, sync_reports, sync_users,
 };
 pub use config::{Config, ConfigError, Direction, EXAMPLE};
 pub use cycle::{CycleReport, Summary};

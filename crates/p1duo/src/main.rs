@@ -60,6 +60,13 @@ enum Command {
         /// Carry out plans that exceed a safety limit (mass deletes or disables).
         #[arg(long)]
         allow_deletes: bool,
+        /// Only this user, now (username or id; repeatable): each step shown
+        /// (scope, matching, changes, calls, status); works while the agent runs.
+        #[arg(long, value_name = "USER")]
+        user: Vec<String>,
+        /// With --user: print the steps as JSON.
+        #[arg(long, requires = "user")]
+        json: bool,
     },
     /// Run the agent: every rule on its interval, change notifications, the status server.
     Run,
@@ -222,6 +229,16 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
         Command::Sync {
             rule,
             allow_deletes,
+            user,
+            json,
+        } if !user.is_empty() => {
+            let c = load(&config_path)?;
+            agent::sync_users(&c, rule.as_deref(), &user, allow_deletes, json, out).await
+        }
+        Command::Sync {
+            rule,
+            allow_deletes,
+            ..
         } => {
             let opts = agent::SyncOptions {
                 rule,

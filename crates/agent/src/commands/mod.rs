@@ -3,6 +3,9 @@
 pub(crate) mod check;
 pub(crate) mod demo;
 mod explain;
+pub(crate) mod sync_user;
+
+pub use sync_user::{UserSync, sync_users};
 
 use crate::cycle::{Agent, CycleOptions, CycleReport, RuleRef};
 use crate::metrics::Metrics;

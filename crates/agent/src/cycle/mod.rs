@@ -304,4 +304,39 @@ impl Agent {
         )
         .await
     }
+
+    /// One source user of one rule, now (`p1duo sync --user`): read on both
+    /// sides by itself, planned with only its links (the rule's percentage
+    /// limits still apply), carried out through the journal. Returns the
+    /// plan as prepared (with the scope verdict) and the cycle's report.
+    pub(crate) async fn sync_one(
+        &self,
+        rule: &Rule,
+        source_id: &str,
+        allow_destructive: bool,
+    ) -> Result<(Plan, Option<(String, mapping::scope::Verdict)>, CycleReport), AgentError> {
+        let _one_at_a_time = self.cycle_lock.lock().await;
+        let started = std::time::Instant::now();
+        let rref = RuleRef::Configured(Box::new(rule.clone()));
+        let one = crate::run::Changes {
+            users: [source_id.to_owned()].into(),
+            ..Default::default()
+        };
+        let p = match self
+            .prepare_selected(&rref, Selection::Changes(&one), allow_destructive)
+            .await?
+        {
+            Preparation::Ready(p) => *p,
+            Preparation::NeedsFull(why) => return Err(AgentError::Other(why)),
+        };
+        let (plan, verdict) = (p.plan.clone(), p.verdicts.get(source_id).cloned());
+        let opts = CycleOptions {
+            trigger: Trigger::Manual,
+            allow_destructive,
+            cancel: CancellationToken::new(),
+            progress: None,
+        };
+        let report = self.execute_prepared(&rule.name, Ok(p), opts, started).await?;
+        Ok((plan, verdict, report))
+    }
 }

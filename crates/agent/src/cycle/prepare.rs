@@ -210,6 +210,9 @@ impl Agent {
                     Err(why) => return Ok(Preparation::NeedsFull(why)),
                 }
             }
+            (RuleRef::Configured(r), Selection::Changes(c)) => {
+                self.read_inbound_selected(r, &st, c).await?
+            }
             (RuleRef::Configured(r), _) => self.read_inbound(r, &st).await?,
             (RuleRef::Deleted { name, memo }, _) => {
                 self.read_removed(&stub_rule(name, memo), &st, manages_admins)
@@ -327,6 +330,7 @@ impl Agent {
             .users
             .iter()
             .filter(|u| !st.echo.sources.contains(&u.user_id))
+            .filter(|u| inbound::scope_verdict(r, u).is_none_or(|v| v.included))
             .count() as u64;
         Ok(Reading {
             inputs,
@@ -340,6 +344,88 @@ impl Agent {
             writes: Vec::new(),
             only: None,
             verdicts: BTreeMap::new(),
+        })
+    }
+
+    /// An inbound rule for the named Duo users only (`sync --user`): each
+    /// read by id, with the PingOne user it is linked to and its namesake.
+    async fn read_inbound_selected(
+        &self,
+        r: &Rule,
+        st: &RuleState,
+        changes: &Changes,
+    ) -> Result<Reading, AgentError> {
+        let mut duos = duo::DuoSnapshot::default();
+        for id in &changes.users {
+            match self.duo.get_user(id).await {
+                Ok(u) => duos.users.push(u),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(AgentError::duo(format!("reading Duo user {id}"), e)),
+            }
+        }
+        let population_id = pingone::target_population(&self.p1, r).await?;
+        let mut users: Vec<pingone_client::User> = Vec::new();
+        let mut calls = 1;
+        let linked = st
+            .links
+            .iter()
+            .filter(|l| changes.users.contains(&l.source_id));
+        for l in linked {
+            calls += 1;
+            match self.p1.get_user(&l.target_id).await {
+                Ok(u) => users.push(u),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    return Err(AgentError::pingone(
+                        format!("reading PingOne user {}", l.target_id),
+                        e,
+                    ));
+                }
+            }
+        }
+        for u in &duos.users {
+            calls += 1;
+            for p in pingone::users_named(&self.p1, &u.username).await? {
+                if !users.iter().any(|x| x.id == p.id) {
+                    users.push(p);
+                }
+            }
+        }
+        let verdicts = duos
+            .users
+            .iter()
+            .map(|u| {
+                let v = inbound::scope_verdict(r, u).unwrap_or(mapping::scope::Verdict {
+                    included: true,
+                    because: "the rule has no scope.filter (every Duo user not provisioned by an outbound rule)".into(),
+                });
+                (u.user_id.clone(), (u.username.clone(), v))
+            })
+            .collect();
+        let p1u = pingone::PingOneUsers {
+            users,
+            population_id,
+        };
+        let inputs = inbound::build(
+            r,
+            &duos,
+            &p1u,
+            &st.echo.sources,
+            &st.echo.outbound_owned,
+            &st.foreign,
+        )?;
+        Ok(Reading {
+            inputs,
+            target: TargetSide::PingOne {
+                population_id: p1u.population_id,
+            },
+            in_scope_accounts: duos.users.len() as u64,
+            in_scope_groups: 0,
+            scope_ids: Vec::new(),
+            pingone_reads: calls,
+            writes: Vec::new(),
+            only: Some(changes.users.clone()),
+            verdicts,
         })
     }
 

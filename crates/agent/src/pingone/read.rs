@@ -348,6 +348,34 @@ pub struct PingOneUsers {
     pub population_id: String,
 }
 
+/// The id of an inbound rule's target population.
+pub(crate) async fn target_population(p1: &PingOneClient, rule: &Rule) -> Result<String, AgentError> {
+    let want = rule.target_population().unwrap_or_default();
+    let pops = list_populations(p1).await?;
+    match pops.iter().find(|p| p.id == want || p.name == want) {
+        Some(p) => Ok(p.id.clone()),
+        None => Err(AgentError::PingOne(format!(
+            "population {want:?} named in rule {:?} target.population does not exist in the PingOne environment; fix the name or create it",
+            rule.name
+        ))),
+    }
+}
+
+/// PingOne users with this username (`username eq`; at most one, but a
+/// filter PingOne compares case-insensitively may find more).
+pub(crate) async fn users_named(
+    p1: &PingOneClient,
+    username: &str,
+) -> Result<Vec<pingone_client::User>, AgentError> {
+    let f = pingone_client::Filter::eq("username", username)
+        .map_err(|e| AgentError::Usage(format!("username {username:?}: {e}")))?;
+    all_items(
+        p1.list_users(&pingone_client::UserQuery::filtered(f)),
+        "looking up a user by username",
+    )
+    .await
+}
+
 /// Read PingOne's users and resolve the target population.
 pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUsers, AgentError> {
     let want = rule.target_population().unwrap_or_default().to_owned();

@@ -235,6 +235,7 @@ pub async fn run_with(
         events: tx,
         delivery_secret: delivery_secret.clone(),
         approved: approved_tx,
+        agent: RwLock::new(None),
     });
     let listener = tokio::net::TcpListener::bind(config.agent.listen)
         .await
@@ -267,6 +268,7 @@ pub async fn run_with(
             Some(db.clone()),
             metrics.clone(),
         )?);
+        *shared.agent.write().unwrap_or_else(|p| p.into_inner()) = Some(agent.clone());
         if let Some(n) = &config.agent.notifications
             && let Some(secret) = &delivery_secret
             && subscription.is_none()

@@ -30,6 +30,8 @@ pub struct Shared {
     pub delivery_secret: Option<DeliverySecret>,
     /// Rules whose blocked plan was just approved: run them now.
     pub approved: mpsc::Sender<String>,
+    /// The agent running the rules (replaced on reload), for `sync --user`.
+    pub agent: RwLock<Option<Arc<crate::cycle::Agent>>>,
 }
 
 /// The per-instance delivery secret (never in Debug output or logs).
@@ -89,7 +91,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status_page))
         .route("/status.json", get(status_json))
-        .route("/approve", post(approve));
+        .route("/approve", post(approve))
+        .route("/sync-user", post(sync_user));
     if shared.delivery_secret.is_some() {
         r = r.route(
             "/pingone/events",
@@ -162,6 +165,26 @@ async fn approve(
         }
         Ok(Err(why)) => (StatusCode::CONFLICT, format!("{why}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+/// `p1duo sync --user` while the agent runs: only from this machine; runs
+/// between the agent's cycles (they share its one-at-a-time lock).
+async fn sync_user(
+    State(s): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    axum::Json(req): axum::Json<crate::commands::sync_user::SyncUserRequest>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return (StatusCode::FORBIDDEN, "sync --user is taken from this machine only\n").into_response();
+    }
+    let agent = s.agent.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let Some(agent) = agent else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the agent is starting; try again\n").into_response();
+    };
+    match crate::commands::sync_user::run_with_agent(&agent, req.rule.as_deref(), &req.users, req.allow_deletes).await {
+        Ok(reps) => axum::Json(reps).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
 }
 
@@ -298,6 +321,7 @@ mod tests {
             events: tx,
             delivery_secret: Some(DeliverySecret("s3cr3t-delivery".into())),
             approved: mpsc::channel(1).0,
+            agent: RwLock::new(None),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -356,6 +380,8 @@ mod tests {
                 events: tx,
                 delivery_secret: secret,
                 approved: mpsc::channel(1).0,
+                agent: RwLock::new(None),
+            agent: RwLock::new(None),
             })
         };
         let serve = |sh| async move {
