@@ -220,7 +220,10 @@ const ROWS: &[Row] = &[
     (
         "inbound scope filter on an unknown duo attribute",
         &[
-            ("direction = \"outbound\"", "direction = \"inbound\"\n[rules.target]\npopulation = \"P\""),
+            (
+                "direction = \"outbound\"",
+                "direction = \"inbound\"\n[rules.target]\npopulation = \"P\"",
+            ),
             (
                 "populations = [\"Workforce\"]\n",
                 "filter = 'status eq \"active\" and title sw \"Eng\"'\n",

@@ -36,13 +36,22 @@ fn value() -> impl Strategy<Value = &'static str> {
 }
 
 fn attr() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["title", "name.family", "costCenter", "address.countryCode"])
+    prop::sample::select(vec![
+        "title",
+        "name.family",
+        "costCenter",
+        "address.countryCode",
+    ])
 }
 
 fn filter() -> impl Strategy<Value = String> {
     let op = prop::sample::select(vec!["eq", "sw", "ew", "co", "EQ"]);
     let group = prop::sample::select(vec!["G1", "G2"]);
-    let kind = prop::sample::select(vec!["", " and type eq \"DIRECT\"", " and type eq \"INDIRECT\""]);
+    let kind = prop::sample::select(vec![
+        "",
+        " and type eq \"DIRECT\"",
+        " and type eq \"INDIRECT\"",
+    ]);
     let leaf = prop_oneof![
         (attr(), op, value()).prop_map(|(a, o, v)| format!("{a} {o} \"{v}\"")),
         any::<bool>().prop_map(|b| format!("enabled eq {b}")),
@@ -64,8 +73,16 @@ fn user() -> impl Strategy<Value = User> {
         (value(), value()).prop_map(|(a, b)| Some(json!([a, b]))),
     ];
     let groups = prop::sample::subsequence(vec!["G1", "G2"], 0..=2);
-    (v.clone(), v.clone(), v.clone(), v, any::<bool>(), groups.clone(), groups).prop_map(
-        |(title, family, cc, country, enabled, direct, indirect)| {
+    (
+        v.clone(),
+        v.clone(),
+        v.clone(),
+        v,
+        any::<bool>(),
+        groups.clone(),
+        groups,
+    )
+        .prop_map(|(title, family, cc, country, enabled, direct, indirect)| {
             let mut attrs = serde_json::Map::new();
             let mut put = |path: &str, v: Option<Value>| {
                 if let Some(v) = v {
@@ -89,8 +106,7 @@ fn user() -> impl Strategy<Value = User> {
                 direct,
                 indirect,
             }
-        },
-    )
+        })
 }
 
 proptest! {

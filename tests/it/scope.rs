@@ -56,10 +56,26 @@ async fn everyone_in_workforce_in_the_us_plus_contractors_titled_eng() {
     let env = Env::new().await;
     let us = json!({"address": {"countryCode": "US"}});
     env.p1_user("us1", &env.workforce, us.clone());
-    env.p1_user("ca1", &env.workforce, json!({"address": {"countryCode": "CA"}}));
-    env.p1_user("eng1", &env.contractors, json!({"title": "Engineer", "type": "Contractor"}));
-    env.p1_user("sales1", &env.contractors, json!({"title": "Sales", "type": "Contractor"}));
-    env.p1_user("eng2", &env.contractors, json!({"title": "Engineer", "type": "Employee"}));
+    env.p1_user(
+        "ca1",
+        &env.workforce,
+        json!({"address": {"countryCode": "CA"}}),
+    );
+    env.p1_user(
+        "eng1",
+        &env.contractors,
+        json!({"title": "Engineer", "type": "Contractor"}),
+    );
+    env.p1_user(
+        "sales1",
+        &env.contractors,
+        json!({"title": "Sales", "type": "Contractor"}),
+    );
+    env.p1_user(
+        "eng2",
+        &env.contractors,
+        json!({"title": "Engineer", "type": "Employee"}),
+    );
     let filter = r#"filter = '(population.name eq "Workforce" and address.countryCode eq "US") or (type eq "Contractor" and title sw "Eng")'"#;
     let config = env.config(&rule(filter, ""));
     let r = env.sync(&config).await;
@@ -98,18 +114,29 @@ async fn a_filter_pushed_down_reads_fewer_pingone_pages() {
         env.p1_user(&format!("u{i:03}"), &env.workforce, json!({}));
     }
     for i in 0..3 {
-        env.p1_user(&format!("eng{i}"), &env.workforce, json!({"title": "Engineer"}));
+        env.p1_user(
+            &format!("eng{i}"),
+            &env.workforce,
+            json!({"title": "Engineer"}),
+        );
     }
     let wide = env.config(&rule("", ""));
     env.reset_stats();
     assert_eq!(planned_ops(&wide).await, 453);
     let wide_pages = user_pages(&env);
 
-    let narrow = env.config(&rule(r#"filter = 'title sw "Eng" and not (title eq "Engineering Manager")'"#, ""));
+    let narrow = env.config(&rule(
+        r#"filter = 'title sw "Eng" and not (title eq "Engineering Manager")'"#,
+        "",
+    ));
     env.reset_stats();
     assert_eq!(planned_ops(&narrow).await, 3);
     let narrow_pages = user_pages(&env);
-    assert_eq!((wide_pages, narrow_pages), (3, 1), "pages of users read, without and with the filter");
+    assert_eq!(
+        (wide_pages, narrow_pages),
+        (3, 1),
+        "pages of users read, without and with the filter"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,18 +194,27 @@ async fn a_filter_edit_that_would_disable_too_many_is_blocked_and_plan_says_why(
 async fn an_inbound_filter_on_duo_attributes() {
     let env = Env::new().await;
     let d = &env.sims.duo;
-    d.insert_user("c1", &[("email", "c1@contractors.example")]).unwrap();
-    d.insert_user("c2", &[("email", "c2@contractors.example"), ("status", "disabled")])
+    d.insert_user("c1", &[("email", "c1@contractors.example")])
         .unwrap();
+    d.insert_user(
+        "c2",
+        &[("email", "c2@contractors.example"), ("status", "disabled")],
+    )
+    .unwrap();
     d.insert_user("e1", &[("email", "e1@example.com")]).unwrap();
     let mut r = inbound_rule("in", "Contractors", "");
-    r.push_str("[rules.scope]\nfilter = 'status eq \"active\" and email ew \"@contractors.example\"'\n");
+    r.push_str(
+        "[rules.scope]\nfilter = 'status eq \"active\" and email ew \"@contractors.example\"'\n",
+    );
     let config = env.config(&r);
     let rep = env.sync(&config).await;
     assert_eq!(rep[0].outcome, Outcome::InStep, "{:?}", rep[0]);
     assert!(env.p1_state_user("c1").is_some());
     assert!(env.p1_state_user("c2").is_none(), "disabled: out of scope");
-    assert!(env.p1_state_user("e1").is_none(), "another domain: out of scope");
+    assert!(
+        env.p1_state_user("e1").is_none(),
+        "another domain: out of scope"
+    );
 }
 
 /// `sync --user` as text.
@@ -200,7 +236,11 @@ async fn sync_one_user_shows_each_step_and_touches_no_one_else() {
     let config = env.config(&rule(r#"filter = 'title sw "Eng"'"#, ""));
     let (o, text) = sync_user(&config, &["eng1"], false).await;
     assert_eq!(o, Outcome::InStep, "{text}");
-    assert_eq!(duo_names(&env), ["eng1"], "only the named user is provisioned");
+    assert_eq!(
+        duo_names(&env),
+        ["eng1"],
+        "only the named user is provisioned"
+    );
     let text = text.replace(&config_source_id(&env, "eng1"), "ID");
     expect_test::expect![[r#"
         user eng1 — rule out (outbound)
@@ -217,7 +257,10 @@ async fn sync_one_user_shows_each_step_and_touches_no_one_else() {
     assert_eq!(o, Outcome::InStep, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["users"][0]["in_scope"], false);
-    assert_eq!(v["users"][0]["scope"], r#"scope.filter: title sw "Eng" (title is "Sales")"#);
+    assert_eq!(
+        v["users"][0]["scope"],
+        r#"scope.filter: title sw "Eng" (title is "Sales")"#
+    );
     assert_eq!(v["users"][0]["status"], "Not in scope");
     assert_eq!(duo_names(&env), ["eng1"]);
     // The journal recorded the write: status knows the user.
@@ -240,15 +283,27 @@ async fn sync_one_user_goes_through_the_running_agent() {
     env.p1_user("eng1", &env.workforce, json!({"title": "Engineer"}));
     let config = {
         env.sims
-            .write_config(env.dir.path(), &agent_cfg, &rule(r#"filter = 'title sw "Eng"'"#, ""))
+            .write_config(
+                env.dir.path(),
+                &agent_cfg,
+                &rule(r#"filter = 'title sw "Eng"'"#, ""),
+            )
             .unwrap();
         agent::Config::load(&env.path).unwrap()
     };
     let stop = CancellationToken::new();
-    let running = tokio::spawn(agent::run_with(Arc::new(config.clone()), None, stop.clone(), None));
+    let running = tokio::spawn(agent::run_with(
+        Arc::new(config.clone()),
+        None,
+        stop.clone(),
+        None,
+    ));
     let http = reqwest::Client::new();
     for _ in 0..400 {
-        if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
             && r.status().is_success()
         {
             break;
@@ -269,8 +324,10 @@ async fn sync_one_user_goes_through_the_running_agent() {
 async fn sync_one_duo_user_inbound() {
     let env = Env::new().await;
     let d = &env.sims.duo;
-    d.insert_user("c1", &[("email", "c1@contractors.example")]).unwrap();
-    d.insert_user("c2", &[("email", "c2@contractors.example")]).unwrap();
+    d.insert_user("c1", &[("email", "c1@contractors.example")])
+        .unwrap();
+    d.insert_user("c2", &[("email", "c2@contractors.example")])
+        .unwrap();
     let mut r = inbound_rule("in", "Contractors", "");
     r.push_str("[rules.scope]\nfilter = 'email ew \"@contractors.example\"'\n");
     let config = env.config(&r);

@@ -338,11 +338,7 @@ fn push<T>(
             Some(or(x, y))
         }
         Expr::Not(..) => None,
-        Expr::Cmp { path, op, lit, .. } => leaf(Leaf::Cmp {
-            path,
-            op: *op,
-            lit,
-        }),
+        Expr::Cmp { path, op, lit, .. } => leaf(Leaf::Cmp { path, op: *op, lit }),
         Expr::Present { path, .. } => leaf(Leaf::Present { path }),
         Expr::MemberOf { group, kind, .. } => leaf(Leaf::MemberOf { group, kind: *kind }),
     }
@@ -390,13 +386,15 @@ fn present(v: &Value) -> bool {
 /// One value against a literal; a multi-valued attribute matches when any item does.
 fn compare(v: &Value, op: CmpOp, lit: &Lit) -> bool {
     use std::cmp::Ordering::*;
-    let ord = |o: Option<std::cmp::Ordering>| match (op, o) {
-        (CmpOp::Gt, Some(Greater)) => true,
-        (CmpOp::Ge, Some(Greater | Equal)) => true,
-        (CmpOp::Lt, Some(Less)) => true,
-        (CmpOp::Le, Some(Less | Equal)) => true,
-        (CmpOp::Eq, Some(Equal)) => true,
-        _ => false,
+    let ord = |o: Option<std::cmp::Ordering>| {
+        matches!(
+            (op, o),
+            (CmpOp::Gt, Some(Greater))
+                | (CmpOp::Ge, Some(Greater | Equal))
+                | (CmpOp::Lt, Some(Less))
+                | (CmpOp::Le, Some(Less | Equal))
+                | (CmpOp::Eq, Some(Equal))
+        )
     };
     match (v, lit) {
         (Value::Array(items), _) => items.iter().any(|i| compare(i, op, lit)),
@@ -580,7 +578,9 @@ fn lex(text: &str) -> Result<Vec<Tok>, FilterError> {
                 }
             }
             let t = match w.parse::<f64>() {
-                Ok(n) if n.is_finite() && w.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+                Ok(n)
+                    if n.is_finite() && w.starts_with(|c: char| c.is_ascii_digit() || c == '-') =>
+                {
                     T::Num(n)
                 }
                 _ => T::Word(w),
@@ -609,11 +609,12 @@ impl Parser {
         matches!(self.peek(), Some(Tok { t: T::Word(w), .. }) if w.eq_ignore_ascii_case(k))
     }
     fn next(&mut self, what: &str) -> PResult<Tok> {
-        let t = self
-            .toks
-            .get(self.pos)
-            .cloned()
-            .ok_or_else(|| (self.end, format!("the filter ends where {what} was expected")))?;
+        let t = self.toks.get(self.pos).cloned().ok_or_else(|| {
+            (
+                self.end,
+                format!("the filter ends where {what} was expected"),
+            )
+        })?;
         self.pos += 1;
         Ok(t)
     }
@@ -659,7 +660,12 @@ impl Parser {
             )),
             T::Word(path) => {
                 if !valid_path(&path) {
-                    return Err((t.at, format!("{path:?} is not an attribute name (letters, digits and _, parts joined by .)")));
+                    return Err((
+                        t.at,
+                        format!(
+                            "{path:?} is not an attribute name (letters, digits and _, parts joined by .)"
+                        ),
+                    ));
                 }
                 let opt = self.next("an operator (eq ne sw ew co gt ge lt le pr)")?;
                 let op = match &opt.t {
@@ -708,7 +714,8 @@ impl Parser {
         }
     }
     fn member_of(&mut self, at: usize) -> PResult<Expr> {
-        let usage = "memberOfGroups[id eq \"<group>\"] (optionally and type eq \"DIRECT\" or \"INDIRECT\")";
+        let usage =
+            "memberOfGroups[id eq \"<group>\"] (optionally and type eq \"DIRECT\" or \"INDIRECT\")";
         match self.next("\"[\"")? {
             Tok { t: T::LBracket, .. } => {}
             o => return Err((o.at, format!("expected {usage}"))),
@@ -722,7 +729,10 @@ impl Parser {
             };
             let op = self.next("eq")?;
             if !matches!(&op.t, T::Word(w) if w.eq_ignore_ascii_case("eq")) {
-                return Err((op.at, format!("inside memberOfGroups[...] only eq is accepted: {usage}")));
+                return Err((
+                    op.at,
+                    format!("inside memberOfGroups[...] only eq is accepted: {usage}"),
+                ));
             }
             let v = self.next("a quoted value")?;
             let T::Str(val) = v.t else {
@@ -730,14 +740,22 @@ impl Parser {
             };
             if name == "id" && group.is_none() {
                 if val.is_empty() {
-                    return Err((v.at, "the group is empty: name a group (its name or id)".into()));
+                    return Err((
+                        v.at,
+                        "the group is empty: name a group (its name or id)".into(),
+                    ));
                 }
                 group = Some(val);
             } else if name == "type" && kind.is_none() {
                 kind = Some(match val.as_str() {
                     "DIRECT" => Membership::Direct,
                     "INDIRECT" => Membership::Indirect,
-                    _ => return Err((v.at, format!("membership type {val:?}: expected \"DIRECT\" or \"INDIRECT\""))),
+                    _ => {
+                        return Err((
+                            v.at,
+                            format!("membership type {val:?}: expected \"DIRECT\" or \"INDIRECT\""),
+                        ));
+                    }
                 });
             } else {
                 return Err((a.at, format!("{name} is given twice: {usage}")));
@@ -755,14 +773,21 @@ impl Parser {
                     });
                 }
                 T::Word(w) if w.eq_ignore_ascii_case("and") => {}
-                _ => return Err((sep.at, format!("expected \"]\" or and, found {}", sep.show()))),
+                _ => {
+                    return Err((
+                        sep.at,
+                        format!("expected \"]\" or and, found {}", sep.show()),
+                    ));
+                }
             }
         }
     }
 }
 
 fn is_keyword(w: &str) -> bool {
-    ["and", "or", "not"].iter().any(|k| w.eq_ignore_ascii_case(k))
+    ["and", "or", "not"]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
 }
 
 fn valid_path(p: &str) -> bool {

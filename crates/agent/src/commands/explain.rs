@@ -110,14 +110,22 @@ pub async fn explain(c: &Config, user: &str) -> Result<String, AgentError> {
             && p.inputs.attrs_json.keys().any(|(_, id)| *id == src)
             || p.plan.problems.iter().any(|pr| pr.source_id == src);
         // The condition that decided, when the user was judged by itself.
-        let verdict = p.verdicts.get(&src).map(|(_, v)| v.clone()).or_else(|| match &r {
-            RuleRef::Configured(rc) if rc.direction() == Direction::Inbound => {
-                duou.and_then(|u| crate::cycle::inbound::scope_verdict(rc, u))
-            }
-            _ => None,
-        });
+        let verdict = p
+            .verdicts
+            .get(&src)
+            .map(|(_, v)| v.clone())
+            .or_else(|| match &r {
+                RuleRef::Configured(rc) if rc.direction() == Direction::Inbound => {
+                    duou.and_then(|u| crate::cycle::inbound::scope_verdict(rc, u))
+                }
+                _ => None,
+            });
         if let Some(v) = verdict {
-            let how = if v.included { "in scope" } else { "not in scope" };
+            let how = if v.included {
+                "in scope"
+            } else {
+                "not in scope"
+            };
             let _ = writeln!(s, "  {how}: {}", safe(&v.because));
         } else if in_scope {
             let _ = writeln!(s, "  in scope");

@@ -153,7 +153,10 @@ async fn linked_source(
     };
     let (r, t) = (rule.name.clone(), target_id.to_owned());
     db.call(move |s| {
-        for kind in [state_store::ObjectKind::User, state_store::ObjectKind::Admin] {
+        for kind in [
+            state_store::ObjectKind::User,
+            state_store::ObjectKind::Admin,
+        ] {
             if let Some(l) = s.links_to_target(&r, kind, &t)?.into_iter().next() {
                 return Ok(Some(l.source_id));
             }

@@ -110,8 +110,7 @@ pub(crate) async fn read(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let (json, verdict, calls) =
-            crate::pingone::scope::judge(p1, &scope, &pops, &u).await?;
+        let (json, verdict, calls) = crate::pingone::scope::judge(p1, &scope, &pops, &u).await?;
         pingone_reads += calls;
         verdicts.insert(u.id.clone(), (u.username.clone(), verdict.clone()));
         if !verdict.included {

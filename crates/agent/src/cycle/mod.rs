@@ -336,7 +336,9 @@ impl Agent {
             cancel: CancellationToken::new(),
             progress: None,
         };
-        let report = self.execute_prepared(&rule.name, Ok(p), opts, started).await?;
+        let report = self
+            .execute_prepared(&rule.name, Ok(p), opts, started)
+            .await?;
         Ok((plan, verdict, report))
     }
 }

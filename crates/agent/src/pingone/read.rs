@@ -4,8 +4,8 @@
 use crate::AgentError;
 use crate::config::Rule;
 use futures::TryStreamExt;
-use pingone_client::PingOneClient;
 use mapping::scope::Membership;
+use pingone_client::PingOneClient;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What PingOne says for one outbound rule.
@@ -236,10 +236,8 @@ pub async fn read_pingone(
     lists.dedup();
     let mut memberships: HashMap<String, super::scope::Memberships> = HashMap::new();
     for (gid, kind) in lists {
-        let read = |k: pingone_client::MemberKind| {
-            p1.list_group_members(&gid, k)
-                .try_collect::<Vec<_>>()
-        };
+        let read =
+            |k: pingone_client::MemberKind| p1.list_group_members(&gid, k).try_collect::<Vec<_>>();
         let pages = read(match kind {
             Membership::Direct => pingone_client::MemberKind::Direct,
             _ => pingone_client::MemberKind::Any,
@@ -247,18 +245,27 @@ pub async fn read_pingone(
         .await
         .map_err(|e| AgentError::pingone(format!("listing the members of scope group {gid}"), e))?;
         snap.calls += pages.len() as u64;
-        let mut ids: HashSet<String> = pages.into_iter().flat_map(|p| p.items).map(|u| u.id).collect();
+        let mut ids: HashSet<String> = pages
+            .into_iter()
+            .flat_map(|p| p.items)
+            .map(|u| u.id)
+            .collect();
         if kind == Membership::Indirect {
             let direct = read(pingone_client::MemberKind::Direct)
                 .await
-                .map_err(|e| AgentError::pingone(format!("listing the members of scope group {gid}"), e))?;
+                .map_err(|e| {
+                    AgentError::pingone(format!("listing the members of scope group {gid}"), e)
+                })?;
             snap.calls += direct.len() as u64;
             for u in direct.into_iter().flat_map(|p| p.items) {
                 ids.remove(&u.id);
             }
         }
         for id in ids {
-            memberships.entry(id).or_default().insert((gid.clone(), kind));
+            memberships
+                .entry(id)
+                .or_default()
+                .insert((gid.clone(), kind));
         }
     }
     // PingOne filters what it can (fewer pages to read); the verdict is still
@@ -349,7 +356,10 @@ pub struct PingOneUsers {
 }
 
 /// The id of an inbound rule's target population.
-pub(crate) async fn target_population(p1: &PingOneClient, rule: &Rule) -> Result<String, AgentError> {
+pub(crate) async fn target_population(
+    p1: &PingOneClient,
+    rule: &Rule,
+) -> Result<String, AgentError> {
     let want = rule.target_population().unwrap_or_default();
     let pops = list_populations(p1).await?;
     match pops.iter().find(|p| p.id == want || p.name == want) {

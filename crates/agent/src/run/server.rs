@@ -176,13 +176,28 @@ async fn sync_user(
     axum::Json(req): axum::Json<crate::commands::sync_user::SyncUserRequest>,
 ) -> Response {
     if !peer.ip().is_loopback() {
-        return (StatusCode::FORBIDDEN, "sync --user is taken from this machine only\n").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "sync --user is taken from this machine only\n",
+        )
+            .into_response();
     }
     let agent = s.agent.read().unwrap_or_else(|p| p.into_inner()).clone();
     let Some(agent) = agent else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "the agent is starting; try again\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the agent is starting; try again\n",
+        )
+            .into_response();
     };
-    match crate::commands::sync_user::run_with_agent(&agent, req.rule.as_deref(), &req.users, req.allow_deletes).await {
+    match crate::commands::sync_user::run_with_agent(
+        &agent,
+        req.rule.as_deref(),
+        &req.users,
+        req.allow_deletes,
+    )
+    .await
+    {
         Ok(reps) => axum::Json(reps).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
@@ -381,7 +396,6 @@ mod tests {
                 delivery_secret: secret,
                 approved: mpsc::channel(1).0,
                 agent: RwLock::new(None),
-            agent: RwLock::new(None),
             })
         };
         let serve = |sh| async move {

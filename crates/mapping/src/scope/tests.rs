@@ -47,7 +47,10 @@ fn the_issue_examples() {
         Dialect::Duo,
     )
     .unwrap();
-    let c = user(json!({"status": "active", "email": "x@contractors.example"}), &[]);
+    let c = user(
+        json!({"status": "active", "email": "x@contractors.example"}),
+        &[],
+    );
     assert!(c(&d).included);
 }
 
@@ -94,19 +97,71 @@ fn operators_and_types() {
 fn errors_name_the_column() {
     let cases: &[(&str, Dialect, &str)] = &[
         ("", Dialect::PingOne, "column 1: the filter is empty"),
-        (r#"title sw"#, Dialect::PingOne, "column 9: the filter ends where a value was expected"),
-        (r#"title is "x""#, Dialect::PingOne, "column 7: expected an operator (eq ne sw ew co gt ge lt le pr), found \"is\""),
-        (r#"(title eq "x""#, Dialect::PingOne, "column 14: the filter ends where \")\" was expected"),
-        (r#"title eq "x" title eq "y""#, Dialect::PingOne, "column 14: unexpected \"title\" after a complete condition (join conditions with and / or)"),
-        (r#"enabled eq "true""#, Dialect::PingOne, "column 1: enabled is a boolean: write enabled eq true or enabled eq false, without quotes"),
-        (r#"title eq true"#, Dialect::PingOne, "column 1: title is text: quote the value (\"...\")"),
-        (r#"a eq "x" and cost_center eq "1""#, Dialect::Duo, "column 1: \"a\" is not a Duo user attribute; use one of user_id, username, realname, firstname, lastname, email, status, notes, alias1, alias2, alias3, alias4, external_id, groups, is_enrolled, created, last_login"),
-        (r#"memberOfGroups[id eq "G"]"#, Dialect::Duo, "column 1: memberOfGroups[...] is PingOne's; a Duo user's groups are filtered by name: groups eq \"<group name>\""),
-        (r#"memberOfGroups[id eq "G" and type eq "BOTH"]"#, Dialect::PingOne, "column 38: membership type \"BOTH\": expected \"DIRECT\" or \"INDIRECT\""),
-        (r#"title eq "x\q""#, Dialect::PingOne, "column 12: unknown escape: inside quotes write \\\" for a quote and \\\\ for a backslash"),
-        (r#"title eq "x"#, Dialect::PingOne, "column 10: this string has no closing quote"),
-        (r#"é eq "x" and title ~ "y""#, Dialect::PingOne, "column 20: unexpected character '~'"),
-        (r#"last_login sw 5"#, Dialect::Duo, "column 1: last_login is a number: sw, ew and co compare text; use eq, ne, gt, ge, lt or le"),
+        (
+            r#"title sw"#,
+            Dialect::PingOne,
+            "column 9: the filter ends where a value was expected",
+        ),
+        (
+            r#"title is "x""#,
+            Dialect::PingOne,
+            "column 7: expected an operator (eq ne sw ew co gt ge lt le pr), found \"is\"",
+        ),
+        (
+            r#"(title eq "x""#,
+            Dialect::PingOne,
+            "column 14: the filter ends where \")\" was expected",
+        ),
+        (
+            r#"title eq "x" title eq "y""#,
+            Dialect::PingOne,
+            "column 14: unexpected \"title\" after a complete condition (join conditions with and / or)",
+        ),
+        (
+            r#"enabled eq "true""#,
+            Dialect::PingOne,
+            "column 1: enabled is a boolean: write enabled eq true or enabled eq false, without quotes",
+        ),
+        (
+            r#"title eq true"#,
+            Dialect::PingOne,
+            "column 1: title is text: quote the value (\"...\")",
+        ),
+        (
+            r#"a eq "x" and cost_center eq "1""#,
+            Dialect::Duo,
+            "column 1: \"a\" is not a Duo user attribute; use one of user_id, username, realname, firstname, lastname, email, status, notes, alias1, alias2, alias3, alias4, external_id, groups, is_enrolled, created, last_login",
+        ),
+        (
+            r#"memberOfGroups[id eq "G"]"#,
+            Dialect::Duo,
+            "column 1: memberOfGroups[...] is PingOne's; a Duo user's groups are filtered by name: groups eq \"<group name>\"",
+        ),
+        (
+            r#"memberOfGroups[id eq "G" and type eq "BOTH"]"#,
+            Dialect::PingOne,
+            "column 38: membership type \"BOTH\": expected \"DIRECT\" or \"INDIRECT\"",
+        ),
+        (
+            r#"title eq "x\q""#,
+            Dialect::PingOne,
+            "column 12: unknown escape: inside quotes write \\\" for a quote and \\\\ for a backslash",
+        ),
+        (
+            r#"title eq "x"#,
+            Dialect::PingOne,
+            "column 10: this string has no closing quote",
+        ),
+        (
+            r#"é eq "x" and title ~ "y""#,
+            Dialect::PingOne,
+            "column 20: unexpected character '~'",
+        ),
+        (
+            r#"last_login sw 5"#,
+            Dialect::Duo,
+            "column 1: last_login is a number: sw, ew and co compare text; use eq, ne, gt, ge, lt or le",
+        ),
     ];
     for (text, d, want) in cases {
         let e = ScopeFilter::parse(text, *d).unwrap_err();
@@ -159,13 +214,16 @@ fn arb_filter() -> impl Strategy<Value = String> {
         Just("le")
     ];
     let leaf = prop_oneof![
-        (prop_oneof![Just("x"), Just("y"), Just("n.m")], op, arb_lit()).prop_map(
-            |(p, op, (k, v))| if k == "s" {
+        (
+            prop_oneof![Just("x"), Just("y"), Just("n.m")],
+            op,
+            arb_lit()
+        )
+            .prop_map(|(p, op, (k, v))| if k == "s" {
                 format!("{p} {op} \"{v}\"")
             } else {
                 format!("enabled {} {v}", if op == "ne" { "ne" } else { "eq" })
-            }
-        ),
+            }),
         prop_oneof![Just("x pr"), Just("n.m pr")].prop_map(str::to_owned),
         prop_oneof![Just("G1"), Just("G2")].prop_map(|g| format!("memberOfGroups[id eq \"{g}\"]")),
     ];
@@ -194,12 +252,7 @@ fn arb_user() -> impl Strategy<Value = (Value, Vec<&'static str>)> {
         any::<bool>(),
         proptest::sample::subsequence(vec!["G1", "G2"], 0..=2),
     )
-        .prop_map(|(x, y, m, e, g)| {
-            (
-                json!({"x": x, "y": y, "n": {"m": m}, "enabled": e}),
-                g,
-            )
-        })
+        .prop_map(|(x, y, m, e, g)| (json!({"x": x, "y": y, "n": {"m": m}, "enabled": e}), g))
 }
 
 proptest! {
