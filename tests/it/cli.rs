@@ -211,7 +211,9 @@ async fn explain_status_and_api_show_what_an_operator_needs() {
     assert!(
         by_id.contains("PingOne: id")
             && by_id.contains("username alice")
-            && by_id.lines().any(|l| l.trim() == "in scope"),
+            && by_id
+                .lines()
+                .any(|l| l.trim() == "in scope: population \"Workforce\" is in scope.populations"),
         "{by_id}"
     );
     let alice = p1duo(&["explain", "alice", "--config", &cfg], &[]).await;
