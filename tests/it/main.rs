@@ -14,6 +14,7 @@ mod outbound;
 mod run;
 mod safety;
 mod secrets;
+mod server;
 mod smoke;
 mod status;
 mod support;

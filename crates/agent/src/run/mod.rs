@@ -5,6 +5,7 @@
 
 mod notifications;
 mod scheduler;
+mod serve;
 mod server;
 mod subscription;
 
@@ -251,14 +252,12 @@ pub async fn run_with(
     if let Some(b) = bound {
         let _ = b.send(addr);
     }
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            server::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future(),
-    );
+    let server = tokio::spawn(serve::serve(
+        listener,
+        server::router(shared.clone()),
+        config.agent.server.clone(),
+        shutdown.clone(),
+    ));
     let mut reload = Reload::new();
     let mut subscription: Option<(Arc<Agent>, String)> = None;
     'outer: loop {
