@@ -97,6 +97,16 @@ impl Outcome {
     pub fn worst(self, other: Outcome) -> Outcome {
         self.max(other)
     }
+
+    /// The word logs, `--json` output and `status` use for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InStep => "in_step",
+            Outcome::SomeFailed => "some_failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Failing => "failing",
+        }
+    }
 }
 
 /// A vendor client's error class, as the engine's.
@@ -151,5 +161,17 @@ mod tests {
         let source = std::error::Error::source(&e).expect("the client's error is kept");
         assert!(source.to_string().contains("not JSON"), "{source}");
         assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn an_outcome_is_logged_in_the_words_of_status_json() {
+        for o in [
+            Outcome::InStep,
+            Outcome::SomeFailed,
+            Outcome::Blocked,
+            Outcome::Failing,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
     }
 }

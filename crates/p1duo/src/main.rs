@@ -1,6 +1,8 @@
 //! `p1duo`: the command line over the `agent` library. Nothing else lives here:
 //! argument parsing, logging setup and turning outcomes into exit codes.
 
+mod logfmt;
+
 use agent::{AgentError, Config, Outcome};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -276,7 +278,17 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
+        // Colour only on a terminal, and never with NO_COLOR set.
+        LogFormat::Text => builder
+            .fmt_fields(logfmt::SafeFields)
+            .with_ansi(colour(&std::io::stderr()))
+            .init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// Whether to colour what goes to `stream`: a terminal, and no `NO_COLOR`
+/// (<https://no-color.org>: set and not empty).
+fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
