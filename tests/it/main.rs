@@ -12,6 +12,7 @@ mod inbound;
 mod logs;
 mod outage;
 mod outbound;
+mod output;
 mod run;
 mod safety;
 mod secrets;

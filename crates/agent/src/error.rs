@@ -37,6 +37,10 @@ pub enum AgentError {
     /// The state database is held by a running agent (exit code 1).
     #[error("state database: {0}")]
     StateLocked(String),
+    /// The command's output could not be written, e.g. to a closed pipe
+    /// (`p1duo plan | head -1`; the binary exits quietly then).
+    #[error("writing the output: {0}")]
+    Output(#[source] std::io::Error),
     /// Anything else that stopped the command (exit code 1).
     #[error("{0}")]
     Other(String),
@@ -57,6 +61,11 @@ impl AgentError {
             what: what.into(),
             source: Box::new(source),
         }
+    }
+
+    /// The output went to a reader that is gone (a closed pipe).
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, AgentError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// The documented exit code: 2 for usage and config, 1 otherwise.

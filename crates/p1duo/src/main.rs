@@ -5,6 +5,7 @@ mod logfmt;
 
 use agent::{AgentError, Config, Outcome};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,7 +45,11 @@ enum LogFormat {
 enum Command {
     /// Test the connection and more: reachability, credentials, Duo permissions,
     /// PingOne role, clock skew, named populations and groups, the state database.
-    Check,
+    Check {
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what a sync would do, without writing anything.
     Plan {
         /// Only this rule (enabled or not).
@@ -62,6 +67,9 @@ enum Command {
         /// Carry out plans that exceed a safety limit (mass deletes or disables).
         #[arg(long)]
         allow_deletes: bool,
+        /// Print the reports as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the agent: every rule on its interval, change notifications, the status server.
     Run,
@@ -75,6 +83,9 @@ enum Command {
     Explain {
         /// PingOne username or id, or Duo username or id.
         user: String,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Start both simulators with a sample directory and run check, plan and sync against them.
     Demo {
@@ -163,7 +174,14 @@ fn main() -> ExitCode {
             "cannot start the async runtime: {e}"
         ))),
     };
+    // Whatever was buffered goes out now, so a failure to write shows here.
+    let result = result.and_then(|o| {
+        std::io::Write::flush(&mut std::io::stdout()).map_err(AgentError::Output)?;
+        Ok(o)
+    });
     match result {
+        // The reader went away (`p1duo plan | head -1`): nothing to say.
+        Err(e) if e.is_closed_output() => ExitCode::SUCCESS,
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
@@ -181,20 +199,23 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
     match command {
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "p1duo", out);
+            // Into memory first: `generate` panics on a write error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "p1duo", &mut script);
+            out.write_all(&script).map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(cmd)
                 .render(out)
-                .map_err(|e| AgentError::Other(format!("writing the man page: {e}")))?;
+                .map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
         Command::Config {
             action: ConfigAction::Example,
         } => {
-            print!("{}", agent::EXAMPLE);
+            write!(out, "{}", agent::EXAMPLE).map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
         Command::Config {
@@ -202,9 +223,10 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
         } => {
             let c = load(&config_path)?;
             for w in c.warnings() {
-                println!("warning: {w}");
+                writeln!(out, "warning: {w}").map_err(AgentError::Output)?;
             }
-            println!(
+            writeln!(
+                out,
                 "{}: valid ({} rule{}: {})",
                 config_path.display(),
                 c.rules.len(),
@@ -214,27 +236,32 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
                     .map(|r| r.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            );
+            )
+            .map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
-        Command::Check => agent::check(&load(&config_path)?, out).await,
+        Command::Check { json } => agent::check(&load(&config_path)?, json, out).await,
         Command::Plan { rule, json } => {
             agent::plan(&load(&config_path)?, rule.as_deref(), json, out).await
         }
         Command::Sync {
             rule,
             allow_deletes,
+            json,
         } => {
             let opts = agent::SyncOptions {
                 rule,
                 allow_deletes,
+                json,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             agent::sync(&load(&config_path)?, &opts, out).await
         }
         Command::Run => agent::run(config_path).await,
         Command::Status { json } => agent::status(&load(&config_path)?, json, out).await,
-        Command::Explain { user } => agent::explain(&load(&config_path)?, &user, out).await,
+        Command::Explain { user, json } => {
+            agent::explain(&load(&config_path)?, &user, json, out).await
+        }
         Command::Demo { serve } => agent::demo(serve, out).await,
         Command::Approve { rule, hash } => {
             agent::approve(&load(&config_path)?, &rule, &hash, out).await
