@@ -1,4 +1,4 @@
-//! How the real binary writes: `--json` on `sync`, `check` and `explain`
+//! How the real binary writes: `--json` on `plan`, `sync`, `check` and `explain`
 //! (versioned like `status --json`), and a quiet exit when the reader of its
 //! output is gone (`p1duo plan | head -1`).
 
@@ -38,12 +38,16 @@ fn shape(v: &Value) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_check_and_explain_print_versioned_json() {
+async fn plan_sync_check_and_explain_print_versioned_json() {
     let env = Env::new().await;
     env.p1_user("alice", &env.workforce, json!({}));
     env.p1_user("zed", &env.workforce, json!({ "primaryPhone": "call 12" }));
     env.config(&outbound_rule("r", "", ""));
     let cfg = env.path.to_str().unwrap().to_owned();
+
+    let plan = json_of(&p1duo(&["plan", "--json", "--config", &cfg]).await);
+    assert_eq!(plan["version"], 1);
+    assert!(plan["plans"][0].is_object(), "{plan}");
 
     let sync = p1duo(&["sync", "--json", "--config", &cfg]).await;
     assert_eq!(sync.status.code(), Some(3), "the exit code is unchanged");

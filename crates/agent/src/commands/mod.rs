@@ -35,7 +35,7 @@ pub enum ApiSide {
 }
 
 /// The version of every `--json` output of the one-shot commands (`sync`,
-/// `check`, `explain`; `status --json` has its own): raised when a field is
+/// `check`, `explain`, `plan`; `status --json` has its own): raised when a field is
 /// removed or changes meaning, never for an added one.
 pub const JSON_VERSION: u32 = 1;
 
@@ -144,7 +144,7 @@ pub async fn plan(
         }
     }
     if json {
-        let v = serde_json::json!({ "plans": plans });
+        let v = serde_json::json!({ "version": JSON_VERSION, "plans": plans });
         writeln!(
             out,
             "{}",
