@@ -119,7 +119,7 @@ mod tests {
         expect_test::expect![[r#"
              WARN duo_request{path="/users/evil\u{1b}[2J\u{a}  WARN forged line\u{202e}\u{200b}"}: cycle finished for evil\u{1b}[2J\u{a}  WARN forged line\u{202e}\u{200b} rule=r name="evil\u{1b}[2J\u{a}  WARN forged line\u{202e}\u{200b}" shown="evil\u{1b}[2J\u{a}  WARN forged line\u{202e}\u{200b}" debugged="\"evil\\u{1b}[2J\\n  WARN forged line\\u{202e}\\u{200b}\"" forged="bob rule=other"
         "#]]
-        .assert_eq(&text);
+        .assert_eq(text.trim_start());
         assert_eq!(text.lines().count(), 1);
     }
 }
