@@ -116,6 +116,17 @@ async fn idle_sockets_beyond_the_open_file_limit_starve_neither_healthz_nor_the_
         .await
         .unwrap();
     eventually("bob's sync", || async { env.duo_user("bob").is_some() }).await;
+    // The server held at most a quarter of its 1,024 descriptors: it closed
+    // the rest of the idle sockets, oldest first.
+    let closed = |idle: &[tokio::net::TcpStream]| {
+        idle.iter()
+            .filter(|s| matches!(s.try_read(&mut [0u8; 16]), Ok(0)))
+            .count()
+    };
+    eventually("the idle sockets beyond the cap to be closed", || async {
+        closed(&idle) >= IDLE - 256
+    })
+    .await;
     let status = answers(&http, &format!("{base}/status.json"))
         .await
         .unwrap_or_default();
