@@ -153,6 +153,22 @@ const ROWS: &[Row] = &[
         "agent.concurrency",
     ),
     (
+        "zero server connections",
+        &[(
+            "[agent]\n",
+            "[agent]\n[agent.server]\nmax_connections = 0\n",
+        )],
+        "agent.server.max_connections",
+    ),
+    (
+        "zero header timeout",
+        &[(
+            "[agent]\n",
+            "[agent]\n[agent.server]\nheader_timeout = \"0s\"\n",
+        )],
+        "agent.server.header_timeout",
+    ),
+    (
         "bad listen address",
         &[("[agent]\n", "[agent]\nlisten = \"not an address\"\n")],
         "agent.listen",
@@ -323,6 +339,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         a userType constant that can never be valid: error: DIR/p1duo.toml: rules[0].mapping.userType: the constant "superuser" can never be valid: must be exactly "user" or "admin"; any other value fails this user's sync
         an Owner role constant without allow_owner: error: DIR/p1duo.toml: rules[0].mapping.adminRole: the constant "Owner" can never be valid: Owner is refused unless the mapping option allow_owner is true: an Owner can do everything in Duo
         zero concurrency: error: DIR/p1duo.toml: agent.concurrency: expected a whole number from 1 to 256, got 0
+        zero server connections: error: DIR/p1duo.toml: agent.server.max_connections: expected a whole number from 1 to 65536, got 0
+        zero header timeout: error: DIR/p1duo.toml: agent.server.header_timeout: expected at least 100ms
         bad listen address: error: DIR/p1duo.toml: agent.listen: expected an address and port such as "127.0.0.1:9464", got "not an address"
         unknown direction: error: DIR/p1duo.toml: rules[0].direction: expected "outbound" (PingOne -> Duo) or "inbound" (Duo -> PingOne), got "sideways"
         unknown remove action: error: DIR/p1duo.toml: rules[0].actions.remove_action: expected "disable", "delete" or "purge", got "remove"

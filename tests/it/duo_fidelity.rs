@@ -93,7 +93,7 @@ async fn check_fails_a_read_only_administrators_grant_and_names_the_permission()
         "userType = \"coalesce(type, \\\"user\\\")\"",
     ));
     let mut out = Vec::new();
-    let result = agent::check(&config, &mut out).await;
+    let result = agent::check(&config, false, &mut out).await;
     let text = String::from_utf8_lossy(&out);
     assert!(result.is_err(), "{text}");
     assert!(

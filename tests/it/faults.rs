@@ -57,7 +57,7 @@ async fn converge(env: &Env, config: &agent::Config, max: usize, gone: &[&str]) 
         let opts = agent::SyncOptions {
             rule: None,
             allow_deletes: false,
-            progress: false,
+            ..Default::default()
         };
         let reports = agent::sync_reports(config, &opts)
             .await

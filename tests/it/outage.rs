@@ -25,7 +25,7 @@ async fn sync(
     let o = SyncOptions {
         rule: None,
         allow_deletes: allow,
-        progress: false,
+        ..SyncOptions::default()
     };
     sync_reports(config, &o).await.expect("sync starts")
 }

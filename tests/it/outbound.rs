@@ -355,7 +355,9 @@ async fn a_scope_group_renamed_in_pingone_is_followed_and_a_deleted_one_stops_th
     assert_eq!((r[0].outcome, r[0].ops), (Outcome::InStep, 0), "{:?}", r[0]);
     // `check` passes and says what to update.
     let mut out = Vec::new();
-    agent::check(&config, &mut out).await.expect("check runs");
+    agent::check(&config, false, &mut out)
+        .await
+        .expect("check runs");
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.lines().any(|l| l.starts_with("ok")

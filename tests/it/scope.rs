@@ -84,14 +84,18 @@ async fn everyone_in_workforce_in_the_us_plus_contractors_titled_eng() {
 
     // explain names the deciding condition both ways.
     let mut out = Vec::new();
-    agent::explain(&config, "sales1", &mut out).await.unwrap();
+    agent::explain(&config, "sales1", false, &mut out)
+        .await
+        .unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains(r#"not in scope: scope.filter: neither population.name eq "Workforce" (population.name is "Contractors") nor title sw "Eng" (title is "Sales")"#),
         "{text}"
     );
     let mut out = Vec::new();
-    agent::explain(&config, "us1", &mut out).await.unwrap();
+    agent::explain(&config, "us1", false, &mut out)
+        .await
+        .unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains(r#"in scope: scope.filter: population.name eq "Workforce" (population.name is "Workforce") and address.countryCode eq "US" (address.countryCode is "US")"#),
@@ -265,7 +269,9 @@ async fn sync_one_user_shows_each_step_and_touches_no_one_else() {
     assert_eq!(duo_names(&env), ["eng1"]);
     // The journal recorded the write: status knows the user.
     let mut out = Vec::new();
-    agent::explain(&config, "eng1", &mut out).await.unwrap();
+    agent::explain(&config, "eng1", false, &mut out)
+        .await
+        .unwrap();
     let t = String::from_utf8(out).unwrap();
     assert!(t.contains("linked user →"), "{t}");
 }

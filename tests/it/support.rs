@@ -220,7 +220,7 @@ async fn reports(
     let opts = SyncOptions {
         rule: None,
         allow_deletes,
-        progress: false,
+        ..SyncOptions::default()
     };
     sync_reports(config, &opts).await.expect("sync runs")
 }

@@ -37,6 +37,10 @@ pub enum AgentError {
     /// The state database is held by a running agent (exit code 1).
     #[error("state database: {0}")]
     StateLocked(String),
+    /// The command's output could not be written, e.g. to a closed pipe
+    /// (`p1duo plan | head -1`; the binary exits quietly then).
+    #[error("writing the output: {0}")]
+    Output(#[source] std::io::Error),
     /// Anything else that stopped the command (exit code 1).
     #[error("{0}")]
     Other(String),
@@ -57,6 +61,11 @@ impl AgentError {
             what: what.into(),
             source: Box::new(source),
         }
+    }
+
+    /// The output went to a reader that is gone (a closed pipe).
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, AgentError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// The documented exit code: 2 for usage and config, 1 otherwise.
@@ -96,6 +105,16 @@ impl Outcome {
     /// The worse of two outcomes (blocked > failed > in step).
     pub fn worst(self, other: Outcome) -> Outcome {
         self.max(other)
+    }
+
+    /// The word logs, `--json` output and `status` use for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InStep => "in_step",
+            Outcome::SomeFailed => "some_failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Failing => "failing",
+        }
     }
 }
 
@@ -151,5 +170,17 @@ mod tests {
         let source = std::error::Error::source(&e).expect("the client's error is kept");
         assert!(source.to_string().contains("not JSON"), "{source}");
         assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn an_outcome_is_logged_in_the_words_of_status_json() {
+        for o in [
+            Outcome::InStep,
+            Outcome::SomeFailed,
+            Outcome::Blocked,
+            Outcome::Failing,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
     }
 }

@@ -26,6 +26,8 @@ pub use commands::{
 pub use config::{Config, ConfigError, Direction, EXAMPLE};
 pub use cycle::{CycleReport, Summary};
 pub use error::{AgentError, Outcome};
+/// Directory values made safe for a terminal or a text log (the one helper).
+pub use reconcile_engine::terminal_safe;
 pub use run::{run, run_with};
 pub use state::StateDb;
 pub use status::StatusReport;

@@ -1,8 +1,11 @@
 //! `p1duo`: the command line over the `agent` library. Nothing else lives here:
 //! argument parsing, logging setup and turning outcomes into exit codes.
 
+mod logfmt;
+
 use agent::{AgentError, Config, Outcome};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,7 +45,11 @@ enum LogFormat {
 enum Command {
     /// Test the connection and more: reachability, credentials, Duo permissions,
     /// PingOne role, clock skew, named populations and groups, the state database.
-    Check,
+    Check {
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what a sync would do, without writing anything.
     Plan {
         /// Only this rule (enabled or not).
@@ -64,8 +71,8 @@ enum Command {
         /// (scope, matching, changes, calls, status); works while the agent runs.
         #[arg(long, value_name = "USER")]
         user: Vec<String>,
-        /// With --user: print the steps as JSON.
-        #[arg(long, requires = "user")]
+        /// Print the reports (with --user: the steps) as JSON.
+        #[arg(long)]
         json: bool,
     },
     /// Run the agent: every rule on its interval, change notifications, the status server.
@@ -80,6 +87,9 @@ enum Command {
     Explain {
         /// PingOne username or id, or Duo username or id.
         user: String,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Start both simulators with a sample directory and run check, plan and sync against them.
     Demo {
@@ -168,7 +178,14 @@ fn main() -> ExitCode {
             "cannot start the async runtime: {e}"
         ))),
     };
+    // Whatever was buffered goes out now, so a failure to write shows here.
+    let result = result.and_then(|o| {
+        std::io::Write::flush(&mut std::io::stdout()).map_err(AgentError::Output)?;
+        Ok(o)
+    });
     match result {
+        // The reader went away (`p1duo plan | head -1`): nothing to say.
+        Err(e) if e.is_closed_output() => ExitCode::SUCCESS,
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
@@ -186,20 +203,23 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
     match command {
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "p1duo", out);
+            // Into memory first: `generate` panics on a write error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "p1duo", &mut script);
+            out.write_all(&script).map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(cmd)
                 .render(out)
-                .map_err(|e| AgentError::Other(format!("writing the man page: {e}")))?;
+                .map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
         Command::Config {
             action: ConfigAction::Example,
         } => {
-            print!("{}", agent::EXAMPLE);
+            write!(out, "{}", agent::EXAMPLE).map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
         Command::Config {
@@ -207,9 +227,10 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
         } => {
             let c = load(&config_path)?;
             for w in c.warnings() {
-                println!("warning: {w}");
+                writeln!(out, "warning: {w}").map_err(AgentError::Output)?;
             }
-            println!(
+            writeln!(
+                out,
                 "{}: valid ({} rule{}: {})",
                 config_path.display(),
                 c.rules.len(),
@@ -219,10 +240,11 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
                     .map(|r| r.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            );
+            )
+            .map_err(AgentError::Output)?;
             Ok(Outcome::InStep)
         }
-        Command::Check => agent::check(&load(&config_path)?, out).await,
+        Command::Check { json } => agent::check(&load(&config_path)?, json, out).await,
         Command::Plan { rule, json } => {
             agent::plan(&load(&config_path)?, rule.as_deref(), json, out).await
         }
@@ -238,18 +260,22 @@ async fn dispatch(command: Command, config_path: PathBuf) -> Result<Outcome, Age
         Command::Sync {
             rule,
             allow_deletes,
+            json,
             ..
         } => {
             let opts = agent::SyncOptions {
                 rule,
                 allow_deletes,
+                json,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             agent::sync(&load(&config_path)?, &opts, out).await
         }
         Command::Run => agent::run(config_path).await,
         Command::Status { json } => agent::status(&load(&config_path)?, json, out).await,
-        Command::Explain { user } => agent::explain(&load(&config_path)?, &user, out).await,
+        Command::Explain { user, json } => {
+            agent::explain(&load(&config_path)?, &user, json, out).await
+        }
         Command::Demo { serve } => agent::demo(serve, out).await,
         Command::Approve { rule, hash } => {
             agent::approve(&load(&config_path)?, &rule, &hash, out).await
@@ -293,7 +319,17 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
+        // Colour only on a terminal, and never with NO_COLOR set.
+        LogFormat::Text => builder
+            .fmt_fields(logfmt::SafeFields)
+            .with_ansi(colour(&std::io::stderr()))
+            .init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// Whether to colour what goes to `stream`: a terminal, and no `NO_COLOR`
+/// (<https://no-color.org>: set and not empty).
+fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

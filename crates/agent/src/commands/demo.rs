@@ -333,7 +333,7 @@ pub fn seed(s: &Sims, n: usize) -> Result<Sample, AgentError> {
 
 /// Run the demo; with `serve`, keep the agent and its status page running.
 pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentError> {
-    let io = |e: std::io::Error| AgentError::Other(format!("writing the output: {e}"));
+    let io = AgentError::Output;
     let sims = Sims::start().await?;
     let sample = seed(&sims, 300)?;
     let dir = tempfile::Builder::new()
@@ -361,7 +361,7 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
     .map_err(io)?;
     writeln!(out, "  configuration:     {}", path.display()).map_err(io)?;
     writeln!(out, "\n== p1duo check").map_err(io)?;
-    commands::check(&config, out).await?;
+    commands::check(&config, false, out).await?;
     writeln!(out, "\n== p1duo plan (summary)").map_err(io)?;
     for p in commands::plan_rules(&config, None).await? {
         writeln!(
@@ -381,6 +381,7 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
             rule: None,
             allow_deletes: false,
             progress,
+            json: false,
         },
         out,
     )
@@ -394,6 +395,7 @@ pub async fn demo(serve: bool, out: &mut dyn Write) -> Result<Outcome, AgentErro
             rule: None,
             allow_deletes: false,
             progress: false,
+            json: false,
         },
         out,
     )

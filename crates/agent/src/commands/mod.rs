@@ -26,6 +26,8 @@ pub struct SyncOptions {
     pub allow_deletes: bool,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
+    /// Print the reports as JSON.
+    pub json: bool,
 }
 
 /// Which side `api` calls.
@@ -35,28 +37,55 @@ pub enum ApiSide {
     PingOne,
 }
 
+/// The version of every `--json` output of the one-shot commands (`sync`,
+/// `check`, `explain`, `plan`; `status --json` has its own): raised when a field is
+/// removed or changes meaning, never for an added one.
+pub const JSON_VERSION: u32 = 1;
+
 fn io(e: std::io::Error) -> AgentError {
-    AgentError::Other(format!("writing the output: {e}"))
+    AgentError::Output(e)
+}
+
+/// Print `v` as pretty JSON.
+fn print_json(v: &serde_json::Value, out: &mut dyn Write) -> Result<(), AgentError> {
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    )
+    .map_err(io)
 }
 
 /// `p1duo check`: every check, each failure with what to fix.
-pub async fn check(c: &Config, out: &mut dyn Write) -> Result<Outcome, AgentError> {
+pub async fn check(c: &Config, json: bool, out: &mut dyn Write) -> Result<Outcome, AgentError> {
     let results = check::run_all(c).await;
-    let mut failed = 0;
-    for r in &results {
-        let mark = if r.ok { "ok  " } else { "FAIL" };
-        writeln!(out, "{mark} {}: {}", r.name, r.detail).map_err(io)?;
-        if !r.ok {
-            failed += 1;
+    let failed = results.iter().filter(|r| !r.ok).count();
+    if json {
+        let checks: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| serde_json::json!({ "name": r.name, "ok": r.ok, "detail": r.detail }))
+            .collect();
+        print_json(
+            &serde_json::json!({ "version": JSON_VERSION, "failed": failed, "checks": checks }),
+            out,
+        )?;
+    } else {
+        for r in &results {
+            let mark = if r.ok { "ok  " } else { "FAIL" };
+            writeln!(out, "{mark} {}: {}", r.name, safe(&r.detail)).map_err(io)?;
         }
     }
     if failed > 0 {
-        writeln!(out, "{failed} check(s) failed").map_err(io)?;
+        if !json {
+            writeln!(out, "{failed} check(s) failed").map_err(io)?;
+        }
         return Err(AgentError::Other(format!(
             "{failed} check(s) failed; fix what is listed above and run `p1duo check` again"
         )));
     }
-    writeln!(out, "all {} checks passed", results.len()).map_err(io)?;
+    if !json {
+        writeln!(out, "all {} checks passed", results.len()).map_err(io)?;
+    }
     Ok(Outcome::InStep)
 }
 
@@ -137,7 +166,7 @@ pub async fn plan(
         }
     }
     if json {
-        let v = serde_json::json!({ "plans": plans });
+        let v = serde_json::json!({ "version": JSON_VERSION, "plans": plans });
         writeln!(
             out,
             "{}",
@@ -228,6 +257,18 @@ pub async fn sync_reports(
     c: &Config,
     o: &SyncOptions,
 ) -> Result<Vec<Result<CycleReport, AgentError>>, AgentError> {
+    Ok(sync_named(c, o)
+        .await?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+/// [`sync_reports`] with each rule's name (a rule that could not run has no report).
+async fn sync_named(
+    c: &Config,
+    o: &SyncOptions,
+) -> Result<Vec<(String, Result<CycleReport, AgentError>)>, AgentError> {
     let db = StateDb::open(&c.state_path).await?;
     db.call(|s| s.close_interrupted_runs(state_store::now_millis()))
         .await?;
@@ -251,7 +292,8 @@ pub async fn sync_reports(
             );
             b
         });
-        reports.push(
+        reports.push((
+            r.name().to_owned(),
             agent
                 .cycle(
                     &r,
@@ -263,7 +305,7 @@ pub async fn sync_reports(
                     },
                 )
                 .await,
-        );
+        ));
         if cancel.is_cancelled() {
             break;
         }
@@ -276,17 +318,41 @@ pub async fn sync_reports(
 pub async fn sync(c: &Config, o: &SyncOptions, out: &mut dyn Write) -> Result<Outcome, AgentError> {
     let mut outcome = Outcome::InStep;
     let mut first_err = None;
-    for r in sync_reports(c, o).await? {
+    let mut rules = Vec::new();
+    for (rule, r) in sync_named(c, o).await? {
         match r {
+            Ok(rep) if o.json => {
+                outcome = outcome.worst(rep.outcome);
+                rules.push(report_json(&rep));
+            }
             Ok(rep) => {
                 print_report(&rep, out)?;
                 outcome = outcome.worst(rep.outcome);
             }
             Err(e) => {
-                writeln!(out, "rule failed: {e}").map_err(io)?;
+                if o.json {
+                    rules.push(serde_json::json!({
+                        "rule": rule,
+                        "outcome": Outcome::Failing.as_str(),
+                        "error": e.to_string(),
+                    }));
+                } else {
+                    writeln!(out, "rule failed: {e}").map_err(io)?;
+                }
                 first_err.get_or_insert(e);
             }
         }
+    }
+    if o.json {
+        let worst = if first_err.is_some() {
+            Outcome::Failing
+        } else {
+            outcome
+        };
+        print_json(
+            &serde_json::json!({ "version": JSON_VERSION, "outcome": worst.as_str(), "rules": rules }),
+            out,
+        )?;
     }
     match first_err {
         Some(e) => Err(e),
@@ -326,10 +392,48 @@ pub async fn status(c: &Config, json: bool, out: &mut dyn Write) -> Result<Outco
     })
 }
 
+/// A cycle report for `sync --json`: objects, not tuples.
+fn report_json(r: &CycleReport) -> serde_json::Value {
+    let problems: Vec<serde_json::Value> = r
+        .problems
+        .iter()
+        .map(|(kind, name, status, message)| {
+            serde_json::json!({ "kind": kind, "name": name, "status": status, "message": message })
+        })
+        .collect();
+    let common: Vec<serde_json::Value> = r
+        .common_failures
+        .iter()
+        .map(|(kind, count, cause)| serde_json::json!({ "kind": kind, "count": count, "cause": cause }))
+        .collect();
+    serde_json::json!({
+        "rule": r.rule,
+        "direction": r.direction,
+        "outcome": r.outcome.as_str(),
+        "plan_hash": r.plan_hash,
+        "blocked": r.blocked,
+        "changes_planned": r.ops,
+        "calls_made": r.writes,
+        "summary": r.summary,
+        "held": r.held,
+        "common_failures": common,
+        "problems": problems,
+    })
+}
+
 /// `p1duo explain USER`.
-pub async fn explain(c: &Config, user: &str, out: &mut dyn Write) -> Result<Outcome, AgentError> {
-    let text = explain::explain(c, user).await?;
-    write!(out, "{text}").map_err(io)?;
+pub async fn explain(
+    c: &Config,
+    user: &str,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Outcome, AgentError> {
+    let e = explain::explanation(c, user).await?;
+    if json {
+        print_json(&serde_json::to_value(&e).unwrap_or_default(), out)?;
+    } else {
+        write!(out, "{}", explain::render(&e)).map_err(io)?;
+    }
     Ok(Outcome::InStep)
 }
 

@@ -100,6 +100,37 @@ pub struct AgentSettings {
     pub concurrency: usize,
     /// PingOne change notifications; `None` when off.
     pub notifications: Option<Notifications>,
+    /// Limits of the local HTTP server.
+    pub server: ServerLimits,
+}
+
+/// `[agent.server]`: what the local HTTP server grants its clients, so
+/// idle or slow sockets can neither exhaust descriptors nor stall it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections open at once (also at most a quarter of the open-file limit).
+    pub max_connections: usize,
+    /// Time for a request's header to arrive, from the connection's start
+    /// or the previous response (so it is the keep-alive idle time too).
+    pub header_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Time to read a request's body and answer it.
+    pub request_timeout: Duration,
+    /// Requests served at once per route; more are answered 503.
+    pub max_requests: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            max_requests: 8,
+        }
+    }
 }
 
 /// `[agent.notifications]`: where PingOne should deliver change events.

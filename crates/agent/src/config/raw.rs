@@ -55,6 +55,19 @@ pub struct RawAgent {
     pub concurrency: Option<i64>,
     #[serde(default)]
     pub notifications: RawNotifications,
+    #[serde(default)]
+    pub server: RawServer,
+}
+
+/// `[agent.server]`: limits of the local HTTP server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub max_connections: Option<i64>,
+    pub header_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub request_timeout: Option<String>,
+    pub max_requests: Option<i64>,
 }
 
 /// `[agent.notifications]`: PingOne change events.

@@ -440,5 +440,60 @@ fn agent(a: RawAgent, c: &mut Checker<'_>) -> AgentSettings {
         jitter,
         concurrency,
         notifications,
+        server: server(a.server, c),
+    }
+}
+
+fn server(s: RawServer, c: &mut Checker<'_>) -> ServerLimits {
+    let d = ServerLimits::default();
+    let mut count = |key: &str, v: Option<i64>, max: i64, default: usize| match v {
+        None => default,
+        Some(n) if (1..=max).contains(&n) => n as usize,
+        Some(n) => {
+            c.problem(
+                key,
+                format!("expected a whole number from 1 to {max}, got {n}"),
+            );
+            default
+        }
+    };
+    let max_connections = count(
+        "agent.server.max_connections",
+        s.max_connections,
+        65_536,
+        d.max_connections,
+    );
+    let max_requests = count(
+        "agent.server.max_requests",
+        s.max_requests,
+        1024,
+        d.max_requests,
+    );
+    let mut timeout = |key: &str, v: Option<&str>, default: Duration| {
+        let t = c.duration(key, v, default);
+        if t < Duration::from_millis(100) {
+            c.problem(key, "expected at least 100ms");
+            return default;
+        }
+        t
+    };
+    ServerLimits {
+        max_connections,
+        header_timeout: timeout(
+            "agent.server.header_timeout",
+            s.header_timeout.as_deref(),
+            d.header_timeout,
+        ),
+        idle_timeout: timeout(
+            "agent.server.idle_timeout",
+            s.idle_timeout.as_deref(),
+            d.idle_timeout,
+        ),
+        request_timeout: timeout(
+            "agent.server.request_timeout",
+            s.request_timeout.as_deref(),
+            d.request_timeout,
+        ),
+        max_requests,
     }
 }

@@ -5,6 +5,7 @@
 
 mod notifications;
 mod scheduler;
+mod serve;
 mod server;
 mod subscription;
 
@@ -169,29 +170,43 @@ impl CycleRunner for Runner {
                 let s = &rep.summary;
                 // Failed objects are worth a look at the default level (warn).
                 if s.users_failed + s.groups_failed > 0 {
+                    // A few names say where to look (escaped in text logs).
+                    let failed: Vec<String> = rep
+                        .problems
+                        .iter()
+                        .take(5)
+                        .map(|(kind, name, _, _)| format!("{kind} {name}"))
+                        .collect();
                     tracing::warn!(
                         rule,
                         trigger = trigger.as_str(),
+                        outcome = rep.outcome.as_str(),
                         ops = rep.ops,
                         users_failed = s.users_failed,
                         groups_failed = s.groups_failed,
+                        failed = %failed.join(", "),
                         "cycle finished with failed objects; see `p1duo status`"
                     );
                 } else {
                     tracing::info!(
                         rule,
                         trigger = trigger.as_str(),
-                        outcome = ?rep.outcome,
+                        outcome = rep.outcome.as_str(),
                         ops = rep.ops,
                         users_impacted = s.users_impacted,
                         "cycle finished"
                     );
                 }
                 for b in &rep.blocked {
-                    tracing::warn!(rule, reason = %b, plan = %rep.plan_hash, "cycle blocked by a safety limit; review `p1duo plan --rule {rule}`, then `p1duo approve --rule {rule} {}` if intended", rep.plan_hash);
+                    tracing::warn!(rule, outcome = rep.outcome.as_str(), reason = %b, plan = %rep.plan_hash, "cycle blocked by a safety limit; review `p1duo plan --rule {rule}`, then `p1duo approve --rule {rule} {}` if intended", rep.plan_hash);
                 }
             }
-            Err(e) => tracing::error!(rule, error = %e, "cycle failed"),
+            Err(e) => tracing::error!(
+                rule,
+                outcome = Outcome::Failing.as_str(),
+                error = %e,
+                "cycle failed"
+            ),
         }
         let mut p = self.pending_first.lock().unwrap_or_else(|p| p.into_inner());
         p.remove(rule);
@@ -252,14 +267,12 @@ pub async fn run_with(
     if let Some(b) = bound {
         let _ = b.send(addr);
     }
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            server::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future(),
-    );
+    let server = tokio::spawn(serve::serve(
+        listener,
+        server::router(shared.clone()),
+        config.agent.server.clone(),
+        shutdown.clone(),
+    ));
     let mut reload = Reload::new();
     let mut subscription: Option<(Arc<Agent>, String)> = None;
     'outer: loop {
