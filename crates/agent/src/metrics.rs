@@ -2,6 +2,7 @@
 //! operations by kind and result, API calls and 429s per side, cycle
 //! durations, objects per status and the last successful cycle per rule.
 
+use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -176,18 +177,84 @@ impl Metrics {
             .set(count);
     }
 
-    /// The Prometheus text exposition.
+    /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
     }
+
+    /// The exposition in the format a scraper's `Accept` header prefers:
+    /// OpenMetrics when asked for (Prometheus asks for it first), else the
+    /// classic Prometheus text format (0.0.4) that every scraper reads.
+    /// Returns the `Content-Type` and the body.
+    pub fn encode_for(&self, accept: Option<&str>) -> (&'static str, String) {
+        if prefers_openmetrics(accept.unwrap_or("")) {
+            (OPENMETRICS_CONTENT_TYPE, self.encode())
+        } else {
+            let mut out = String::new();
+            let _ = prometheus_text::encode(&mut out, &self.registry);
+            (prometheus_text::CONTENT_TYPE, out)
+        }
+    }
+}
+
+/// The `Content-Type` of the OpenMetrics text exposition.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Whether `accept` ranks OpenMetrics at least as high as the classic text
+/// format (by `q`, default 1); a missing or unrelated header gets the classic one.
+fn prefers_openmetrics(accept: &str) -> bool {
+    let (mut om, mut text) = (0.0f32, 0.0f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "application/openmetrics-text" => om = om.max(q),
+            "text/plain" | "text/*" | "*/*" => text = text.max(q),
+            _ => {}
+        }
+    }
+    om > 0.0 && om >= text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_accept_header_picks_openmetrics_or_the_classic_text_format() {
+        let m = Metrics::new();
+        m.op("r1", "user", "create", "success");
+        // What Prometheus 2.x/3.x sends by default: OpenMetrics first.
+        let prom = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        let (ct, body) = m.encode_for(Some(prom));
+        assert_eq!(ct, OPENMETRICS_CONTENT_TYPE);
+        assert!(body.ends_with("# EOF\n"), "{body}");
+        // No header (curl), a classic scraper, or OpenMetrics ranked lower: classic text.
+        for accept in [
+            None,
+            Some("*/*"),
+            Some("text/plain;version=0.0.4"),
+            Some("text/plain;q=0.9,application/openmetrics-text;q=0.5"),
+            Some("application/openmetrics-text;q=0"),
+        ] {
+            let (ct, body) = m.encode_for(accept);
+            assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8", "{accept:?}");
+            assert!(!body.contains("# EOF"), "{accept:?}: {body}");
+            assert!(
+                body.contains("# TYPE p1duo_operations_total counter")
+                    && body.contains(r#"p1duo_operations_total{rule="r1",kind="user",action="create",result="success"} 1"#),
+                "{accept:?}: {body}"
+            );
+        }
+    }
 
     #[test]
     fn recorded_values_show_in_the_exposition() {

@@ -165,21 +165,16 @@ async fn approve(
     }
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Ok(report) = StatusReport::read(&s.config(), Some(&s.db)).await {
         for (rule, status, n) in report.per_status() {
             s.metrics
                 .objects(&rule, &status, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        s.metrics.encode(),
-    )
-        .into_response()
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = s.metrics.encode_for(accept);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 async fn status_page(State(s): State<Arc<Shared>>) -> Response {
