@@ -4,6 +4,7 @@
 //! SIGINT/SIGTERM that lets the writes in flight finish.
 
 mod notifications;
+mod page;
 mod scheduler;
 mod server;
 mod subscription;
@@ -199,6 +200,11 @@ impl CycleRunner for Runner {
             self.shared.ready.store(true, Ordering::Release);
         }
         ran
+    }
+
+    fn next_run(&self, rule: &str, wait: std::time::Duration, failures: u32) {
+        let at = state_store::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        self.shared.metrics.next_run(rule, at, failures);
     }
 }
 
