@@ -9,6 +9,7 @@ mod crash;
 mod duo_fidelity;
 mod faults;
 mod inbound;
+mod live;
 mod outage;
 mod outbound;
 mod run;
