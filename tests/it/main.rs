@@ -4,6 +4,7 @@
 
 mod bad_config;
 mod bad_input;
+mod browser;
 mod cli;
 mod crash;
 mod duo_fidelity;

@@ -119,7 +119,8 @@ section.rule h2{font-size:1.25rem;margin:.7rem 0 .2rem;overflow-wrap:anywhere}
 .box h3{margin:0 0 .3rem;font-size:1rem;color:var(--c)}
 .box ul{margin:.2rem 0 .4rem;padding-left:1.2rem}
 code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--soft);border:1px solid var(--line);border-radius:.3rem;padding:.05rem .3rem;overflow-wrap:anywhere}
-pre{margin:.3rem 0;white-space:pre-wrap;overflow-wrap:anywhere}
+pre{margin:.3rem 0;white-space:pre-wrap;overflow-wrap:anywhere;background:#1f2328;color:#f6f8fa;padding:.6rem .8rem;border-radius:.4rem}
+pre code{background:none;border:0;padding:0;color:inherit}
 progress{width:100%;height:.9rem;accent-color:var(--c)}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.7rem 0}
 dl.facts dt{color:var(--mute)}dl.facts dd{margin:0}
@@ -174,7 +175,9 @@ fn duration(ms: i64) -> String {
 
 /// A clock time for people: `2026-12-03 15:04:05 UTC`.
 fn clock(ms: i64) -> String {
-    fmt_time(ms).replace('T', " ").replace('Z', " UTC")
+    fmt_time(ms - ms.rem_euclid(1000))
+        .replace('T', " ")
+        .replace('Z', " UTC")
 }
 
 fn time_html(now: i64, at: i64) -> String {
@@ -517,6 +520,9 @@ impl Page<'_> {
             s.push_str("</table></div>");
         }
         let rest = total.saturating_sub(from + shown);
+        if from == 0 && rest == 0 {
+            return;
+        }
         s.push_str("<p class=\"more\">");
         if shown > 0 {
             let _ = write!(
