@@ -65,12 +65,20 @@ async fn the_status_page_shows_health_and_how_to_approve_in_a_real_browser() {
     };
     // A rule that worked, then PingOne lost most of its users: blocked.
     let env = Env::new().await;
-    let rule = outbound_rule("workforce", "deprovision = true\nremove_action = \"disable\"", "");
+    let rule = outbound_rule(
+        "workforce",
+        "deprovision = true\nremove_action = \"disable\"",
+        "",
+    );
     let config = env.config(&rule);
     let ids: Vec<String> = (0..20)
         .map(|i| env.p1_user(&format!("user{i:02}"), &env.workforce, json!({})))
         .collect();
-    env.p1_user("broken", &env.workforce, json!({ "primaryPhone": "call 12" }));
+    env.p1_user(
+        "broken",
+        &env.workforce,
+        json!({ "primaryPhone": "call 12" }),
+    );
     env.sync(&config).await;
     for id in &ids[..15] {
         env.sims.p1.delete_user(id).unwrap();
@@ -113,7 +121,11 @@ async fn the_status_page_shows_health_and_how_to_approve_in_a_real_browser() {
         )
         .await;
         let len = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 10_000, "{name} screenshot {} is {len} bytes", shot.display());
+        assert!(
+            len > 10_000,
+            "{name} screenshot {} is {len} bytes",
+            shot.display()
+        );
     }
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
@@ -132,7 +144,10 @@ async fn the_status_page_shows_health_and_how_to_approve_in_a_real_browser() {
     assert_eq!(hash.len(), 64, "the plan hash: {hash:?}");
     assert!(dom.contains("p1duo plan --rule workforce"), "{dom}");
     assert!(dom.contains("<code>disable user user00</code>"), "{dom}");
-    assert!(dom.contains("and 5 more") || dom.contains("destructive change"), "{dom}");
+    assert!(
+        dom.contains("and 5 more") || dom.contains("destructive change"),
+        "{dom}"
+    );
     assert!(dom.contains(">broken<"), "the failed user is listed: {dom}");
     assert!(dom.contains(r#"name="viewport""#), "{dom}");
 }

@@ -92,15 +92,32 @@ async fn metrics_and_the_page_move_during_a_cycle_not_only_at_its_end() {
     let (m, page) = mid.unwrap_or_else(|| panic!("no scrape landed mid-cycle; last: {last}"));
     let planned = sample(&m, r#"p1duo_cycle_writes_planned{rule="r"}"#);
     assert_eq!(planned, Some(users as f64), "{m}");
-    let ops = total(&m, "p1duo_operations_total", &[r#"rule="r""#, r#"result="success""#]);
-    assert!(ops >= 20.0 && ops < users as f64, "operations count as they settle: {m}");
+    let ops = total(
+        &m,
+        "p1duo_operations_total",
+        &[r#"rule="r""#, r#"result="success""#],
+    );
+    assert!(
+        ops >= 20.0 && ops < users as f64,
+        "operations count as they settle: {m}"
+    );
     assert!(
         total(&m, "p1duo_api_paced_total", &[r#"side="duo""#]) > 0.0
-            && total(&m, "p1duo_api_pacing_wait_seconds_total", &[r#"side="duo""#]) > 0.0,
+            && total(
+                &m,
+                "p1duo_api_pacing_wait_seconds_total",
+                &[r#"side="duo""#]
+            ) > 0.0,
         "pacing waits are counted while they happen: {m}"
     );
-    assert!(total(&m, "p1duo_api_calls_total", &[r#"side="duo""#]) > 20.0, "{m}");
-    assert!(total(&m, "p1duo_api_calls_total", &[r#"side="pingone""#]) > 0.0, "{m}");
+    assert!(
+        total(&m, "p1duo_api_calls_total", &[r#"side="duo""#]) > 20.0,
+        "{m}"
+    );
+    assert!(
+        total(&m, "p1duo_api_calls_total", &[r#"side="pingone""#]) > 0.0,
+        "{m}"
+    );
     assert!(
         page.contains("Running now (startup)") && page.contains(&format!("of {users} writes")),
         "{page}"
@@ -116,10 +133,22 @@ async fn metrics_and_the_page_move_during_a_cycle_not_only_at_its_end() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(sample(&end, r#"p1duo_cycle_writes_done{rule="r"}"#), Some(users as f64), "{end}");
-    assert_eq!(sample(&end, r#"p1duo_cycle_writes_in_flight{rule="r"}"#), Some(0.0), "{end}");
     assert_eq!(
-        total(&end, "p1duo_operations_total", &[r#"rule="r""#, r#"action="create""#, r#"result="success""#]),
+        sample(&end, r#"p1duo_cycle_writes_done{rule="r"}"#),
+        Some(users as f64),
+        "{end}"
+    );
+    assert_eq!(
+        sample(&end, r#"p1duo_cycle_writes_in_flight{rule="r"}"#),
+        Some(0.0),
+        "{end}"
+    );
+    assert_eq!(
+        total(
+            &end,
+            "p1duo_operations_total",
+            &[r#"rule="r""#, r#"action="create""#, r#"result="success""#]
+        ),
         users as f64,
         "{end}"
     );
@@ -130,15 +159,31 @@ async fn metrics_and_the_page_move_during_a_cycle_not_only_at_its_end() {
         sim_429 as f64,
         "every 429 Duo sent is counted: {end}"
     );
-    assert!(total(&end, "p1duo_api_throttled_wait_seconds_total", &[r#"side="duo""#]) >= sim_429 as f64, "{end}");
-    assert!(sample(&end, r#"p1duo_next_cycle_timestamp_seconds{rule="r"}"#).unwrap_or(0.0) > 0.0, "{end}");
+    assert!(
+        total(
+            &end,
+            "p1duo_api_throttled_wait_seconds_total",
+            &[r#"side="duo""#]
+        ) >= sim_429 as f64,
+        "{end}"
+    );
+    assert!(
+        sample(&end, r#"p1duo_next_cycle_timestamp_seconds{rule="r"}"#).unwrap_or(0.0) > 0.0,
+        "{end}"
+    );
 
     // Classic text by default (curl, older scrapers); OpenMetrics when asked.
     let r = http.get(format!("{base}/metrics")).send().await.unwrap();
-    assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let r = http
         .get(format!("{base}/metrics"))
-        .header("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+        .header(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
         .send()
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 //! successful cycle per rule. Everything moves as it happens, not at the end
 //! of a cycle; the same numbers feed the status page through [`Live`].
 
+use crate::live::{Live, LiveSnapshot, Phase, Running};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -11,7 +12,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use crate::live::{Live, LiveSnapshot, Phase, Running};
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 

@@ -264,7 +264,10 @@ async fn the_observer_sees_ops_in_flight_and_those_a_cancel_left_unstarted() {
     assert!(r.cancelled);
     let events = watch.events.lock().unwrap();
     let count = |prefix: &str| events.iter().filter(|e| e.starts_with(prefix)).count();
-    assert_eq!((count("start"), count("ok"), count("not started")), (2, 2, 8));
+    assert_eq!(
+        (count("start"), count("ok"), count("not started")),
+        (2, 2, 8)
+    );
     assert_eq!(watch.max_in_flight.load(SeqCst), 2);
     assert_eq!(watch.in_flight.load(SeqCst), 0);
 }

@@ -203,7 +203,8 @@ impl CycleRunner for Runner {
     }
 
     fn next_run(&self, rule: &str, wait: std::time::Duration, failures: u32) {
-        let at = state_store::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        let at =
+            state_store::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
         self.shared.metrics.next_run(rule, at, failures);
     }
 }
