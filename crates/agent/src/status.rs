@@ -313,6 +313,15 @@ impl StatusReport {
                     o.status
                 );
             }
+            let more = r
+                .not_in_step_total
+                .saturating_sub(u64::from(r.listed_from) + r.not_in_step.len() as u64);
+            if more > 0 {
+                let _ = writeln!(
+                    s,
+                    "  … and {more} more (`status --json` or the status page)"
+                );
+            }
         }
         s
     }
