@@ -5,6 +5,7 @@
 
 mod notifications;
 mod page;
+mod page_fmt;
 mod scheduler;
 mod server;
 mod subscription;
