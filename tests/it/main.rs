@@ -4,12 +4,14 @@
 
 mod bad_config;
 mod bad_input;
+mod browser;
 mod cli;
 mod crash;
 mod duo_fidelity;
 mod faults;
 mod filter_agreement;
 mod inbound;
+mod live;
 mod logs;
 mod outage;
 mod outbound;

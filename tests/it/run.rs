@@ -263,7 +263,7 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
         "{metrics}"
     );
     let page = get("/status").await.unwrap().text().await.unwrap();
-    assert!(page.contains("rule r"), "{page}");
+    assert!(page.contains(r#"id="rule-r""#), "{page}");
 
     // A user created in PingOne arrives in Duo through the notification, not the 1 h interval,
     // by the fast path: that user is read, not the whole directory.
@@ -408,7 +408,7 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
     let mut page = String::new();
     for _ in 0..800 {
         if let Some(p) = status_page().await
-            && p.contains("rule first")
+            && p.contains(r#"id="rule-first""#)
         {
             page = p;
             break;
@@ -416,7 +416,7 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(
-        page.contains("rule first"),
+        page.contains(r#"id="rule-first""#),
         "the agent never served its status page"
     );
     let mut buf = [0u8; 512];
@@ -446,7 +446,7 @@ async fn the_binary_reloads_on_sighup_and_stops_on_sigterm() {
     for _ in 0..800 {
         if status_page()
             .await
-            .is_some_and(|p| p.contains("rule second"))
+            .is_some_and(|p| p.contains(r#"id="rule-second""#))
         {
             reloaded = true;
             break;

@@ -11,6 +11,7 @@ mod config;
 mod cycle;
 mod duo;
 mod error;
+mod live;
 mod mapping_spec;
 mod metrics;
 mod pingone;

@@ -12,6 +12,30 @@ use std::fmt::Write as _;
 /// Most objects not in step listed per rule.
 const MAX_LISTED: u32 = 1000;
 
+/// Which objects not in step a report lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The rule `from` and `count` apply to (`None`: every rule).
+    pub rule: Option<String>,
+    /// Skip this many.
+    pub from: u32,
+    /// List at most this many.
+    pub count: u32,
+    /// At most this many for the other rules.
+    pub others: u32,
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Listing {
+            rule: None,
+            from: 0,
+            count: MAX_LISTED,
+            others: MAX_LISTED,
+        }
+    }
+}
+
 /// Version of `status --json`.
 pub const STATUS_SCHEMA_VERSION: u32 = 1;
 
@@ -52,14 +76,11 @@ impl RuleState {
     }
 
     /// The state from the last finished run, the block memo and the objects.
-    fn of(runs: &[Run], blocked: bool, not_in_step: &[ObjectStatus]) -> RuleState {
+    fn of(runs: &[Run], blocked: bool, failing_objects: bool) -> RuleState {
         use state_store::RunOutcome as O;
         if blocked {
             return RuleState::Blocked;
         }
-        let failing_objects = not_in_step
-            .iter()
-            .any(|o| matches!(o.status, SyncStatus::Failed | SyncStatus::Partial));
         match runs.iter().find_map(|r| r.outcome) {
             None => RuleState::NeverRun,
             Some(O::Failed) => RuleState::Failing,
@@ -80,6 +101,11 @@ pub struct RuleStatus {
     /// Objects per status (`success`, `unsynced`, `partial`, `failed`).
     pub counts: Vec<(String, String, u64)>,
     pub not_in_step: Vec<ObjectStatus>,
+    /// Objects not in step in all; `not_in_step` may list only some of them.
+    pub not_in_step_total: u64,
+    /// The position of `not_in_step`'s first entry among them all.
+    #[serde(skip)]
+    pub listed_from: u32,
     pub state: RuleState,
     /// Why the last cycle was blocked, when it was.
     pub blocked: Option<crate::cycle::state::Blocked>,
@@ -88,6 +114,15 @@ pub struct RuleStatus {
 impl StatusReport {
     /// Read the report from the state database (`None`: no database yet).
     pub async fn read(config: &Config, db: Option<&StateDb>) -> Result<StatusReport, AgentError> {
+        Self::read_listing(config, db, &Listing::default()).await
+    }
+
+    /// [`StatusReport::read`], listing the objects not in step that `listing` asks for.
+    pub async fn read_listing(
+        config: &Config,
+        db: Option<&StateDb>,
+        listing: &Listing,
+    ) -> Result<StatusReport, AgentError> {
         let mut names: Vec<(String, bool, bool)> = config
             .rules
             .iter()
@@ -103,6 +138,8 @@ impl StatusReport {
                     runs: vec![],
                     counts: vec![],
                     not_in_step: vec![],
+                    not_in_step_total: 0,
+                    listed_from: 0,
                     state: RuleState::NeverRun,
                     blocked: None,
                 })
@@ -121,10 +158,19 @@ impl StatusReport {
         let mut rules = Vec::new();
         for (name, configured, enabled) in names {
             let n = name.clone();
+            let from = match &listing.rule {
+                Some(r) if *r == name => listing.from,
+                _ => 0,
+            };
+            let limit = if listing.rule.as_ref().is_some_and(|r| *r != name) {
+                listing.others
+            } else {
+                listing.count
+            };
             let (runs, counts, not_in_step, blocked) = db
                 .call(move |s| {
                     let runs = s.recent_runs(Some(&n), 5)?;
-                    let counts = s
+                    let counts: Vec<(String, String, u64)> = s
                         .status_counts(&n)?
                         .into_iter()
                         .map(|(k, st, c)| (k.as_str().to_owned(), st.as_str().to_owned(), c))
@@ -133,13 +179,27 @@ impl StatusReport {
                         rule: Some(n.clone()),
                         kind: None,
                         not_in_step: true,
-                        limit: Some(MAX_LISTED),
+                        limit: Some(from.saturating_add(limit)),
                     };
                     let blocked = crate::cycle::state::blocked(s, &n)?;
                     Ok((runs, counts, s.statuses(&filter)?, blocked))
                 })
                 .await?;
-            let state = RuleState::of(&runs, blocked.is_some(), &not_in_step);
+            // From the counts: the listing may show only some objects.
+            let failing = counts.iter().any(|(_, st, c)| {
+                *c > 0 && (st == SyncStatus::Failed.as_str() || st == SyncStatus::Partial.as_str())
+            }) || not_in_step
+                .iter()
+                .any(|o| matches!(o.status, SyncStatus::Failed | SyncStatus::Partial));
+            let state = RuleState::of(&runs, blocked.is_some(), failing);
+            let not_in_step_total = counts
+                .iter()
+                .filter(|(_, st, _)| st != SyncStatus::Success.as_str())
+                .map(|(_, _, c)| c)
+                .sum::<u64>()
+                .max(not_in_step.len() as u64);
+            let not_in_step: Vec<ObjectStatus> =
+                not_in_step.into_iter().skip(from as usize).collect();
             rules.push(RuleStatus {
                 name,
                 configured,
@@ -147,6 +207,8 @@ impl StatusReport {
                 runs,
                 counts,
                 not_in_step,
+                not_in_step_total,
+                listed_from: from,
                 state,
                 blocked,
             });
@@ -251,70 +313,16 @@ impl StatusReport {
                     o.status
                 );
             }
-        }
-        s
-    }
-
-    /// The `/status` page.
-    pub fn render_html(&self) -> String {
-        let mut s = String::from(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>p1duo status</title>\
-             <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}\
-             td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.failed{color:#b00}</style></head><body>\
-             <h1>p1duo status</h1>",
-        );
-        for r in &self.rules {
-            let _ = write!(
-                s,
-                "<h2>rule {}: {}</h2>",
-                esc(&r.name),
-                esc(r.state.describe())
-            );
-            if let Some(b) = &r.blocked {
-                for why in &b.reasons {
-                    let _ = write!(s, "<p class=\"failed\">blocked: {}</p>", esc(why));
-                }
-                let _ = write!(
+            let more = r
+                .not_in_step_total
+                .saturating_sub(u64::from(r.listed_from) + r.not_in_step.len() as u64);
+            if more > 0 {
+                let _ = writeln!(
                     s,
-                    "<p>{} destructive change(s) wait for approval (plan {}).</p>",
-                    b.pending_destructive,
-                    esc(&b.plan_hash)
+                    "  … and {more} more (`status --json` or the status page)"
                 );
             }
-            s.push_str("<table><tr><th>run</th><th>trigger</th><th>started</th><th>outcome</th><th>counts</th></tr>");
-            for run in &r.runs {
-                s.push_str("<tr>");
-                for cell in run_fields(run) {
-                    let _ = write!(s, "<td>{}</td>", esc(cell.trim()));
-                }
-                s.push_str("</tr>");
-            }
-            s.push_str("</table>");
-            if r.not_in_step.is_empty() && r.state == RuleState::InStep {
-                s.push_str("<p>Every object is in step.</p>");
-            } else {
-                s.push_str("<table><tr><th>kind</th><th>name</th><th>source id</th><th>status</th><th>last error</th><th>attempts</th></tr>");
-                for o in &r.not_in_step {
-                    let err = o
-                        .last_error
-                        .as_ref()
-                        .map_or(String::new(), |e| format!("{}: {}", e.code, e.message));
-                    let _ = write!(
-                        s,
-                        "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        o.status,
-                        o.key.kind,
-                        esc(&o.display_name),
-                        esc(&o.key.source_id),
-                        o.status,
-                        esc(&err),
-                        o.attempts
-                    );
-                }
-                s.push_str("</table>");
-            }
         }
-        s.push_str("</body></html>");
         s
     }
 

@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 use crate::canon::{Params, canon_params, encode};
 use crate::config::{ApiHost, DuoConfig, SignatureVersion};
 use crate::error::{ApiFailure, DuoError, TransportFailure, classify_failure};
-use crate::pace::{EndpointClass, Pacer};
+use crate::pace::{CallObserver, EndpointClass, Pacer};
 use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::sign::{self, Canon, CanonInput, Digest512Or1};
 use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
@@ -57,6 +57,7 @@ struct Inner {
     dates: DateSource,
     /// 429 answers seen (retried or not), for the caller's metrics.
     throttled: std::sync::atomic::AtomicU64,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// Counts a one-to-many association after a 500/50001: `Some(what)` names the
@@ -237,6 +238,7 @@ impl DuoClient {
                 retry: config.retry,
                 dates,
                 throttled: std::sync::atomic::AtomicU64::new(0),
+                observer: config.observer,
             }),
         })
     }
@@ -369,6 +371,9 @@ impl DuoClient {
             );
             let outcome = async {
                 let paced = inner.pacer.acquire(class).await;
+                if let Some(o) = &inner.observer {
+                    o.sending(class, paced);
+                }
                 if !paced.is_zero() {
                     tracing::trace!(
                         waited_ms = paced.as_millis() as u64,
@@ -444,7 +449,13 @@ impl DuoClient {
                             .retry_after
                             .as_deref()
                             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                        if let Some(wait) = retry_in(retry_after) {
+                        let wait = retry_in(retry_after);
+                        if status == 429
+                            && let Some(o) = &inner.observer
+                        {
+                            o.throttled(wait);
+                        }
+                        if let Some(wait) = wait {
                             span.in_scope(|| {
                                 tracing::warn!(
                                     status,

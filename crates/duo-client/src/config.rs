@@ -3,12 +3,13 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use crate::error::DuoError;
-use crate::pace::RateLimits;
+use crate::pace::{CallObserver, RateLimits};
 use crate::retry::RetryPolicy;
 
 /// How requests are signed.
@@ -48,6 +49,8 @@ pub struct DuoConfig {
     pub rate_limits: RateLimits,
     /// Retry and back-off settings.
     pub retry: RetryPolicy,
+    /// Told of every attempt, pacing wait and 429 (metrics); none by default.
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// `p1duo/<version>`.
@@ -70,6 +73,7 @@ impl DuoConfig {
             user_agent: default_user_agent(),
             rate_limits: RateLimits::duo_published(),
             retry: RetryPolicy::default(),
+            observer: None,
         }
     }
 }

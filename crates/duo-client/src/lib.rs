@@ -36,7 +36,7 @@ pub use canon::Params;
 pub use client::{DateSource, DuoClient, Idempotency, RawResponse};
 pub use config::{ApiHost, DuoConfig, SignatureVersion, default_user_agent};
 pub use error::{ApiFailure, DuoError, ErrorClass, TransportFailure};
-pub use pace::{EndpointClass, RateLimits};
+pub use pace::{CallObserver, EndpointClass, RateLimits};
 pub use paging::{ADMINS_PAGE, LARGE_PAGE, USERS_PAGE};
 pub use reqwest::Method;
 pub use retry::RetryPolicy;

@@ -13,6 +13,17 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
+/// Told of every attempt the client sends and every wait it makes, for the
+/// caller's metrics (the client keeps no registry of its own).
+pub trait CallObserver: Send + Sync + std::fmt::Debug {
+    /// An attempt of `class` goes out now, after `paced` spent waiting under
+    /// the client's own rate limit (zero: no wait). Retries count too.
+    fn sending(&self, class: EndpointClass, paced: Duration);
+    /// Duo answered 429; `retry_in` is the wait before the next attempt
+    /// (`None`: no attempt is left and the call fails).
+    fn throttled(&self, retry_in: Option<Duration>);
+}
+
 /// Which Duo rate limit a call counts against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EndpointClass {

@@ -3,7 +3,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -20,6 +20,17 @@ use crate::token::{TokenSource, transport_text};
 
 /// The header carrying our correlation id (the sync run id).
 pub const TRANSACTION_ID_HEADER: &str = "X-Ping-External-Transaction-ID";
+
+/// Told of every request the client sends and every wait it makes, for the
+/// caller's metrics (the client keeps no registry of its own).
+pub trait CallObserver: Send + Sync + std::fmt::Debug {
+    /// A request goes out now (retries count too), after `paced` spent
+    /// waiting under `requests_per_second` (zero: no wait).
+    fn sending(&self, paced: Duration);
+    /// PingOne answered 429; `retry_in` is the wait before the next attempt
+    /// (`None`: no attempt is left and the call fails).
+    fn throttled(&self, retry_in: Option<Duration>);
+}
 
 /// A PingOne Platform API client for one environment. Cheap to clone; clones share the
 /// connection pool, the token cache and the request pacer.
@@ -48,6 +59,7 @@ struct Shared {
     retry: RetryPolicy,
     /// 429 answers seen (retried or not), for the caller's metrics.
     throttled: std::sync::atomic::AtomicU64,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// Whether a request may be sent again when its outcome is unknown.
@@ -123,6 +135,7 @@ impl PingOneClient {
                 limiter,
                 retry: config.retry,
                 throttled: std::sync::atomic::AtomicU64::new(0),
+                observer: config.observer,
             }),
             transaction_id,
         })
@@ -214,10 +227,18 @@ impl PingOneClient {
         let mut uncertain = false;
         loop {
             attempt += 1;
-            if let Some(l) = &s.limiter {
-                l.until_ready().await;
-            }
+            let paced = match &s.limiter {
+                Some(l) if l.check().is_err() => {
+                    let waiting = std::time::Instant::now();
+                    l.until_ready().await;
+                    waiting.elapsed()
+                }
+                _ => Duration::ZERO,
+            };
             let token = s.tokens.get().await?;
+            if let Some(o) = &s.observer {
+                o.sending(paced);
+            }
             let span = info_span!(
                 "pingone_request",
                 method = %req.method,
@@ -330,8 +351,13 @@ impl PingOneClient {
                 if code != 429 {
                     uncertain = true;
                 }
-                if attempt < max {
-                    let wait = s.retry.delay(attempt + 1, retry_after);
+                let wait = (attempt < max).then(|| s.retry.delay(attempt + 1, retry_after));
+                if code == 429
+                    && let Some(o) = &s.observer
+                {
+                    o.throttled(wait);
+                }
+                if let Some(wait) = wait {
                     span.in_scope(|| {
                         warn!(wait_ms = wait.as_millis() as u64, "PingOne asked to retry");
                     });

@@ -148,6 +148,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Sent as `X-Ping-External-Transaction-ID` (e.g. the sync run id) when set.
     pub transaction_id: Option<String>,
+    /// Told of every request, pacing wait and 429 (metrics); none by default.
+    pub observer: Option<std::sync::Arc<dyn crate::CallObserver>>,
 }
 
 impl ClientConfig {
@@ -173,6 +175,7 @@ impl ClientConfig {
             token_renew_before: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             transaction_id: None,
+            observer: None,
         }
     }
 

@@ -32,7 +32,7 @@ mod retry;
 mod token;
 mod users;
 
-pub use client::{PingOneClient, TRANSACTION_ID_HEADER};
+pub use client::{CallObserver, PingOneClient, TRANSACTION_ID_HEADER};
 pub use config::{ClientConfig, ConfigError, Region, TokenAuthMethod};
 pub use error::{Error, ErrorClass, ErrorDetail, ErrorEnvelope, Result};
 pub use filter::{

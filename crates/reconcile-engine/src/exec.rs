@@ -204,6 +204,16 @@ pub trait Journal: Sync {
     ) -> impl Future<Output = Result<(), JournalError>> + Send;
 }
 
+/// Watches a run while it goes (live progress, metrics). Called from the
+/// executor's own task, so it must be quick and must not block.
+pub trait ExecObserver: Send + Sync + std::fmt::Debug {
+    /// `op` starts: its intent is journaled and its calls follow.
+    fn started(&self, op: &Op);
+    /// `op` has its final outcome; every op of the plan settles exactly once
+    /// (skipped and not-started ones too, the latter when the run ends).
+    fn settled(&self, op: &Op, outcome: &Outcome);
+}
+
 /// Executor options.
 #[derive(Clone, Debug)]
 pub struct ExecOptions {
@@ -211,6 +221,8 @@ pub struct ExecOptions {
     pub concurrency: usize,
     /// Cancelled: no new op starts; in-flight ops finish and are journaled.
     pub cancel: CancellationToken,
+    /// Told of each op as it starts and settles.
+    pub observer: Option<std::sync::Arc<dyn ExecObserver>>,
 }
 
 impl Default for ExecOptions {
@@ -218,6 +230,7 @@ impl Default for ExecOptions {
         ExecOptions {
             concurrency: 8,
             cancel: CancellationToken::new(),
+            observer: None,
         }
     }
 }
@@ -346,6 +359,7 @@ pub async fn execute<T: Target, J: Journal>(
         plan_hash: plan.hash.clone(),
         ..RunReport::default()
     };
+    let observer = opts.observer.as_deref();
     if !plan.blocked.is_empty() {
         report.blocked = true;
         report.results = (0..n as u32)
@@ -354,6 +368,11 @@ pub async fn execute<T: Target, J: Journal>(
                 outcome: Outcome::NotStarted,
             })
             .collect();
+        if let Some(o) = observer {
+            for op in &plan.ops {
+                o.settled(op, &Outcome::NotStarted);
+            }
+        }
         return report;
     }
     let mut waiting: Vec<usize> = vec![0; n];
@@ -397,8 +416,12 @@ pub async fn execute<T: Target, J: Journal>(
                     &mut waiting,
                     &mut ready,
                     plan,
+                    observer,
                 );
                 continue;
+            }
+            if let Some(o) = observer {
+                o.started(op);
             }
             inflight.push(run_op(
                 &plan.rule,
@@ -424,9 +447,15 @@ pub async fn execute<T: Target, J: Journal>(
             &mut waiting,
             &mut ready,
             plan,
+            observer,
         );
     }
     report.cancelled = outcomes.iter().any(Option::is_none);
+    if let Some(o) = observer {
+        for (i, _) in outcomes.iter().enumerate().filter(|(_, x)| x.is_none()) {
+            o.settled(&plan.ops[i], &Outcome::NotStarted);
+        }
+    }
     report.results = outcomes
         .into_iter()
         .enumerate()
@@ -457,6 +486,7 @@ pub async fn execute<T: Target, J: Journal>(
     report
 }
 
+#[allow(clippy::too_many_arguments)]
 fn settle(
     id: u32,
     outcome: Outcome,
@@ -465,8 +495,12 @@ fn settle(
     waiting: &mut [usize],
     ready: &mut std::collections::BTreeSet<u32>,
     plan: &Plan,
+    observer: Option<&dyn ExecObserver>,
 ) {
     let ok = matches!(outcome, Outcome::Succeeded { .. });
+    if let Some(o) = observer {
+        o.settled(&plan.ops[id as usize], &outcome);
+    }
     outcomes[id as usize] = Some(outcome);
     if ok {
         for &d in &dependents[id as usize] {
@@ -483,14 +517,18 @@ fn settle(
         for &d in &dependents[f as usize] {
             if outcomes[d as usize].is_none() {
                 let op = &plan.ops[f as usize];
-                outcomes[d as usize] = Some(Outcome::Skipped {
+                let skipped = Outcome::Skipped {
                     reason: format!(
                         "depends on op {f} ({} {} {}) which did not succeed",
                         op.action.verb(),
                         op.kind.as_str(),
                         op.name
                     ),
-                });
+                };
+                if let Some(o) = observer {
+                    o.settled(&plan.ops[d as usize], &skipped);
+                }
+                outcomes[d as usize] = Some(skipped);
                 ready.remove(&d);
                 stack.push(d);
             }

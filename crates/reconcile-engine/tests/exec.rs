@@ -47,6 +47,7 @@ async fn concurrency_is_bounded() {
         ExecOptions {
             concurrency: 3,
             cancel: CancellationToken::new(),
+            observer: None,
         },
     )
     .await;
@@ -69,6 +70,7 @@ async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
         ExecOptions {
             concurrency: 2,
             cancel,
+            observer: None,
         },
     )
     .await;
@@ -175,4 +177,97 @@ fn unknown_create_is_looked_up_not_repeated() {
     assert_eq!(t.snapshot().created.len(), 1, "created once");
     assert!(j.pending().is_empty());
     assert!(plan_now(&m, &t, &j, &pol(), false).is_empty());
+}
+
+/// Records what an [`ExecObserver`] is told, as the operator's metrics would.
+#[derive(Debug, Default)]
+struct Watch {
+    events: std::sync::Mutex<Vec<String>>,
+    in_flight: std::sync::atomic::AtomicI64,
+    max_in_flight: std::sync::atomic::AtomicI64,
+}
+
+impl ExecObserver for Watch {
+    fn started(&self, op: &Op) {
+        let n = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.max_in_flight.fetch_max(n, SeqCst);
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("start {} {}", op.action.verb(), op.name));
+    }
+    fn settled(&self, op: &Op, outcome: &Outcome) {
+        if !matches!(outcome, Outcome::Skipped { .. } | Outcome::NotStarted) {
+            self.in_flight.fetch_sub(1, SeqCst);
+        }
+        let o = match outcome {
+            Outcome::Succeeded { .. } => "ok",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::NotStarted => "not started",
+        };
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("{o} {} {}", op.action.verb(), op.name));
+    }
+}
+
+#[test]
+fn the_observer_sees_each_op_start_and_settle_once_as_it_happens() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    let mut m = users(2);
+    m.objs[0].phone = Some("+15550100".into());
+    m.objs[1].phone = Some("+15550101".into());
+    let p = plan_now(&m, &t, &j, &pol(), false);
+    *t.faults.lock().unwrap() = vec![Fault::Ok, Fault::Transient];
+    let watch = std::sync::Arc::new(Watch::default());
+    let opts = ExecOptions {
+        concurrency: 1,
+        observer: Some(watch.clone()),
+        ..ExecOptions::default()
+    };
+    use futures::FutureExt;
+    let r = execute(&p, &t, &j, opts).now_or_never().unwrap();
+    assert_eq!(r.users.failed, 1);
+    // The dependent of the failed create is skipped the moment it fails,
+    // not at the end of the run.
+    assert_eq!(
+        *watch.events.lock().unwrap(),
+        [
+            "start create user00",
+            "ok create user00",
+            "start create user01",
+            "failed create user01",
+            "skipped add_phone user01",
+            "start add_phone user00",
+            "ok add_phone user00",
+        ]
+    );
+    assert_eq!(watch.in_flight.load(SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_sees_ops_in_flight_and_those_a_cancel_left_unstarted() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    t.yield_in_calls.store(true, SeqCst);
+    let cancel = CancellationToken::new();
+    *t.cancel_at.lock().unwrap() = Some((2, cancel.clone()));
+    let p = plan_now(&users(10), &t, &j, &pol(), false);
+    let watch = std::sync::Arc::new(Watch::default());
+    let opts = ExecOptions {
+        concurrency: 2,
+        cancel,
+        observer: Some(watch.clone()),
+    };
+    let r = execute(&p, &t, &j, opts).await;
+    assert!(r.cancelled);
+    let events = watch.events.lock().unwrap();
+    let count = |prefix: &str| events.iter().filter(|e| e.starts_with(prefix)).count();
+    assert_eq!(
+        (count("start"), count("ok"), count("not started")),
+        (2, 2, 8)
+    );
+    assert_eq!(watch.max_in_flight.load(SeqCst), 2);
+    assert_eq!(watch.in_flight.load(SeqCst), 0);
 }

@@ -147,7 +147,7 @@ async fn state_db(c: &Config) -> CheckResult {
 async fn duo(c: &Config) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let counts = std::sync::Arc::new(crate::duo::CallCounts::default());
-    let duo = match crate::duo::duo_counted(c, counts.clone()) {
+    let duo = match crate::duo::duo_counted(c, counts.clone(), None) {
         Ok(d) => d,
         Err(e) => return vec![fail("Duo connection", e.to_string())],
     };

@@ -110,9 +110,15 @@ impl Agent {
             pb.set_length(writes);
             pb.set_message(name.clone());
         }
+        // Live progress and the operations counter move with each op.
+        self.metrics.cycle_writing(&name, writes);
         let opts = engine::ExecOptions {
             concurrency: self.config.agent.concurrency,
             cancel,
+            observer: Some(std::sync::Arc::new(crate::live::OpWatch {
+                metrics: self.metrics.clone(),
+                rule: name.clone(),
+            })),
         };
         let (report, calls) = match &prepared.target {
             TargetSide::Duo => {
@@ -142,34 +148,7 @@ impl Agent {
         if let Some(pb) = &progress {
             pb.finish_and_clear();
         }
-        // Duo: every request and 429 seen by the transport (reads and writes);
-        // PingOne: the pages read for the snapshot and the writes made.
-        let (duo_calls, duo_429) = self.duo_calls.take();
-        self.metrics.api("duo", duo_calls, duo_429);
-        let p1_writes = if matches!(prepared.target, TargetSide::Duo) {
-            0
-        } else {
-            calls
-        };
-        // The client's 429 count is cumulative; the metric takes what is new since the last cycle.
-        let p1_429 = self.p1.throttled_responses();
-        let p1_new_429 = p1_429.saturating_sub(
-            self.p1_throttled_seen
-                .swap(p1_429, std::sync::atomic::Ordering::Relaxed),
-        );
-        self.metrics
-            .api("pingone", prepared.pingone_reads + p1_writes, p1_new_429);
-        for (i, r) in report.results.iter().enumerate() {
-            let op = &plan.ops[i];
-            let result = match r.outcome {
-                engine::Outcome::Succeeded { .. } => "success",
-                engine::Outcome::Failed { .. } => "failed",
-                engine::Outcome::Skipped { .. } => "skipped",
-                engine::Outcome::NotStarted => "not_started",
-            };
-            self.metrics
-                .op(&name, op.kind.as_str(), op.action.verb(), result);
-        }
+        tracing::debug!(rule = %name, pingone_pages = prepared.pingone_reads, writes = calls, "plan carried out");
         // Statuses: this run's, and forget those of objects that left the rule.
         let statuses = journal.take_statuses();
         let mut keep: HashSet<(state_store::ObjectKind, String)> = statuses
@@ -229,22 +208,25 @@ impl Agent {
         }
         journal::flush_statuses(&db, statuses, stale).await?;
         if report.blocked || !prepared.partial {
+            let destructive = || {
+                plan.ops.iter().filter(|o| {
+                    matches!(
+                        o.action,
+                        engine::Action::Disable
+                            | engine::Action::Delete
+                            | engine::Action::RemoveMember { .. }
+                            | engine::Action::RemovePhone { .. }
+                    )
+                })
+            };
             let blocked = report.blocked.then(|| state::Blocked {
                 plan_hash: plan.hash.clone(),
                 reasons: plan.blocked.iter().map(|b| b.reason.clone()).collect(),
-                pending_destructive: plan
-                    .ops
-                    .iter()
-                    .filter(|o| {
-                        matches!(
-                            o.action,
-                            engine::Action::Disable
-                                | engine::Action::Delete
-                                | engine::Action::RemoveMember { .. }
-                                | engine::Action::RemovePhone { .. }
-                        )
-                    })
-                    .count() as u64,
+                pending_destructive: destructive().count() as u64,
+                examples: destructive()
+                    .take(10)
+                    .map(|o| format!("{} {} {}", o.action.verb(), o.kind.as_str(), o.name))
+                    .collect(),
                 at: now_millis(),
             });
             let write = state::StateWrite::blocked(&name, blocked.as_ref());

@@ -124,10 +124,6 @@ pub struct Agent {
     pub p1: PingOneClient,
     pub db: Option<StateDb>,
     pub metrics: Arc<Metrics>,
-    /// Duo requests and 429s since the last cycle.
-    pub duo_calls: Arc<duo::CallCounts>,
-    /// The PingOne client's cumulative 429 count at the last cycle's end.
-    p1_throttled_seen: std::sync::atomic::AtomicU64,
     /// One cycle at a time across rules: outbound and inbound rules watch each
     /// other's links to avoid echoes, so they must not interleave.
     cycle_lock: tokio::sync::Mutex<()>,
@@ -140,15 +136,19 @@ impl Agent {
         db: Option<StateDb>,
         metrics: Arc<Metrics>,
     ) -> Result<Agent, AgentError> {
-        let duo_calls = Arc::new(duo::CallCounts::default());
+        // The clients tell the metrics of each request, wait and 429 as it happens.
+        let watch = |side| {
+            Arc::new(crate::live::ApiWatch {
+                metrics: metrics.clone(),
+                side,
+            })
+        };
         Ok(Agent {
-            duo: duo::duo_counted(&config, duo_calls.clone())?,
-            duo_calls,
-            p1: pingone::pingone(&config)?,
+            duo: duo::duo_counted(&config, Arc::default(), Some(watch("duo")))?,
+            p1: pingone::pingone_observed(&config, Some(watch("pingone")))?,
             config,
             db,
             metrics,
-            p1_throttled_seen: std::sync::atomic::AtomicU64::new(0),
             cycle_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -221,6 +221,7 @@ impl Agent {
             .ok_or_else(|| AgentError::State("sync needs the state database".into()))?;
         let started = std::time::Instant::now();
         let name = rule.name().to_owned();
+        let _running = self.metrics.cycle_running(&name, opts.trigger.as_str());
         if let RuleRef::Configured(r) = rule {
             let memo = StateWrite::memo(
                 &name,
@@ -282,6 +283,7 @@ impl Agent {
     ) -> Result<CycleReport, AgentError> {
         let _one_at_a_time = self.cycle_lock.lock().await;
         let started = std::time::Instant::now();
+        let _running = self.metrics.cycle_running(&rule.name, "notification");
         let rref = RuleRef::Configured(Box::new(rule.clone()));
         let prepared = match self
             .prepare_selected(&rref, Selection::Changes(changes), false)

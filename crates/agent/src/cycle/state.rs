@@ -48,6 +48,9 @@ pub struct Blocked {
     pub reasons: Vec<String>,
     /// The destructive changes it would have made (disable, delete, removals).
     pub pending_destructive: u64,
+    /// The first of them in words (`disable user alice`), for the page.
+    #[serde(default)]
+    pub examples: Vec<String>,
     /// When (Unix milliseconds).
     pub at: i64,
 }

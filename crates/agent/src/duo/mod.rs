@@ -28,16 +28,6 @@ pub struct CallCounts {
     pub last_date: std::sync::Mutex<Option<String>>,
 }
 
-impl CallCounts {
-    /// Take the counts accumulated since the last take.
-    pub fn take(&self) -> (u64, u64) {
-        (
-            self.calls.swap(0, Ordering::Relaxed),
-            self.throttled.swap(0, Ordering::Relaxed),
-        )
-    }
-}
-
 /// The real transport, counting what passes through it.
 struct Counting {
     inner: ReqwestTransport,
@@ -64,9 +54,15 @@ impl Transport for Counting {
     }
 }
 
-/// The Duo Admin API client of this config, counting its calls into `counts`.
-pub fn duo_counted(config: &Config, counts: Arc<CallCounts>) -> Result<DuoClient, AgentError> {
-    let c = duo_config(config);
+/// The Duo Admin API client of this config, counting its calls into
+/// `counts` and telling `observer` of each request, pacing wait and 429.
+pub fn duo_counted(
+    config: &Config,
+    counts: Arc<CallCounts>,
+    observer: Option<Arc<dyn duo_client::CallObserver>>,
+) -> Result<DuoClient, AgentError> {
+    let mut c = duo_config(config);
+    c.observer = observer;
     let inner = ReqwestTransport::new(
         c.connect_timeout,
         c.request_timeout,

@@ -16,6 +16,15 @@ use std::num::NonZeroU32;
 
 /// The PingOne client of this config.
 pub fn pingone(config: &Config) -> Result<PingOneClient, AgentError> {
+    pingone_observed(config, None)
+}
+
+/// The PingOne client of this config, telling `observer` of each request,
+/// pacing wait and 429.
+pub fn pingone_observed(
+    config: &Config,
+    observer: Option<std::sync::Arc<dyn pingone_client::CallObserver>>,
+) -> Result<PingOneClient, AgentError> {
     let p = &config.pingone;
     let mut c = ClientConfig::new(
         p.environment_id.clone(),
@@ -31,5 +40,6 @@ pub fn pingone(config: &Config) -> Result<PingOneClient, AgentError> {
     };
     c.request_timeout = p.timeout;
     c.requests_per_second = p.requests_per_second.and_then(NonZeroU32::new);
+    c.observer = observer;
     PingOneClient::new(c).map_err(|e| AgentError::PingOne(e.to_string()))
 }

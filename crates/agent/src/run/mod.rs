@@ -4,6 +4,8 @@
 //! SIGINT/SIGTERM that lets the writes in flight finish.
 
 mod notifications;
+mod page;
+mod page_fmt;
 mod scheduler;
 mod serve;
 mod server;
@@ -214,6 +216,12 @@ impl CycleRunner for Runner {
             self.shared.ready.store(true, Ordering::Release);
         }
         ran
+    }
+
+    fn next_run(&self, rule: &str, wait: std::time::Duration, failures: u32) {
+        let at =
+            state_store::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        self.shared.metrics.next_run(rule, at, failures);
     }
 }
 

@@ -42,6 +42,10 @@ pub trait CycleRunner: Send + Sync + 'static {
         trigger: CycleTrigger,
         cancel: CancellationToken,
     ) -> impl Future<Output = bool> + Send;
+
+    /// The next full cycle of `rule` starts in `wait`, after `failures`
+    /// cycles in a row that could not run (for the status page).
+    fn next_run(&self, _rule: &str, _wait: Duration, _failures: u32) {}
 }
 
 /// Timing of the scheduler.
@@ -144,6 +148,11 @@ async fn rule_loop<R: CycleRunner>(
         } else if trigger != CycleTrigger::Notification {
             next_full = tokio::time::Instant::now() + jittered(&timing);
         }
+        runner.next_run(
+            &rule,
+            next_full.saturating_duration_since(tokio::time::Instant::now()),
+            failures,
+        );
         let next = tokio::time::sleep_until(next_full);
         tokio::pin!(next);
         tokio::select! {

@@ -203,26 +203,44 @@ async fn sync_user(
     }
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Ok(report) = StatusReport::read(&s.config(), Some(&s.db)).await {
         for (rule, status, n) in report.per_status() {
             s.metrics
                 .objects(&rule, &status, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        s.metrics.encode(),
-    )
-        .into_response()
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = s.metrics.encode_for(accept);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn status_page(State(s): State<Arc<Shared>>) -> Response {
-    match StatusReport::read(&s.config(), Some(&s.db)).await {
-        Ok(r) => Html(r.render_html()).into_response(),
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    /// The rule whose objects not in step are paged.
+    rule: Option<String>,
+    /// The first of them to list.
+    #[serde(default)]
+    from: u32,
+}
+
+async fn status_page(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Response {
+    let config = s.config();
+    let listing = crate::status::Listing {
+        rule: q.rule,
+        from: q.from,
+        count: super::page::PAGE_ROWS,
+        others: super::page::PAGE_ROWS,
+    };
+    match StatusReport::read_listing(&config, Some(&s.db), &listing).await {
+        Ok(r) => {
+            let live = s.metrics.live();
+            let page = super::page::Page::new(&r, &live, &config, state_store::now_millis());
+            Html(page.render()).into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
@@ -350,7 +368,9 @@ mod tests {
         let (code, body) = http(addr, "GET", "/status", "").await;
         assert_eq!(code, 200);
         assert!(
-            body.contains("rule workforce-to-duo") && body.contains("rule duo-to-pingone"),
+            body.contains(r#"id="rule-workforce-to-duo" data-state="never run""#)
+                && body.contains(r#"id="rule-duo-to-pingone""#)
+                && body.contains("<h1>Waiting for the first cycle</h1>"),
             "{body}"
         );
         let ev = r#"{"action":{"type":"USER.UPDATED"},"resources":[{"type":"USER","id":"u9"}]}"#;

@@ -209,3 +209,63 @@ async fn every_attempt_is_signed_afresh() {
         assert_eq!(r.header("Authorization"), expected.header("Authorization"));
     }
 }
+
+/// What a caller's metrics hear from the client.
+#[derive(Debug, Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl duo_client::CallObserver for Heard {
+    fn sending(&self, class: duo_client::EndpointClass, paced: Duration) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("send {class:?} paced {}s", paced.as_secs_f64()));
+    }
+    fn throttled(&self, retry_in: Option<Duration>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("429 retry in {:?}", retry_in.map(|d| d.as_secs())));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_hears_every_attempt_its_pacing_wait_and_each_429() {
+    let script = Scripted::new([
+        ok(user_json("DU1", "a")),
+        too_many(None),
+        ok(user_json("DU1", "a")),
+        too_many(None),
+        too_many(None),
+    ]);
+    let heard = std::sync::Arc::new(Heard::default());
+    let mut c = config(RetryPolicy {
+        jitter: Duration::ZERO,
+        max_attempts: 2,
+        ..RetryPolicy::default()
+    });
+    // One read a second after a burst of one: the second read waits a second.
+    c.rate_limits = duo_client::RateLimits {
+        reads_per_minute: std::num::NonZeroU32::new(60),
+        burst: std::num::NonZeroU32::MIN,
+        ..duo_client::RateLimits::off()
+    };
+    c.observer = Some(heard.clone());
+    let duo = duo_client::DuoClient::with_transport(c, script.clone()).unwrap();
+    duo.get_user("DU1").await.unwrap();
+    duo.get_user("DU1").await.unwrap();
+    duo.get_user("DU1").await.unwrap_err();
+    assert_eq!(
+        *heard.0.lock().unwrap(),
+        [
+            "send Read paced 0s",
+            "send Read paced 1s",
+            "429 retry in Some(1)",
+            "send Read paced 0s",
+            "send Read paced 1s",
+            "429 retry in Some(1)",
+            "send Read paced 0s",
+            "429 retry in None",
+        ]
+    );
+}

@@ -232,3 +232,41 @@ async fn without_the_header_a_429_waits_for_inner_error_retry_after() {
         "waited {g:?}, not the backoff"
     );
 }
+
+/// What a caller's metrics hear from the client.
+#[derive(Debug, Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl pingone_client::CallObserver for Heard {
+    fn sending(&self, paced: Duration) {
+        let waited = if paced.is_zero() { "no wait" } else { "paced" };
+        self.0.lock().unwrap().push(format!("send, {waited}"));
+    }
+    fn throttled(&self, retry_in: Option<Duration>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("429, retry in {:?}", retry_in.map(|d| d.as_secs())));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_hears_every_request_its_pacing_wait_and_each_429() {
+    let mock = Mock::start(vec![
+        Reply::json(429, json!({"code": "REQUEST_LIMITED"})).header("retry-after", "3"),
+        Reply::json(200, user()),
+    ])
+    .await;
+    let heard = std::sync::Arc::new(Heard::default());
+    let mut config = mock.config();
+    config.observer = Some(heard.clone());
+    // Two a second, burst one: the retry right after the first request waits
+    // (governor's own clock: half a second of real time).
+    config.requests_per_second = std::num::NonZeroU32::new(2);
+    let client = PingOneClient::new(config).unwrap();
+    client.get_user("u1").await.unwrap();
+    assert_eq!(
+        *heard.0.lock().unwrap(),
+        ["send, no wait", "429, retry in Some(3)", "send, paced"]
+    );
+}

@@ -554,6 +554,7 @@ pub fn run(
     let opts = ExecOptions {
         concurrency,
         cancel: Default::default(),
+        observer: None,
     };
     execute(plan, target, journal, opts).now_or_never()
 }
