@@ -312,6 +312,7 @@ impl Agent {
                 let p1u = pingone::PingOneUsers {
                     users: pingone::list_users(&self.p1).await?,
                     population_id: String::new(),
+                    schema: None,
                 };
                 let inputs = inbound::build(
                     stub,

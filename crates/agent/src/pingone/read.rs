@@ -322,6 +322,8 @@ fn population_filter(pop_ids: &[String]) -> Option<pingone_client::Filter> {
 pub struct PingOneUsers {
     pub users: Vec<pingone_client::User>,
     pub population_id: String,
+    /// The User schema's attributes (`None`: unknown, none is left out).
+    pub schema: Option<HashSet<String>>,
 }
 
 /// Read PingOne's users and resolve the target population.
@@ -341,9 +343,19 @@ pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUser
             rule.name
         )));
     };
+    // Unreadable, the schema only costs the check below, never the cycle.
+    let schema = match p1.user_schema_attributes().await {
+        Ok(a) if !a.is_empty() => Some(a.into_iter().collect()),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read PingOne's User schema; mapping targets not checked");
+            None
+        }
+    };
     Ok(PingOneUsers {
         users: list_users(p1).await?,
         population_id: pop.id.clone(),
+        schema,
     })
 }
 
