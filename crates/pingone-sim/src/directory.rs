@@ -797,7 +797,7 @@ impl Directory {
         &self,
         body: &Map<String, Value>,
         own: Option<&str>,
-    ) -> Result<(String, Map<String, Value>, Option<Filter>), SimError> {
+    ) -> Result<GroupAttrs, SimError> {
         let attrs = strip(
             body,
             &[
@@ -1137,6 +1137,9 @@ impl Directory {
             .collect()
     }
 }
+
+/// A group body's name, writable attributes and parsed `userFilter`.
+type GroupAttrs = (String, Map<String, Value>, Option<Filter>);
 
 /// A user as a dynamic group's `userFilter` sees it: its attributes only.
 struct UserAttrs<'a>(&'a User);
