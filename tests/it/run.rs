@@ -591,3 +591,33 @@ async fn a_pushed_dynamic_groups_new_filter_moves_its_duo_members_in_a_fast_cycl
     .await;
     stop_agent(stop, agent).await;
 }
+
+/// A dynamic scope group's new `userFilter` changes who is in scope: the
+/// notification runs a full cycle (only that knows who left), so the one who
+/// now matches is provisioned and the one who no longer does is disabled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dynamic_scope_groups_new_filter_moves_users_in_and_out_of_scope() {
+    let env = Env::new().await;
+    let p1 = &env.sims.p1;
+    let dynamic = p1
+        .create_group(json!({"name": "Dyn", "userFilter": "username eq \"ann\""}))
+        .unwrap();
+    env.p1_user("ann", &env.workforce, json!({}));
+    env.p1_user("bob", &env.workforce, json!({}));
+    let rule = outbound_rule("r", "deprovision = true\nremove_action = \"disable\"", "").replace(
+        "populations = [\"Workforce\"]",
+        "populations = [\"Workforce\"]\ngroups = [\"Dyn\"]",
+    );
+    let (_base, stop, agent) = start_agent(&env, &rule).await;
+    assert!(env.duo_user("ann").is_some() && env.duo_user("bob").is_none());
+    p1.update_group(
+        &dynamic,
+        json!({"name": "Dyn", "userFilter": "username eq \"bob\""}),
+    )
+    .unwrap();
+    eventually("bob provisioned and ann disabled", || {
+        env.duo_user("bob").is_some() && env.duo_user("ann").is_some_and(|u| u.status == "disabled")
+    })
+    .await;
+    stop_agent(stop, agent).await;
+}
