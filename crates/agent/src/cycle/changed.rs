@@ -291,17 +291,16 @@ async fn members_among(
 ) -> Result<Option<(Vec<String>, u64)>, AgentError> {
     let (mut ids, mut reads) = (Vec::new(), 0);
     for chunk in usernames.chunks(USERNAMES_PER_FILTER) {
-        let mut any = None;
-        for name in chunk {
-            let Ok(f) = pingone_client::Filter::eq("username", name.as_str()) else {
-                return Ok(None);
-            };
-            any = Some(match any {
-                None => f,
-                Some(a) => pingone_client::Filter::or(a, f),
-            });
-        }
-        let Some(any) = any else { continue };
+        let Ok(names) = chunk
+            .iter()
+            .map(|n| pingone_client::Filter::eq("username", n.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(None);
+        };
+        let Some(any) = names.into_iter().reduce(pingone_client::Filter::or) else {
+            continue;
+        };
         let filter = pingone_client::Filter::member_of(group)
             .map_err(|e| AgentError::Other(format!("group id {group:?}: {e}")))?
             .and(any);
@@ -343,16 +342,13 @@ async fn nested_in<'a>(
     p1: &pingone_client::PingOneClient,
     parents: impl Iterator<Item = &'a String>,
 ) -> Result<(HashSet<String>, u64), AgentError> {
-    let mut any = None;
-    for p in parents {
-        let f = pingone_client::Filter::member_of(p)
-            .map_err(|e| AgentError::Other(format!("group id {p:?}: {e}")))?;
-        any = Some(match any {
-            None => f,
-            Some(a) => pingone_client::Filter::or(a, f),
-        });
-    }
-    let Some(filter) = any else {
+    let groups = parents
+        .map(|p| {
+            pingone_client::Filter::member_of(p)
+                .map_err(|e| AgentError::Other(format!("group id {p:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(filter) = groups.into_iter().reduce(pingone_client::Filter::or) else {
         return Ok((HashSet::new(), 0));
     };
     let query = pingone_client::GroupQuery {
