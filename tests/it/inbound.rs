@@ -165,3 +165,32 @@ async fn overlapping_outbound_and_inbound_rules_never_echo() {
         "outbound restores its own value"
     );
 }
+
+/// A mapping target missing from PingOne's User schema (here `costCenter`,
+/// never declared) is ignored by PingOne; the agent leaves it out instead of
+/// writing it again every cycle: the second cycle is quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_target_missing_from_pingones_schema_is_not_written_every_cycle() {
+    let env = Env::new().await;
+    env.sims
+        .duo
+        .insert_user(
+            "gus",
+            &[("realname", "Gus Grove"), ("email", "gus@example.net")],
+        )
+        .unwrap();
+    let rule = inbound_rule("in", "Contractors", "") + "\"custom.costCenter\" = \"email\"\n";
+    let config = env.config(&rule);
+    let r = env.sync(&config).await;
+    assert_eq!(r[0].outcome, Outcome::InStep, "{:?}", r[0]);
+    let u = env.p1_state_user("gus").expect("gus created");
+    assert_eq!(u.attributes["name"]["formatted"], "Gus Grove");
+    env.reset_stats();
+    let r = env.sync(&config).await;
+    assert_eq!(
+        (r[0].ops, env.p1_writes()),
+        (0, 0),
+        "the next cycle is quiet: {:?}",
+        r[0]
+    );
+}

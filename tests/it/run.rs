@@ -284,9 +284,10 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
         .filter(|(k, _)| k.starts_with("GET ") && k.contains("/users/{"))
         .map(|(_, v)| v)
         .sum();
+    // One listing: the pushed group's members among the changed usernames.
     assert_eq!(
         (listed, got),
-        (0, 1),
+        (1, 1),
         "the fast path reads only the changed user: {p1_stats:?}"
     );
     env.sims
@@ -497,5 +498,126 @@ async fn a_fast_cycle_takes_percentage_limits_of_the_whole_rule() {
         19,
         "only the deleted user went"
     );
+    stop_agent(stop, agent).await;
+}
+
+/// Duo group `name`'s members' usernames, sorted.
+fn duo_group_members(env: &Env, name: &str) -> Vec<String> {
+    let st = env.sims.duo.state();
+    let Some(g) = st.groups.iter().find(|g| g.name == name) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = st
+        .users
+        .iter()
+        .filter(|u| u.groups.contains(&g.group_id))
+        .map(|u| u.username.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Fast and full cycles read memberships from one source: a user in a scope
+/// group through a nested group, and in a pushed group through its
+/// `userFilter`, stays provisioned and in the Duo group when a notification
+/// about it runs a fast cycle, whether PingOne's `memberOfGroupIDs` lists
+/// nested and dynamic groups or not (undocumented: both variants run); a
+/// full cycle afterwards finds nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_and_full_cycles_agree_on_nested_and_dynamic_memberships() {
+    for variant in ["", "member-of-ids-direct"] {
+        let env = Env::new_in(variant, |_| {}).await;
+        let p1 = &env.sims.p1;
+        let staff = p1.create_group(json!({"name": "Staff"})).unwrap();
+        let eng = p1.create_group(json!({"name": "Engineering"})).unwrap();
+        p1.nest_group(&eng, &staff).unwrap();
+        p1.create_group(json!({"name": "Sales", "userFilter": "title sw \"Sales\""}))
+            .unwrap();
+        let dana = env.p1_user("dana", &env.workforce, json!({"title": "Sales lead"}));
+        p1.add_member(&dana, &eng).unwrap();
+        let rule =
+            outbound_rule("r", "deprovision = true\nremove_action = \"disable\"", "").replace(
+                "populations = [\"Workforce\"]",
+                "populations = [\"Workforce\"]\ngroups = [\"Staff\"]",
+            ) + "[rules.groups]\npush = [\"Sales\"]\n";
+        let (_base, stop, agent) = start_agent(&env, &rule).await;
+        assert_eq!(duo_group_members(&env, "Sales"), vec!["dana"], "{variant}");
+        env.reset_stats();
+
+        p1.update_user(&dana, json!({"name": {"given": "Dana", "family": "X"}}))
+            .unwrap();
+        let what = format!("{variant:?}: the fast cycle to update dana's realname");
+        eventually(&what, || {
+            env.duo_user("dana").is_some_and(|u| u.realname == "Dana")
+        })
+        .await;
+        let u = env.duo_user("dana").unwrap();
+        assert_eq!(u.status, "active", "{variant}: dana stays in scope");
+        assert_eq!(duo_group_members(&env, "Sales"), vec!["dana"], "{variant}");
+        assert_eq!(env.duo_writes(), 1, "{variant}: only the realname changed");
+        stop_agent(stop, agent).await;
+
+        env.reset_stats();
+        let config = agent::Config::load(&env.path).unwrap();
+        env.sync(&config).await;
+        assert_eq!(env.duo_writes(), 0, "{variant}: the full cycle agrees");
+    }
+}
+
+/// A `GROUP.UPDATED` of a pushed group re-lists its members: a dynamic
+/// group's new `userFilter` moves the Duo group's members in the fast cycle,
+/// the one who joined and the one who left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_dynamic_groups_new_filter_moves_its_duo_members_in_a_fast_cycle() {
+    let env = Env::new().await;
+    let p1 = &env.sims.p1;
+    let sales = p1
+        .create_group(json!({"name": "Sales", "userFilter": "username eq \"ann\""}))
+        .unwrap();
+    env.p1_user("ann", &env.workforce, json!({}));
+    env.p1_user("bob", &env.workforce, json!({}));
+    let rule = outbound_rule("r", "", "") + "[rules.groups]\npush = [\"Sales\"]\n";
+    let (_base, stop, agent) = start_agent(&env, &rule).await;
+    assert_eq!(duo_group_members(&env, "Sales"), vec!["ann"]);
+
+    p1.update_group(
+        &sales,
+        json!({"name": "Sales", "userFilter": "username eq \"bob\""}),
+    )
+    .unwrap();
+    eventually("bob to replace ann in Duo group Sales", || {
+        duo_group_members(&env, "Sales") == vec!["bob"]
+    })
+    .await;
+    stop_agent(stop, agent).await;
+}
+
+/// A dynamic scope group's new `userFilter` changes who is in scope: the
+/// notification runs a full cycle (only that knows who left), so the one who
+/// now matches is provisioned and the one who no longer does is disabled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dynamic_scope_groups_new_filter_moves_users_in_and_out_of_scope() {
+    let env = Env::new().await;
+    let p1 = &env.sims.p1;
+    let dynamic = p1
+        .create_group(json!({"name": "Dyn", "userFilter": "username eq \"ann\""}))
+        .unwrap();
+    env.p1_user("ann", &env.workforce, json!({}));
+    env.p1_user("bob", &env.workforce, json!({}));
+    let rule = outbound_rule("r", "deprovision = true\nremove_action = \"disable\"", "").replace(
+        "populations = [\"Workforce\"]",
+        "populations = [\"Workforce\"]\ngroups = [\"Dyn\"]",
+    );
+    let (_base, stop, agent) = start_agent(&env, &rule).await;
+    assert!(env.duo_user("ann").is_some() && env.duo_user("bob").is_none());
+    p1.update_group(
+        &dynamic,
+        json!({"name": "Dyn", "userFilter": "username eq \"bob\""}),
+    )
+    .unwrap();
+    eventually("bob provisioned and ann disabled", || {
+        env.duo_user("bob").is_some() && env.duo_user("ann").is_some_and(|u| u.status == "disabled")
+    })
+    .await;
     stop_agent(stop, agent).await;
 }

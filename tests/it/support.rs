@@ -67,8 +67,16 @@ impl Env {
     /// `.ci/run` runs the suite under each) are applied, and PingOne's in the variants named
     /// in `P1DUO_SIM_VARIANT` (see pingone-sim's `VARIANTS`; `.ci/run` runs those too).
     pub async fn new_with(duo: impl FnOnce(&mut duo_sim::SimConfig)) -> Env {
+        Self::new_in("", duo).await
+    }
+
+    /// [`Env::new_with`] with PingOne's variants `p1` on top of the environment's.
+    pub async fn new_in(p1: &str, duo: impl FnOnce(&mut duo_sim::SimConfig)) -> Env {
         let variants = std::env::var("P1DUO_DUO_SIM_VARIANTS").unwrap_or_default();
-        let p1_variants = std::env::var("P1DUO_SIM_VARIANT").unwrap_or_default();
+        let p1_variants = format!(
+            "{},{p1}",
+            std::env::var("P1DUO_SIM_VARIANT").unwrap_or_default()
+        );
         let sims = Sims::start_with_variants(&p1_variants, |c| {
             c.apply_variants(&variants)?;
             duo(c);

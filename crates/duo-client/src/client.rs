@@ -518,7 +518,7 @@ impl DuoClient {
         params: &Params,
         check: &LimitCheck<'_>,
     ) -> Result<(), DuoError> {
-        let body = self
+        let body = match self
             .execute_checked(
                 Method::POST,
                 path,
@@ -527,7 +527,11 @@ impl DuoClient {
                 Idempotency::Idempotent,
                 Some(check),
             )
-            .await?;
+            .await
+        {
+            Ok(body) => body,
+            Err(e) => return association_outcome(e),
+        };
         decode::<serde::de::IgnoredAny>(&Method::POST, path, &body)?;
         Ok(())
     }
@@ -630,4 +634,24 @@ fn decode<T: DeserializeOwned>(
         detail: "the envelope has no `response`".into(),
     })?;
     Ok((response, envelope.metadata.unwrap_or_default()))
+}
+
+/// What an association's failure means. A re-sent association may meet the link it made
+/// (Duo's answer is undocumented; 40003 "Duplicate resource" is the likely one): it is done.
+/// A group or phone id Duo does not know is answered 400 / 40002 naming the parameter (Duo's
+/// pattern for a bad referenced id) or 404: either way it is not found.
+fn association_outcome(e: DuoError) -> Result<(), DuoError> {
+    match e {
+        DuoError::Duplicate { .. } => Ok(()),
+        DuoError::BadRequest { call, failure }
+            if failure.code == Some(40002)
+                && matches!(
+                    failure.message_detail.as_deref(),
+                    Some("group_id" | "phone_id")
+                ) =>
+        {
+            Err(DuoError::NotFound { call, failure })
+        }
+        e => Err(e),
+    }
 }

@@ -132,7 +132,8 @@ pub struct SimConfig {
 
 /// Behaviours Duo does not document (or documents in conflicting ways); each is a switch so the
 /// agent's tests can run under either. Names for `--variant` and `SimConfig::apply_variants`:
-/// `phone_without_plus`, `skew_40105`, `null_lists`, `username_case_sensitive`.
+/// `phone_without_plus`, `skew_40105`, `null_lists`, `username_case_sensitive` and the rest of
+/// [`VARIANT_NAMES`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Variants {
@@ -145,6 +146,23 @@ pub struct Variants {
     /// Empty list and map fields of users and phones (`aliases`, `groups`, `phones`,
     /// `capabilities`) render as `null`.
     pub null_lists: bool,
+    /// Group names compare ignoring case (`Sales` and `sales` clash, 40003); off: exact, as
+    /// nothing Duo publishes says otherwise.
+    pub group_name_case_insensitive: bool,
+    /// An unknown `group_id` / `phone_id` in an association POST answers 404 / 40401 (the
+    /// simulator's old answer); off: 400 / 40002 naming the parameter, Duo's pattern for a bad
+    /// referenced id.
+    pub unknown_id_404: bool,
+    /// DELETE of an unknown group or administrator answers 404 / 40401; off: 200, as Duo's
+    /// Delete Group text says ("returns 200 if … no such … exists").
+    pub delete_unknown_404: bool,
+    /// Re-sending an existing user–group or user–phone association answers 400 / 40003
+    /// "Duplicate resource"; off: 200 (Duo's answer is undocumented).
+    pub association_exists_40003: bool,
+    /// The `Security Analyst` administrator role is accepted; off: only the roles duo.com
+    /// documents (Owner, Administrator, Application Manager, User Manager, Help Desk, Billing,
+    /// Phishing Manager, Read-only).
+    pub security_analyst_role: bool,
 }
 
 /// Every variant name `apply_variants` accepts.
@@ -153,6 +171,11 @@ pub const VARIANT_NAMES: &[&str] = &[
     "skew_40105",
     "null_lists",
     "username_case_sensitive",
+    "group_name_case_insensitive",
+    "unknown_id_404",
+    "delete_unknown_404",
+    "association_exists_40003",
+    "security_analyst_role",
 ];
 
 impl Default for SimConfig {
@@ -215,6 +238,11 @@ impl SimConfig {
                 "skew_40105" => self.variants.skew_40105 = true,
                 "null_lists" => self.variants.null_lists = true,
                 "username_case_sensitive" => self.username_case = UsernameCase::Sensitive,
+                "group_name_case_insensitive" => self.variants.group_name_case_insensitive = true,
+                "unknown_id_404" => self.variants.unknown_id_404 = true,
+                "delete_unknown_404" => self.variants.delete_unknown_404 = true,
+                "association_exists_40003" => self.variants.association_exists_40003 = true,
+                "security_analyst_role" => self.variants.security_analyst_role = true,
                 other => {
                     return Err(format!(
                         "unknown duo-sim variant {other:?}; known: default, {}",

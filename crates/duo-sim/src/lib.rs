@@ -36,7 +36,9 @@ pub use error::ApiError;
 pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 pub use params::Params;
 pub use sim_kit::{Faults, Stats};
-pub use store::{ADMIN_ROLES, ONE_TO_MANY_LIMIT, PENDING_DELETION};
+pub use store::{
+    ADMIN_ROLES, ONE_TO_MANY_LIMIT, ORPHAN_PHONE_DAYS, PENDING_DELETION, UNCONFIRMED_ROLE,
+};
 
 use server::{Shared, lock};
 use sim_kit::{KillableListener, SimServer};
@@ -202,8 +204,19 @@ impl DuoSim {
             .unwrap_or_default())
     }
 
+    /// Locks a user out (status `locked out`), as failed attempts would.
+    pub fn lock_out_user(&self, user_id: &str) -> Result<(), ApiError> {
+        lock(&self.shared.store).lock_out_user(user_id)
+    }
+
+    /// Lets an administrator's activation expire (status `Expired`).
+    pub fn expire_admin(&self, admin_id: &str) -> Result<(), ApiError> {
+        lock(&self.shared.store).expire_admin(admin_id)
+    }
+
     /// `days` simulated days pass (as `POST /__sim/days`): trashed users past
-    /// `pending_deletion_days` are purged. Returns the purged ids.
+    /// `pending_deletion_days` are purged, and phones a user's deletion left without users
+    /// once `ORPHAN_PHONE_DAYS` have passed. Returns the purged user ids.
     pub fn advance_days(&self, days: u64) -> Vec<String> {
         lock(&self.shared.store).advance_days(days)
     }

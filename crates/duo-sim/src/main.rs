@@ -62,7 +62,9 @@ struct Args {
     #[arg(long, default_value_t = 7)]
     pending_deletion_days: u64,
     /// Behaviour variants where Duo is undocumented, comma-separated: phone_without_plus,
-    /// skew_40105, null_lists, username_case_sensitive (default: none).
+    /// skew_40105, null_lists, username_case_sensitive, group_name_case_insensitive,
+    /// unknown_id_404, delete_unknown_404, association_exists_40003, security_analyst_role
+    /// (default: none).
     #[arg(long, env = "DUO_SIM_VARIANTS", default_value = "")]
     variant: String,
 }

@@ -12,7 +12,7 @@ use crate::params::{Params, normalize_phone, page_metadata, percent_decode};
 
 /// At most this many phones or groups per user, and users per phone.
 pub const ONE_TO_MANY_LIMIT: usize = 100;
-/// Roles Duo accepts (case-sensitive).
+/// Roles Duo documents (case-sensitive; JohnDuprey `New-DuoAdmin.md`, a duo.com copy).
 pub const ADMIN_ROLES: &[&str] = &[
     "Owner",
     "Administrator",
@@ -22,8 +22,13 @@ pub const ADMIN_ROLES: &[&str] = &[
     "Billing",
     "Phishing Manager",
     "Read-only",
-    "Security Analyst",
 ];
+/// A role only third-party code names (the `security_analyst_role` variant accepts it).
+pub const UNCONFIRMED_ROLE: &str = "Security Analyst";
+/// Simulated days after which a phone left without users by a user's deletion is purged
+/// (Duo: "will not delete phones associated only with that user right away"; when, it does
+/// not say).
+pub const ORPHAN_PHONE_DAYS: u64 = 1;
 const SETTABLE_STATUS: &[&str] = &["active", "bypass", "disabled"];
 
 /// An ordered table: id → object, plus insertion order for offset paging. Removal leaves a
@@ -141,6 +146,8 @@ pub(crate) struct Store {
     /// The simulated day (advanced by `POST /__sim/days`).
     day: u64,
     pub(crate) variants: Variants,
+    /// Phones left without users by a user's deletion → the day it happened.
+    orphans: HashMap<String, u64>,
 }
 
 /// The status of a user in Duo's trash.
@@ -167,7 +174,69 @@ impl Store {
             pending_deletion_days: 7,
             day: 0,
             variants: Variants::default(),
+            orphans: HashMap::new(),
         }
+    }
+
+    /// The key a group name is unique under.
+    fn group_key(&self, name: &str) -> String {
+        if self.variants.group_name_case_insensitive {
+            name.to_lowercase()
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// An association naming an unknown group or phone: 400 / 40002 naming the parameter
+    /// (or 404 / 40401 in the `unknown_id_404` variant).
+    fn unknown_ref(&self, param: &str) -> ApiError {
+        let e = if self.variants.unknown_id_404 {
+            ApiError::not_found()
+        } else {
+            ApiError::invalid(param)
+        };
+        ApiError {
+            detail: Some(param.into()),
+            ..e
+        }
+    }
+
+    /// An association that exists already: 200, or 40003 in the `association_exists_40003`
+    /// variant.
+    fn existing_association(&self, param: &str) -> Result<(), ApiError> {
+        if self.variants.association_exists_40003 {
+            Err(ApiError::duplicate(param))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// DELETE of an unknown group or administrator: 200 as Duo's text says, or 404 in the
+    /// `delete_unknown_404` variant.
+    fn unknown_delete(&self) -> Result<(), ApiError> {
+        if self.variants.delete_unknown_404 {
+            Err(ApiError::not_found())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Locks a user out, as failed attempts or an administrator would (status `locked out`).
+    pub(crate) fn lock_out_user(&mut self, id: &str) -> Result<(), ApiError> {
+        let u = self.users.map.get_mut(id).ok_or_else(ApiError::not_found)?;
+        u.status = "locked out".into();
+        Ok(())
+    }
+
+    /// Lets an administrator's activation link expire (status `Expired`).
+    pub(crate) fn expire_admin(&mut self, id: &str) -> Result<(), ApiError> {
+        let a = self
+            .admins
+            .map
+            .get_mut(id)
+            .ok_or_else(ApiError::not_found)?;
+        a.status = "Expired".into();
+        Ok(())
     }
 
     fn norm(&self, name: &str) -> String {
@@ -366,8 +435,11 @@ impl Store {
             }
         }
         for ph in &u.phones {
-            if let Some(ph) = self.phones.map.get_mut(ph) {
-                ph.users.retain(|m| m != id);
+            if let Some(p) = self.phones.map.get_mut(ph) {
+                p.users.retain(|m| m != id);
+                if p.users.is_empty() {
+                    self.orphans.insert(ph.clone(), self.day);
+                }
             }
         }
     }
@@ -427,6 +499,23 @@ impl Store {
             .collect();
         for id in &due {
             self.delete_user(id);
+        }
+        let orphans: Vec<String> = self
+            .orphans
+            .iter()
+            .filter(|(_, d)| day.saturating_sub(**d) >= ORPHAN_PHONE_DAYS)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in orphans {
+            self.orphans.remove(&p);
+            if self
+                .phones
+                .map
+                .get(&p)
+                .is_some_and(|ph| ph.users.is_empty())
+            {
+                self.delete_phone(&p);
+            }
         }
         due
     }
@@ -556,7 +645,7 @@ impl Store {
             }
             if self
                 .group_names
-                .get(name)
+                .get(&self.group_key(name))
                 .is_some_and(|o| Some(o.as_str()) != existing)
             {
                 return Err(ApiError::duplicate("name"));
@@ -601,7 +690,7 @@ impl Store {
         self.apply_group_fields(&mut g, p, None)?;
         g.group_id = self.ids.next("DG");
         let id = g.group_id.clone();
-        self.group_names.insert(g.name.clone(), id.clone());
+        self.group_names.insert(self.group_key(&g.name), id.clone());
         self.groups.insert(id.clone(), g);
         Ok(&self.groups.map[&id])
     }
@@ -610,15 +699,18 @@ impl Store {
         let mut g = self.group(id)?.clone();
         self.apply_group_fields(&mut g, p, Some(id))?;
         let old_name = self.groups.map[id].name.clone();
-        self.group_names.remove(&old_name);
-        self.group_names.insert(g.name.clone(), id.to_owned());
+        self.group_names.remove(&self.group_key(&old_name));
+        self.group_names
+            .insert(self.group_key(&g.name), id.to_owned());
         self.groups.map.insert(id.to_owned(), g);
         Ok(&self.groups.map[id])
     }
 
     pub(crate) fn delete_group(&mut self, id: &str) -> Result<(), ApiError> {
-        let g = self.groups.remove(id).ok_or_else(ApiError::not_found)?;
-        self.group_names.remove(&g.name);
+        let Some(g) = self.groups.remove(id) else {
+            return self.unknown_delete();
+        };
+        self.group_names.remove(&self.group_key(&g.name));
         for m in &g.members {
             if let Some(u) = self.users.map.get_mut(m) {
                 u.groups.retain(|x| x != id);
@@ -695,12 +787,11 @@ impl Store {
     pub(crate) fn add_user_group(&mut self, uid: &str, p: &Params) -> Result<(), ApiError> {
         let gid = p.required("group_id")?.to_owned();
         let u = self.user(uid)?;
-        self.group(&gid).map_err(|e| ApiError {
-            detail: Some("group_id".into()),
-            ..e
-        })?;
+        if self.group(&gid).is_err() {
+            return Err(self.unknown_ref("group_id"));
+        }
         if u.groups.contains(&gid) {
-            return Ok(());
+            return self.existing_association("group_id");
         }
         if u.groups.len() >= ONE_TO_MANY_LIMIT {
             return Err(ApiError::limit_exceeded());
@@ -753,12 +844,11 @@ impl Store {
     pub(crate) fn add_user_phone(&mut self, uid: &str, p: &Params) -> Result<(), ApiError> {
         let pid = p.required("phone_id")?.to_owned();
         let u = self.user(uid)?;
-        let ph = self.phone(&pid).map_err(|e| ApiError {
-            detail: Some("phone_id".into()),
-            ..e
-        })?;
+        let Ok(ph) = self.phone(&pid) else {
+            return Err(self.unknown_ref("phone_id"));
+        };
         if u.phones.contains(&pid) {
-            return Ok(());
+            return self.existing_association("phone_id");
         }
         if u.phones.len() >= ONE_TO_MANY_LIMIT || ph.users.len() >= ONE_TO_MANY_LIMIT {
             return Err(ApiError::limit_exceeded());
@@ -769,6 +859,7 @@ impl Store {
             .expect("checked")
             .phones
             .push(pid.clone());
+        self.orphans.remove(&pid);
         self.phones
             .map
             .get_mut(&pid)
@@ -970,7 +1061,7 @@ impl Store {
         self.admins.map.get(id).ok_or_else(ApiError::not_found)
     }
 
-    fn apply_admin_fields(a: &mut Admin, p: &Params) -> Result<(), ApiError> {
+    fn apply_admin_fields(&self, a: &mut Admin, p: &Params) -> Result<(), ApiError> {
         if let Some(n) = p.get("name") {
             if n.is_empty() {
                 return Err(ApiError::invalid("name"));
@@ -982,7 +1073,8 @@ impl Store {
             a.phone = normalize_phone(ph).map_err(|_| ApiError::invalid("phone"))?;
         }
         if let Some(r) = p.get("role") {
-            if !ADMIN_ROLES.contains(&r) {
+            let unconfirmed = r == UNCONFIRMED_ROLE && self.variants.security_analyst_role;
+            if !ADMIN_ROLES.contains(&r) && !unconfirmed {
                 return Err(ApiError::invalid("role"));
             }
             r.clone_into(&mut a.role);
@@ -1025,7 +1117,7 @@ impl Store {
             password_change_required: false,
             created: now_unix(),
         };
-        Self::apply_admin_fields(&mut a, p)?;
+        self.apply_admin_fields(&mut a, p)?;
         a.admin_id = self.ids.next("DE");
         let id = a.admin_id.clone();
         self.admin_emails.insert(a.email.to_lowercase(), id.clone());
@@ -1035,7 +1127,7 @@ impl Store {
 
     pub(crate) fn modify_admin(&mut self, id: &str, p: &Params) -> Result<&Admin, ApiError> {
         let mut a = self.admin(id)?.clone();
-        Self::apply_admin_fields(&mut a, p)?;
+        self.apply_admin_fields(&mut a, p)?;
         if let Some(s) = p.get("status") {
             match s {
                 "Active" | "Disabled" => a.status = s.to_owned(),
@@ -1050,7 +1142,9 @@ impl Store {
     }
 
     pub(crate) fn delete_admin(&mut self, id: &str) -> Result<(), ApiError> {
-        let a = self.admins.remove(id).ok_or_else(ApiError::not_found)?;
+        let Some(a) = self.admins.remove(id) else {
+            return self.unknown_delete();
+        };
         self.admin_emails.remove(&a.email.to_lowercase());
         Ok(())
     }

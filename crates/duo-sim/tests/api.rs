@@ -559,7 +559,11 @@ async fn uniqueness_aliases_statuses_and_one_to_many_limits() {
             &[("group_id", "DGNOPE")],
         )
         .await;
-    assert_eq!((st, code(&b)), (404, Some(40401)));
+    // Duo's pattern for a bad referenced id: 400 / 40002 naming the parameter.
+    assert_eq!(
+        (st, code(&b), b["message_detail"].as_str()),
+        (400, Some(40002), Some("group_id"))
+    );
     // Signed but unknown route.
     let (st, b) = c.call("GET", "/admin/v1/nothing", &[]).await;
     assert_eq!((st, code(&b)), (404, Some(40401)));

@@ -234,3 +234,142 @@ async fn bulk_ok(c: &Caller, endpoint: &str, list: &str, id: &str) {
         "{endpoint}"
     );
 }
+
+fn variant(names: &str) -> SimConfig {
+    let mut cfg = SimConfig::default();
+    cfg.apply_variants(names).unwrap();
+    cfg
+}
+
+/// Review items 11–13 and 17: an unknown id in an association is 400 / 40002 naming it (404 in
+/// a variant); DELETE of an unknown group or administrator is 200, as Duo's text says (404 in a
+/// variant); a re-sent association is 200 (40003 in a variant); group names are exact (case-
+/// insensitive in a variant).
+#[tokio::test]
+async fn association_delete_and_group_name_answers_follow_duo_or_a_variant() {
+    for (names, unknown, delete, again, case_clash) in [
+        ("", (400, 40002), 200, 200, false),
+        (
+            "unknown_id_404,delete_unknown_404,association_exists_40003,group_name_case_insensitive",
+            (404, 40401),
+            404,
+            400,
+            true,
+        ),
+    ] {
+        let (sim, c) = sim_with(variant(names)).await;
+        let u = sim.insert_user("ann", &[]).unwrap();
+        let g = sim.insert_group("Sales", &[]).unwrap();
+        let ph = sim.insert_phone("+15555550100", &[]).unwrap();
+        for (path, param) in [("groups", "group_id"), ("phones", "phone_id")] {
+            let url = format!("/admin/v1/users/{}/{path}", u.user_id);
+            let (st, b) = c
+                .call("POST", &url, &[(param, "DXNOSUCHIDXXXXXXXXXX")])
+                .await;
+            assert_eq!(
+                (st, b["code"].as_u64()),
+                (unknown.0, Some(unknown.1)),
+                "{names}: {b}"
+            );
+            assert_eq!(b["message_detail"], param, "{names}");
+            let id = if param == "group_id" {
+                &g.group_id
+            } else {
+                &ph.phone_id
+            };
+            assert_eq!(c.call("POST", &url, &[(param, id)]).await.0, 200);
+            let (st, b) = c.call("POST", &url, &[(param, id)]).await;
+            assert_eq!(st, again, "{names}: re-sent {path}: {b}");
+            if st != 200 {
+                assert_eq!(b["code"], 40003);
+            }
+        }
+        for path in [
+            "/admin/v1/groups/DGNOSUCHGROUPXXXXXXX",
+            "/admin/v1/admins/DENOSUCHADMINXXXXXXX",
+        ] {
+            assert_eq!(
+                c.call("DELETE", path, &[]).await.0,
+                delete,
+                "{names} {path}"
+            );
+        }
+        let (st, _) = c
+            .call("POST", "/admin/v1/groups", &[("name", "SALES")])
+            .await;
+        assert_eq!(st == 400, case_clash, "{names}: SALES next to Sales");
+        sim.shutdown().await;
+    }
+}
+
+/// Review item 14: Duo does not delete a deleted user's only phones right away; the simulator
+/// purges them after `ORPHAN_PHONE_DAYS` simulated days, unless a user took them meanwhile.
+#[tokio::test]
+async fn phones_a_deleted_user_leaves_behind_are_purged_later() {
+    let (sim, c) = sim_with(SimConfig::default()).await;
+    let (a, b) = (
+        sim.insert_user("a", &[]).unwrap(),
+        sim.insert_user("b", &[]).unwrap(),
+    );
+    let p1 = sim.insert_phone("+15555550101", &[]).unwrap();
+    let p2 = sim.insert_phone("+15555550102", &[]).unwrap();
+    sim.associate_phone(&a.user_id, &p1.phone_id).unwrap();
+    sim.associate_phone(&b.user_id, &p2.phone_id).unwrap();
+    assert_eq!(
+        c.call("DELETE", &format!("/admin/v1/users/{}", a.user_id), &[])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        c.call("DELETE", &format!("/admin/v1/users/{}", b.user_id), &[])
+            .await
+            .0,
+        200
+    );
+    let phone = |id: &str| sim.state().phones.iter().any(|p| p.phone_id == id);
+    assert!(phone(&p1.phone_id) && phone(&p2.phone_id), "not right away");
+    let c2 = sim.insert_user("c", &[]).unwrap();
+    sim.associate_phone(&c2.user_id, &p2.phone_id).unwrap();
+    sim.advance_days(duo_sim::ORPHAN_PHONE_DAYS);
+    assert!(!phone(&p1.phone_id), "purged later");
+    assert!(phone(&p2.phone_id), "taken by another user meanwhile");
+    sim.shutdown().await;
+}
+
+/// Review items 15 and 16: users lock out and administrators' activations expire (controls
+/// only: Duo does not document setting them); only duo.com's roles are accepted, `Security
+/// Analyst` in a variant.
+#[tokio::test]
+async fn locked_out_users_expired_admins_and_documented_roles() {
+    for (names, analyst) in [("", 400), ("security_analyst_role", 200)] {
+        let (sim, c) = sim_with(variant(names)).await;
+        let u = sim.insert_user("ann", &[]).unwrap();
+        sim.lock_out_user(&u.user_id).unwrap();
+        let (_, b) = c
+            .call("GET", &format!("/admin/v1/users/{}", u.user_id), &[])
+            .await;
+        assert_eq!(b["response"]["status"], "locked out");
+        let a = sim
+            .insert_admin("Al", "al@example.com", Some("Read-only"))
+            .unwrap();
+        sim.expire_admin(&a.admin_id).unwrap();
+        let (_, b) = c
+            .call("GET", &format!("/admin/v1/admins/{}", a.admin_id), &[])
+            .await;
+        assert_eq!(b["response"]["status"], "Expired");
+        let (st, b) = c
+            .call(
+                "POST",
+                "/admin/v1/admins",
+                &[
+                    ("name", "Sam"),
+                    ("email", "sam@example.com"),
+                    ("role", "Security Analyst"),
+                ],
+            )
+            .await;
+        assert_eq!(st, analyst, "{names}: {b}");
+        sim.shutdown().await;
+    }
+}

@@ -142,7 +142,8 @@ impl PingOneClient {
     }
 
     /// A client sending `id` as `X-Ping-External-Transaction-ID` (at most 100 characters;
-    /// others than letters, digits, `-`, `_`, `.`, `:` become `_`, as PingOne does).
+    /// others than Unicode letters, combining marks, digits and `. _ - / @ = # +` become
+    /// `_`, as PingOne documents).
     pub fn with_transaction_id(&self, id: &str) -> Self {
         Self {
             shared: self.shared.clone(),
@@ -384,18 +385,55 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// PingOne keeps at most 100 characters and turns disallowed ones into `_`.
+/// PingOne keeps at most 100 characters and turns disallowed ones into `_`:
+/// allowed are Unicode letters, combining marks, digits and `. _ - / @ = # +`
+/// (the Go SDK's OpenAPI document, `X-Ping-External-Transaction-ID`).
 pub(crate) fn sanitize_transaction_id(id: &str) -> HeaderValue {
     let clean: String = id
         .chars()
         .take(100)
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':') {
+            if c.is_alphanumeric()
+                || is_combining_mark(c)
+                || matches!(c, '.' | '_' | '-' | '/' | '@' | '=' | '#' | '+')
+            {
                 c
             } else {
                 '_'
             }
         })
         .collect();
-    HeaderValue::from_str(&clean).unwrap_or_else(|_| HeaderValue::from_static("_"))
+    // Letters beyond ASCII go as their UTF-8 bytes (obs-text), as PingOne allows them.
+    HeaderValue::from_bytes(clean.as_bytes()).unwrap_or_else(|_| HeaderValue::from_static("_"))
+}
+
+/// The combining-mark blocks (most marks of other scripts are alphabetic already).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_transaction_id;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever it is given, the header holds at most 100 characters of
+        /// PingOne's set, one for each of the first 100 given.
+        #[test]
+        fn a_transaction_id_keeps_pingones_character_set(id in "\\PC{0,140}") {
+            let v = sanitize_transaction_id(&id);
+            let sent = std::str::from_utf8(v.as_bytes()).unwrap();
+            prop_assert_eq!(sent.chars().count(), id.chars().count().min(100));
+            for (s, c) in sent.chars().zip(id.chars()) {
+                let kept = c.is_alphanumeric() || "._-/@=#+".contains(c) || ('\u{300}'..='\u{36f}').contains(&c);
+                prop_assert!(s == c || (s == '_' && !kept), "{c:?} sent as {s:?}");
+            }
+        }
+    }
 }

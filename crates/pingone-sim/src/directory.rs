@@ -4,9 +4,11 @@
 
 use crate::clock;
 use crate::error::{Detail, SimError};
+use crate::filter::{self, Filter, MemberKind, Subject};
 use crate::validate;
 use rand::{RngCore, SeedableRng, rngs::StdRng};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 /// Behaviour switches of the directory (copied from `SimConfig`).
@@ -26,6 +28,9 @@ pub(crate) struct Rules {
     pub users_page_cap: usize,
     pub page_cap: usize,
     pub default_limit: usize,
+    /// `include=memberOfGroupIDs|Names` lists direct memberships only, not
+    /// nested or dynamic ones (undocumented: a variant).
+    pub member_of_ids_direct: bool,
 }
 
 pub(crate) struct User {
@@ -97,6 +102,8 @@ pub(crate) struct Directory {
     pub parents: HashMap<String, BTreeSet<String>>,
     /// parent group -> child groups
     children: HashMap<String, BTreeSet<String>>,
+    /// dynamic group -> its parsed `userFilter`
+    dynamic: BTreeMap<String, Filter>,
     /// Activity events not yet handed to the notifier.
     pub pending: Vec<Value>,
     /// Whether mutations record activity events.
@@ -140,6 +147,7 @@ impl Directory {
             group_users: HashMap::new(),
             parents: HashMap::new(),
             children: HashMap::new(),
+            dynamic: BTreeMap::new(),
             pending: Vec::new(),
             emit: true,
         };
@@ -249,19 +257,64 @@ impl Directory {
             if let Some(us) = self.group_users.get(&g) {
                 users.extend(us.iter().map(String::as_str));
             }
+            if self.dynamic.contains_key(&g) {
+                users.extend(
+                    self.users
+                        .values()
+                        .filter(|u| self.matches_dynamic(u, &g))
+                        .map(|u| u.id.as_str()),
+                );
+            }
         }
         users.len()
     }
 
-    /// A user's groups, DIRECT and INDIRECT, keyed by group id.
+    /// Whether `user` is a member of the dynamic group `group` (its
+    /// `userFilter` matches, and its population if it has one).
+    fn matches_dynamic(&self, user: &User, group: &str) -> bool {
+        let Some(f) = self.dynamic.get(group) else {
+            return false;
+        };
+        let pop_ok = self
+            .group(group)
+            .ok()
+            .and_then(|g| g.population_id.as_ref())
+            .is_none_or(|p| *p == user.population_id);
+        pop_ok && f.matches(&UserAttrs(user))
+    }
+
+    /// A user's own groups, not counting nesting: direct memberships and the
+    /// dynamic groups whose `userFilter` matches the user.
+    pub fn own_groups(&self, user: &str) -> Cow<'_, BTreeSet<String>> {
+        static NONE: BTreeSet<String> = BTreeSet::new();
+        let direct = self.user_groups.get(user).unwrap_or(&NONE);
+        let Ok(u) = self.user(user) else {
+            return Cow::Borrowed(direct);
+        };
+        let mut dynamic = self
+            .dynamic
+            .keys()
+            .filter(|g| self.matches_dynamic(u, g))
+            .peekable();
+        if dynamic.peek().is_none() {
+            return Cow::Borrowed(direct);
+        }
+        let mut all = direct.clone();
+        all.extend(dynamic.cloned());
+        Cow::Owned(all)
+    }
+
+    /// A user's groups, DIRECT and INDIRECT, keyed by group id. A dynamic
+    /// membership is INDIRECT: PingOne counts it in the total, not the direct
+    /// count, and it cannot be removed.
     pub fn memberships(&self, user: &str) -> BTreeMap<String, &'static str> {
         let mut out = BTreeMap::new();
-        let Some(direct) = self.user_groups.get(user) else {
-            return out;
-        };
+        let own = self.own_groups(user);
+        let direct = self.user_groups.get(user);
         let mut queue: VecDeque<&String> = VecDeque::new();
-        for g in direct {
-            out.insert(g.clone(), "DIRECT");
+        for g in own.iter() {
+            let d = direct.is_some_and(|d| d.contains(g));
+            out.insert(g.clone(), if d { "DIRECT" } else { "INDIRECT" });
             queue.push_back(g);
         }
         while let Some(g) = queue.pop_front() {
@@ -744,7 +797,7 @@ impl Directory {
         &self,
         body: &Map<String, Value>,
         own: Option<&str>,
-    ) -> Result<(String, Map<String, Value>), SimError> {
+    ) -> Result<GroupAttrs, SimError> {
         let attrs = strip(
             body,
             &[
@@ -763,7 +816,38 @@ impl Directory {
                 "totalMemberCounts",
             ],
         );
-        let details = validate::group(&attrs, body.get("name"));
+        let mut details = validate::group(&attrs, body.get("name"));
+        let dynamic = match attrs.get("userFilter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(f)) => match filter::USERS.parse(f) {
+                // Membership through a filter on memberships has no fixed point.
+                Ok(f) if !f.groups().is_empty() => {
+                    details.push(Detail::new(
+                        "INVALID_VALUE",
+                        "userFilter",
+                        "userFilter cannot name memberOfGroups",
+                    ));
+                    None
+                }
+                Ok(f) => Some(f),
+                Err(e) => {
+                    details.push(Detail::new(
+                        "INVALID_VALUE",
+                        "userFilter",
+                        format!("userFilter is not a valid user filter: {}", e.message),
+                    ));
+                    None
+                }
+            },
+            Some(_) => {
+                details.push(Detail::new(
+                    "INVALID_VALUE",
+                    "userFilter",
+                    "userFilter must be a string",
+                ));
+                None
+            }
+        };
         if !details.is_empty() {
             return Err(SimError::invalid(details));
         }
@@ -777,7 +861,7 @@ impl Directory {
         {
             return Err(self.uniqueness("name", existing, "another group"));
         }
-        Ok((name, attrs))
+        Ok((name, attrs, dynamic))
     }
 
     pub fn create_group(&mut self, body: &Value) -> Result<String, SimError> {
@@ -789,7 +873,7 @@ impl Directory {
                 "an environment holds at most 100000 groups",
             )]));
         }
-        let (name, attrs) = self.group_attrs(body, None)?;
+        let (name, attrs, dynamic) = self.group_attrs(body, None)?;
         let population_id = match ref_id(body, "population") {
             None => None,
             Some(Value::String(p)) if self.population(&p).is_ok() => Some(p),
@@ -806,6 +890,9 @@ impl Directory {
         let now = clock::now();
         self.group_names.insert(name.clone(), id.clone());
         self.group_seq.insert(id.clone(), seq);
+        if let Some(f) = dynamic {
+            self.dynamic.insert(id.clone(), f);
+        }
         self.groups.insert(
             seq,
             Group {
@@ -826,7 +913,11 @@ impl Directory {
     pub fn replace_group(&mut self, id: &str, body: &Value) -> Result<(), SimError> {
         let body = obj(body)?;
         let old = self.group(id)?.name.clone();
-        let (name, attrs) = self.group_attrs(body, Some(id))?;
+        let (name, attrs, dynamic) = self.group_attrs(body, Some(id))?;
+        match dynamic {
+            Some(f) => self.dynamic.insert(id.to_string(), f),
+            None => self.dynamic.remove(id),
+        };
         self.group_names.remove(&old);
         self.group_names.insert(name.clone(), id.to_string());
         let seq = self.group_seq[id];
@@ -859,6 +950,7 @@ impl Directory {
         }
         self.group_names.remove(&name);
         self.group_seq.remove(id);
+        self.dynamic.remove(id);
         self.groups.remove(&seq);
         Ok(())
     }
@@ -955,7 +1047,7 @@ impl Directory {
                     "CONSTRAINT_VIOLATION",
                     "id",
                     format!(
-                        "user {user} is in group {group} only through a nested group; remove the nesting instead"
+                        "user {user} is in group {group} only through a nested or dynamic group; remove the nesting or change the userFilter instead"
                     ),
                 )]));
             }
@@ -1043,6 +1135,25 @@ impl Directory {
                     .map(move |g| (u.id.clone(), g.clone()))
             })
             .collect()
+    }
+}
+
+/// A group body's name, writable attributes and parsed `userFilter`.
+type GroupAttrs = (String, Map<String, Value>, Option<Filter>);
+
+/// A user as a dynamic group's `userFilter` sees it: its attributes only.
+struct UserAttrs<'a>(&'a User);
+
+impl Subject for UserAttrs<'_> {
+    fn attr(&self, path: &str) -> Option<Value> {
+        match path {
+            "population.id" => Some(Value::String(self.0.population_id.clone())),
+            "enabled" => Some(Value::Bool(self.0.enabled)),
+            _ => filter::lookup(&self.0.attrs, path).cloned(),
+        }
+    }
+    fn member_of(&self, _: &str, _: MemberKind) -> bool {
+        false
     }
 }
 

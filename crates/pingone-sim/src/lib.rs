@@ -105,6 +105,10 @@ pub struct SimConfig {
     pub page_cap: usize,
     /// Page size when no `limit` is given.
     pub default_limit: usize,
+    /// Whether `include=memberOfGroupIDs` (and `…Names`) lists only direct
+    /// memberships (undocumented whether nested and dynamic groups count: a
+    /// variant; by default they do).
+    pub member_of_ids_direct: bool,
 }
 
 impl Default for SimConfig {
@@ -136,6 +140,7 @@ impl Default for SimConfig {
             users_page_cap: 200,
             page_cap: 1000,
             default_limit: 100,
+            member_of_ids_direct: false,
         }
     }
 }
@@ -194,6 +199,10 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "user pages shorter than asked (37 at most) and collections without count (PingOne: \"use the page size in the response\")",
     ),
     (
+        "member-of-ids-direct",
+        "include=memberOfGroupIDs lists direct memberships only, not nested or dynamic ones",
+    ),
+    (
         "username-filter-ci",
         "filters compare username case-insensitively (username eq \"ALICE\" finds alice)",
     ),
@@ -220,6 +229,7 @@ impl SimConfig {
                 }
                 "email-required" => self.require_email = true,
                 "username-filter-ci" => self.username_filter_case_insensitive = true,
+                "member-of-ids-direct" => self.member_of_ids_direct = true,
                 "short-pages" => {
                     self.users_page_cap = 37;
                     self.omit_count = true;
@@ -305,6 +315,7 @@ impl PingOneSim {
             users_page_cap: cfg.users_page_cap.max(1),
             page_cap: cfg.page_cap.max(1),
             default_limit: cfg.default_limit.max(1),
+            member_of_ids_direct: cfg.member_of_ids_direct,
         };
         let mut dir = Directory::new(cfg.env_id.clone(), rules, cfg.seed);
         dir.api_base = format!("http://{addr}/v1");

@@ -189,15 +189,17 @@ impl Subject for UserView<'_> {
         }
     }
     fn member_of(&self, group: &str, kind: MemberKind) -> bool {
-        let Some(direct) = self.dir.direct_groups(&self.u.id) else {
-            return false;
-        };
-        let is_direct = direct.contains(group);
-        let any = is_direct
+        // Own groups: direct and dynamic memberships (a dynamic one is not DIRECT).
+        let own = self.dir.own_groups(&self.u.id);
+        let is_direct = self
+            .dir
+            .direct_groups(&self.u.id)
+            .is_some_and(|d| d.contains(group));
+        let any = own.contains(group)
             || self
                 .closures
                 .get(group)
-                .is_some_and(|c| direct.iter().any(|d| c.contains(d)));
+                .is_some_and(|c| own.iter().any(|d| c.contains(d)));
         match kind {
             MemberKind::Any => any,
             MemberKind::Direct => is_direct,

@@ -66,7 +66,10 @@ impl Directory {
             v.insert(k.clone(), val.clone());
         }
         if let Some(include) = include {
-            let groups = self.memberships(&u.id);
+            let mut groups = self.memberships(&u.id);
+            if self.rules.member_of_ids_direct {
+                groups.retain(|_, t| *t == "DIRECT");
+            }
             if include == "memberOfGroupIDs" {
                 v.insert(
                     "memberOfGroupIDs".into(),

@@ -52,6 +52,24 @@ pub(crate) fn scope_verdict(rule: &Rule, u: &duo_client::User) -> Option<mapping
     })
 }
 
+/// Warns once per process and rule that a mapping target is not in
+/// PingOne's User schema and is left out (`p1duo check` flags it too).
+fn report_missing_once(rule: &str, target: &str) {
+    static REPORTED: std::sync::Mutex<std::collections::BTreeSet<(String, String)>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let first = REPORTED
+        .lock()
+        .map(|mut r| r.insert((rule.to_owned(), target.to_owned())))
+        .unwrap_or(true);
+    if first {
+        tracing::warn!(
+            rule,
+            target,
+            "mapping target not in PingOne's User schema: PingOne would ignore it, so it is left out; add it as a custom attribute (Directory > User Attributes) or remove it from the mapping"
+        );
+    }
+}
+
 /// Build the engine inputs of an inbound rule.
 pub fn build(
     rule: &Rule,
@@ -82,6 +100,13 @@ pub fn build(
             continue;
         }
         let key = target.strip_prefix("custom.").unwrap_or(target).to_owned();
+        // PingOne ignores an attribute its schema lacks: written, it would
+        // never be seen, and every cycle would write it again.
+        let attr = key.split('.').next().unwrap_or(&key);
+        if p1.schema.as_ref().is_some_and(|s| !s.contains(attr)) {
+            report_missing_once(&rule.name, target);
+            continue;
+        }
         let (empty, when) = match spec {
             mapping::AttrSpec::Expr(_) => (mapping::EmptyPolicy::Keep, mapping::When::Always),
             mapping::AttrSpec::Full { empty, when, .. } => (*empty, *when),

@@ -290,7 +290,7 @@ impl Agent {
             calls += 1;
             let v = match self.p1.get_user(&l.source_id).await {
                 Ok(u) => {
-                    let (_, v, c) = pingone::scope::judge(&self.p1, scope, pops, &u).await?;
+                    let (_, v, c) = pingone::scope::judge(&self.p1, scope, pops, &u, None).await?;
                     calls += c;
                     (u.username, v)
                 }
@@ -402,9 +402,11 @@ impl Agent {
                 (u.user_id.clone(), (u.username.clone(), v))
             })
             .collect();
+        calls += 1;
         let p1u = pingone::PingOneUsers {
             users,
             population_id,
+            schema: pingone::user_schema(&self.p1).await,
         };
         let inputs = inbound::build(
             r,
@@ -454,6 +456,7 @@ impl Agent {
                 let p1u = pingone::PingOneUsers {
                     users: pingone::list_users(&self.p1).await?,
                     population_id: String::new(),
+                    schema: None,
                 };
                 let inputs = inbound::build(
                     stub,

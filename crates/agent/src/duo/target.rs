@@ -19,6 +19,21 @@ fn terr(what: String, e: DuoError) -> TargetError {
     crate::error::target_error(what, e)
 }
 
+/// An association whose group or phone Duo no longer has (deleted since the
+/// read: a group by someone else, a phone by Duo itself once a user's deletion
+/// left it without users): the next cycle reads again and creates it anew.
+fn association_err(what: String, e: DuoError) -> TargetError {
+    if e.is_not_found() {
+        return TargetError {
+            class: ErrorClass::Transient,
+            message: format!(
+                "{what}: Duo no longer has it (deleted since it was read; Duo deletes phones a deleted user left behind); the next cycle reads it again and creates it if needed"
+            ),
+        };
+    }
+    terr(what, e)
+}
+
 fn unsupported(what: &str) -> TargetError {
     TargetError {
         class: ErrorClass::Permanent,
@@ -277,7 +292,7 @@ impl Target for DuoTarget {
             .add_user_to_group(member_id, group_id)
             .await
             .map_err(|e| {
-                terr(
+                association_err(
                     format!("adding Duo user {member_id} to group {group_id}"),
                     e,
                 )
@@ -330,7 +345,7 @@ impl Target for DuoTarget {
             .associate_phone(account_id, phone_id)
             .await
             .map_err(|e| {
-                terr(
+                association_err(
                     format!("attaching phone {phone_id} to Duo user {account_id}"),
                     e,
                 )
@@ -397,6 +412,54 @@ impl Target for DuoTarget {
                     key: g.name,
                 }))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DuoTarget;
+    use duo_client::{DuoClient, DuoConfig, RateLimits, RetryPolicy};
+    use reconcile_engine::{ErrorClass, Kind, Target};
+
+    /// A group or phone gone between the read and the association (review item 14: Duo
+    /// deletes phones a deleted user left behind) is retried by the next cycle, which reads
+    /// again, not parked as a permanent failure; whether Duo answers 40002 or 404.
+    #[tokio::test]
+    async fn a_group_or_phone_gone_since_the_read_is_left_to_the_next_cycle() {
+        for variants in ["", "unknown_id_404"] {
+            let mut cfg = duo_sim::SimConfig::default();
+            cfg.apply_variants(variants).unwrap();
+            let (ikey, skey) = (cfg.ikey.clone(), cfg.skey.clone());
+            let sim = duo_sim::DuoSim::start(cfg).await.unwrap();
+            let mut c = DuoConfig::new(sim.base_url(), ikey, skey.into());
+            c.rate_limits = RateLimits::off();
+            c.retry = RetryPolicy::none();
+            let t = DuoTarget {
+                duo: DuoClient::new(c).unwrap(),
+                trash_users: false,
+            };
+            let user = sim.insert_user("ann", &[]).unwrap();
+            let phone = sim.insert_phone("+15555550100", &[]).unwrap();
+            let group = sim.insert_group("Sales", &[]).unwrap();
+            for path in [
+                format!("/admin/v1/phones/{}", phone.phone_id),
+                format!("/admin/v1/groups/{}", group.group_id),
+            ] {
+                sim.call("DELETE", &path, &[]).unwrap();
+            }
+            let e = t
+                .attach_phone(Kind::User, &user.user_id, &phone.phone_id)
+                .await
+                .unwrap_err();
+            assert_eq!(e.class, ErrorClass::Transient, "{variants}: {e}");
+            assert!(e.message.contains("the next cycle reads it again"), "{e}");
+            let e = t
+                .add_member(&group.group_id, Kind::User, &user.user_id)
+                .await
+                .unwrap_err();
+            assert_eq!(e.class, ErrorClass::Transient, "{variants}: {e}");
+            sim.shutdown().await;
         }
     }
 }

@@ -353,6 +353,8 @@ pub async fn read_pingone(
 pub struct PingOneUsers {
     pub users: Vec<pingone_client::User>,
     pub population_id: String,
+    /// The User schema's attributes (`None`: unknown, none is left out).
+    pub schema: Option<HashSet<String>>,
 }
 
 /// The id of an inbound rule's target population.
@@ -406,7 +408,21 @@ pub async fn read_inbound(p1: &PingOneClient, rule: &Rule) -> Result<PingOneUser
     Ok(PingOneUsers {
         users: list_users(p1).await?,
         population_id: pop.id.clone(),
+        schema: user_schema(p1).await,
     })
+}
+
+/// The User schema's attribute names; `None` when unreadable, which only
+/// costs the check of mapping targets, never the cycle.
+pub(crate) async fn user_schema(p1: &PingOneClient) -> Option<HashSet<String>> {
+    match p1.user_schema_attributes().await {
+        Ok(a) if !a.is_empty() => Some(a.into_iter().collect()),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read PingOne's User schema; mapping targets not checked");
+            None
+        }
+    }
 }
 
 /// Every user of the environment (usernames are unique per environment).

@@ -205,13 +205,17 @@ pub(crate) fn memberships_of(groups: &[pingone_client::GroupMembership]) -> Memb
 }
 
 /// One user read by itself: its JSON (with `population.name`), and the
-/// verdict, reading its groups when the filter asks for direct or indirect
-/// membership (`memberOfGroupIDs` does not say which). Returns the calls made.
+/// verdict. `known` holds the user's memberships of the rule's groups as the
+/// `memberOfGroups[...]` filter answers them (the fast cycle reads them that
+/// way, like the full cycle); without it they are read from the user's
+/// groups. Those are read as well when the filter asks for direct or indirect
+/// membership, which only they tell. Returns the calls made.
 pub(crate) async fn judge(
     p1: &pingone_client::PingOneClient,
     scope: &Scope,
     pops: &[pingone_client::Population],
     u: &pingone_client::User,
+    known: Option<&Memberships>,
 ) -> Result<(serde_json::Value, Verdict, u64), AgentError> {
     use futures::TryStreamExt;
     let mut calls = 0;
@@ -219,7 +223,9 @@ pub(crate) async fn judge(
         .membership_lists()
         .iter()
         .any(|(_, k)| *k != Membership::Any);
-    let memberships = if kinds_needed {
+    let any_needed = !scope.groups.is_empty() || !scope.membership_lists().is_empty();
+    let mut memberships = known.cloned().unwrap_or_default();
+    if kinds_needed || (known.is_none() && any_needed) {
         let pages: Vec<_> = p1
             .list_user_groups(&u.id)
             .try_collect()
@@ -227,14 +233,13 @@ pub(crate) async fn judge(
             .map_err(|e| AgentError::pingone(format!("reading the groups of user {}", u.id), e))?;
         calls += pages.len() as u64;
         let all: Vec<_> = pages.into_iter().flat_map(|p| p.items).collect();
-        memberships_of(&all)
-    } else {
-        u.member_of_group_ids
-            .iter()
-            .flatten()
-            .map(|g| (g.clone(), Membership::Any))
-            .collect()
-    };
+        // With `known`, plain membership stays the filter's answer (one source).
+        memberships.extend(
+            memberships_of(&all)
+                .into_iter()
+                .filter(|(_, k)| known.is_none() || *k != Membership::Any),
+        );
+    }
     let mut json = serde_json::to_value(u).unwrap_or_default();
     let pop_name = u
         .population_id()

@@ -69,7 +69,8 @@ pub fn parse_delivery(body: &[u8]) -> (Vec<ChangeEvent>, usize) {
 pub struct Changes {
     /// Users created, updated or deleted, or whose direct memberships changed.
     pub users: HashSet<String>,
-    /// Groups created, renamed or deleted.
+    /// Groups created, updated (renamed, or a dynamic group's filter
+    /// changed: a pushed group's members are re-listed) or deleted.
     pub groups: HashSet<String>,
     /// Groups nested into or out of another: their members' effective
     /// (indirect) memberships changed.

@@ -619,3 +619,38 @@ async fn one_client_serves_many_tasks_at_once() {
     assert_eq!(sim.stats().route("GET /admin/v1/users/{user_id}"), 40);
     sim.shutdown().await;
 }
+
+/// Review items 12 and 17: an association naming a group or phone Duo no longer has is
+/// "not found" whether Duo answers 400 / 40002 naming the parameter (its pattern, the
+/// simulator's default) or 404; and a re-sent association that Duo answers 40003 (a variant;
+/// undocumented) is a success, so a retry after a timeout never turns into a failure.
+#[tokio::test]
+async fn associations_read_an_unknown_id_as_not_found_and_a_duplicate_as_done() {
+    for variants in ["", "unknown_id_404,association_exists_40003"] {
+        let mut config = SimConfig::default();
+        config.apply_variants(variants).unwrap();
+        let (sim, duo) = start_with(config).await;
+        let user = sim.insert_user("ann", &[]).unwrap();
+        let group = sim.insert_group("Sales", &[]).unwrap();
+        let phone = sim.insert_phone("+15555550100", &[]).unwrap();
+        let err = duo
+            .add_user_to_group(&user.user_id, "DGNOSUCHGROUPXXXXXXX")
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{variants}: {err:?}");
+        let err = duo
+            .associate_phone(&user.user_id, "DPNOSUCHPHONEXXXXXXX")
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{variants}: {err:?}");
+        for _ in 0..2 {
+            duo.add_user_to_group(&user.user_id, &group.group_id)
+                .await
+                .unwrap_or_else(|e| panic!("{variants}: {e:?}"));
+            duo.associate_phone(&user.user_id, &phone.phone_id)
+                .await
+                .unwrap_or_else(|e| panic!("{variants}: {e:?}"));
+        }
+        sim.shutdown().await;
+    }
+}

@@ -192,7 +192,7 @@ async fn the_transaction_id_header_is_sent_and_sanitised() {
     let client = PingOneClient::new(mock.config()).unwrap();
     client.get_user("u1").await.unwrap();
     client
-        .with_transaction_id("run 42/ä")
+        .with_transaction_id("run 42/ä:e\u{301}@x=y#1+2")
         .get_user("u1")
         .await
         .unwrap();
@@ -204,8 +204,8 @@ async fn the_transaction_id_header_is_sent_and_sanitised() {
             .is_none()
     );
     assert_eq!(
-        seen[1].headers["x-ping-external-transaction-id"],
-        "run_42__"
+        seen[1].headers["x-ping-external-transaction-id"], "run_42/ä_e\u{301}@x=y#1+2",
+        "PingOne's character set: letters, marks, digits and . _ - / @ = # +"
     );
     assert_eq!(seen[1].path, "/v1/environments/env-mock/users/u1");
 }

@@ -239,3 +239,128 @@ async fn population_groups_take_only_their_population_and_moves_leave_them() {
     let pops = api.get(&format!("/populations/{other}")).await;
     assert_eq!(pops.body["userCount"], 2);
 }
+
+/// Dynamic groups: users matching the group's `userFilter` are members
+/// (not DIRECT ones), everywhere a membership shows, and leave when they stop
+/// matching or the filter changes (Group Membership, reference §3.4).
+#[tokio::test]
+async fn dynamic_groups_take_the_users_their_filter_matches() {
+    let api = start(SimConfig::default()).await;
+    let sales = api
+        .sim
+        .create_group(json!({"name": "Sales", "userFilter": "title sw \"Sales\""}))
+        .unwrap();
+    let parent = api.sim.create_group(json!({"name": "Everyone"})).unwrap();
+    api.sim.nest_group(&sales, &parent).unwrap();
+    let mut ann = user("ann");
+    ann["title"] = json!("Sales lead");
+    let ann = api.sim.create_user(ann).unwrap();
+    let bob = api.sim.create_user(user("bob")).unwrap();
+
+    let members = |g: String, extra: &'static str| {
+        let api = &api;
+        async move {
+            let f = format!(r#"memberOfGroups[id eq "{g}"{extra}]"#);
+            let (us, _) = api.all(&filtered("/users", &f, ""), "users").await;
+            us.iter()
+                .map(|u| u["username"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(members(sales.clone(), "").await, vec!["ann"]);
+    assert_eq!(
+        members(parent.clone(), "").await,
+        vec!["ann"],
+        "through nesting"
+    );
+    assert!(
+        members(sales.clone(), r#" and type eq "DIRECT""#)
+            .await
+            .is_empty()
+    );
+    let ids = api
+        .get(&format!("/users/{ann}?include=memberOfGroupIDs"))
+        .await;
+    assert_eq!(ids.body["memberOfGroupIDs"].as_array().unwrap().len(), 2);
+    let one = api
+        .get(&format!("/users/{ann}/memberOfGroups/{sales}"))
+        .await;
+    assert_eq!(
+        (one.status, one.body["type"].as_str()),
+        (200, Some("INDIRECT"))
+    );
+    let counts = api
+        .get(&format!("/groups/{sales}?include=totalMemberCounts"))
+        .await;
+    assert_eq!(counts.body["totalMemberCounts"]["users"], 1);
+    assert_eq!(counts.body["directMemberCounts"]["users"], 0);
+    let remove = api
+        .call(
+            Method::DELETE,
+            &format!("/users/{ann}/memberOfGroups/{sales}"),
+            None,
+        )
+        .await;
+    assert_eq!(remove.status, 400, "a dynamic membership cannot be removed");
+
+    // A user who starts matching joins; one who stops leaves.
+    api.sim
+        .update_user(&bob, json!({"title": "Sales engineer"}))
+        .unwrap();
+    api.sim.update_user(&ann, json!({"title": "CFO"})).unwrap();
+    assert_eq!(members(sales.clone(), "").await, vec!["bob"]);
+    // A new filter re-evaluates everyone; no filter makes the group static.
+    api.sim
+        .update_group(
+            &sales,
+            json!({"name": "Sales", "userFilter": "username eq \"ann\""}),
+        )
+        .unwrap();
+    assert_eq!(members(sales.clone(), "").await, vec!["ann"]);
+    api.sim
+        .update_group(&sales, json!({"name": "Sales"}))
+        .unwrap();
+    assert!(members(sales.clone(), "").await.is_empty());
+
+    for bad in ["title zz \"x\"", "memberOfGroups[id eq \"x\"]"] {
+        let r = api
+            .post("/groups", json!({"name": "Bad", "userFilter": bad}))
+            .await;
+        assert_eq!(
+            (r.status, detail(&r.body)),
+            (400, ("INVALID_VALUE".into(), "userFilter".into())),
+            "{bad}"
+        );
+    }
+}
+
+/// Whether `include=memberOfGroupIDs` lists nested and dynamic groups is
+/// undocumented: the `member-of-ids-direct` variant lists direct ones only.
+#[tokio::test]
+async fn member_of_group_ids_lists_direct_groups_only_in_a_variant() {
+    let api = start(
+        SimConfig::default()
+            .with_variants("member-of-ids-direct")
+            .unwrap(),
+    )
+    .await;
+    let child = api.sim.create_group(json!({"name": "Child"})).unwrap();
+    let parent = api.sim.create_group(json!({"name": "Parent"})).unwrap();
+    let dynamic = api
+        .sim
+        .create_group(json!({"name": "Dyn", "userFilter": "username sw \"d\""}))
+        .unwrap();
+    api.sim.nest_group(&child, &parent).unwrap();
+    let dana = api.sim.create_user(user("dana")).unwrap();
+    api.sim.add_member(&dana, &child).unwrap();
+    let ids = api
+        .get(&format!("/users/{dana}?include=memberOfGroupIDs"))
+        .await;
+    assert_eq!(ids.body["memberOfGroupIDs"], json!([child]));
+    // The filter still sees every kind of membership.
+    for g in [&parent, &dynamic] {
+        let f = format!(r#"memberOfGroups[id eq "{g}"]"#);
+        let (us, _) = api.all(&filtered("/users", &f, ""), "users").await;
+        assert_eq!(us.len(), 1);
+    }
+}
