@@ -101,6 +101,21 @@ pub trait Target: Sync {
         member_kind: Kind,
         member_id: &str,
     ) -> impl Future<Output = TResult<()>> + Send;
+    /// Email an account an enrollment link (`key` is its username). A
+    /// target without enrollment refuses it permanently.
+    fn enroll(
+        &self,
+        kind: Kind,
+        key: &str,
+        email: &str,
+        valid_secs: u64,
+    ) -> impl Future<Output = TResult<()>> + Send {
+        let _ = (kind, key, email, valid_secs);
+        std::future::ready(Err(TargetError {
+            class: ErrorClass::Permanent,
+            message: "this target does not enroll accounts".to_owned(),
+        }))
+    }
     /// Find a phone by number.
     fn find_phone(&self, number: &str) -> impl Future<Output = TResult<Option<String>>> + Send;
     /// Create a phone; returns its id.
@@ -650,6 +665,12 @@ async fn run_op<T: Target, J: Journal>(
             .map(|()| None),
         Action::RemoveMember { member_kind, .. } => t
             .remove_member(id, *member_kind, member.as_deref().unwrap_or(""))
+            .await
+            .map(|()| None),
+        Action::Enroll {
+            email, valid_secs, ..
+        } => t
+            .enroll(op.kind, &op.name, email, *valid_secs)
             .await
             .map(|()| None),
         Action::Adopt { .. } | Action::Relink | Action::Unlink => Ok(None),

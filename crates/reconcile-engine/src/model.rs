@@ -507,6 +507,20 @@ pub(crate) struct ORec {
     pub(crate) fingerprint: Option<u64>,
     /// Why the rule may never adopt or write this object (`None`: it may).
     pub(crate) guard: Option<(Guard, S)>,
+    /// Enrollment as the target and the journal know it (`None`: unknown).
+    pub(crate) enrollment: Option<Enrollment>,
+}
+
+/// Where a target account stands with enrollment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// The account has enrolled (e.g. Duo's `is_enrolled`).
+    pub enrolled: bool,
+    /// When the first enrollment email was sent (or its outcome became
+    /// unknown), Unix seconds; `None`: never.
+    pub sent_at: Option<i64>,
+    /// A reminder was sent (or its outcome is unknown).
+    pub reminded: bool,
 }
 
 /// Why a rule keeps its hands off a target object.
@@ -588,6 +602,7 @@ impl ObservedSet {
             groups,
             fingerprint: o.fingerprint,
             guard: None,
+            enrollment: None,
         });
         Ok(())
     }
@@ -599,6 +614,12 @@ impl ObservedSet {
             o.guard = Some((guard, s));
         }
         Ok(())
+    }
+    /// Say where the account pushed last stands with enrollment.
+    pub fn enrollment_last(&mut self, e: Enrollment) {
+        if let Some(o) = self.objects.last_mut() {
+            o.enrollment = Some(e);
+        }
     }
     /// Number of observed objects.
     pub fn len(&self) -> usize {

@@ -109,6 +109,15 @@ pub enum Action {
         /// The member on the target.
         member: TargetRef,
     },
+    /// Email an unenrolled account an enrollment link.
+    Enroll {
+        /// Where the email goes.
+        email: String,
+        /// Seconds the link stays valid (0: never expires).
+        valid_secs: u64,
+        /// This is the one reminder, not the first email.
+        reminder: bool,
+    },
 }
 
 impl Action {
@@ -128,6 +137,7 @@ impl Action {
             Action::RemovePhone { .. } => "remove_phone",
             Action::AddMember { .. } => "add_member",
             Action::RemoveMember { .. } => "remove_member",
+            Action::Enroll { .. } => "enroll",
         }
     }
     /// True for ops that only touch the journal, never the target.
@@ -306,6 +316,9 @@ pub struct Summary {
     /// Linked objects held because their source failed.
     #[serde(default)]
     pub held: u64,
+    /// Enrollment emails (first emails and reminders).
+    #[serde(default)]
+    pub enroll: u64,
     /// Problems.
     pub problems: u64,
 }
@@ -331,6 +344,10 @@ pub struct Plan {
     /// one bad mapping shows as one cause, not N unrelated failures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub common_failures: Vec<CommonFailure>,
+    /// Things the plan deliberately does not do, for the reviewer (e.g. no
+    /// enrollment email for a user without an email address).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A failure cause shared by several source objects.
@@ -392,6 +409,9 @@ impl Plan {
                 s.held
             );
         }
+        if s.enroll > 0 {
+            let _ = writeln!(out, "{} enrollment emails to send.", s.enroll);
+        }
         for b in &self.blocked {
             let _ = writeln!(out, "! blocked: {}", safe(&b.reason));
         }
@@ -416,6 +436,9 @@ impl Plan {
                 safe(&p.name),
                 safe(&p.message)
             );
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {}", safe(n));
         }
         let _ = writeln!(out, "hash {}", self.hash);
         out
@@ -555,5 +578,32 @@ fn render_op(out: &mut String, op: &Op, ops: &[Op]) {
                 safe(member_name)
             )
         }
+        Action::Enroll {
+            email,
+            valid_secs,
+            reminder,
+        } => {
+            let what = if *reminder {
+                "enrollment reminder"
+            } else {
+                "enrollment email"
+            };
+            writeln!(
+                out,
+                "+ enroll {k} {n}: {what} to {} ({})",
+                q(email),
+                validity(*valid_secs)
+            )
+        }
     };
+}
+
+/// How long an enrollment link stays valid, in words.
+fn validity(secs: u64) -> String {
+    match secs {
+        0 => "link never expires".to_owned(),
+        s if s % 86_400 == 0 => format!("link valid {} days", s / 86_400),
+        s if s % 3_600 == 0 => format!("link valid {} hours", s / 3_600),
+        s => format!("link valid {s} seconds"),
+    }
 }

@@ -284,6 +284,24 @@ pub struct Policy {
     /// `empty_source_guard` of them); `None`: no guard.
     #[serde(default)]
     pub shrink_guard_percent: Option<u32>,
+    /// Send new, unenrolled users an enrollment email (`None`: never).
+    #[serde(default)]
+    pub enroll: Option<Enroll>,
+}
+
+/// The enrollment action: each linked or created user that is not enrolled
+/// and has an email gets one enrollment email, and at most one reminder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enroll {
+    /// Seconds the enrollment link stays valid (0: never expires).
+    pub valid_secs: u64,
+    /// Seconds after the first email when a still-unenrolled user gets one
+    /// reminder (`None`: no reminder).
+    pub remind_after_secs: Option<u64>,
+    /// The target attribute holding the email address.
+    pub email_attr: String,
+    /// The time the plan is made (Unix seconds): reminders fall due against it.
+    pub now_secs: i64,
 }
 
 impl Default for Policy {
@@ -304,6 +322,7 @@ impl Default for Policy {
             managed_floor: BTreeMap::new(),
             adoption: Adoption::default(),
             shrink_guard_percent: Some(50),
+            enroll: None,
         }
     }
 }

@@ -45,6 +45,7 @@ impl Planner<'_> {
             ops,
             problems: self.problems,
             common_failures: common_failures(&self.desired.failures),
+            notes: std::mem::take(&mut self.notes),
         };
         plan.hash = plan.compute_hash();
         plan
@@ -241,6 +242,7 @@ fn summarize(ops: &[Op]) -> Summary {
             Action::AddMember { .. } => &mut summary.add_member,
             Action::RemoveMember { .. } => &mut summary.remove_member,
             Action::Relink | Action::Unlink => &mut summary.link,
+            Action::Enroll { .. } => &mut summary.enroll,
         };
         *c += 1;
     }

@@ -18,6 +18,7 @@ use crate::plan::{Action, Op, Plan, Problem, ProblemCode, TargetRef};
 use crate::policy::{Destructive, KeyCompare, Policy};
 
 mod accounts;
+mod enroll;
 mod finish;
 mod groups;
 mod index;
@@ -60,6 +61,8 @@ enum Phase {
     Enable,
     AddPhone,
     AddMember,
+    /// Once the account exists with its phone and groups.
+    Enroll,
     /// Before any group delete.
     RemoveMember,
     RemovePhone,
@@ -263,6 +266,8 @@ struct Planner<'a> {
     held: u64,
     /// Accounts deprovisioned by disabling: they leave the pushed groups.
     leaving: Vec<u32>,
+    /// Notes for the reviewer (`Plan::notes`).
+    notes: Vec<String>,
 }
 
 impl<'a> Planner<'a> {
@@ -288,6 +293,7 @@ impl<'a> Planner<'a> {
             failed: BTreeSet::new(),
             held: 0,
             leaving: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -308,6 +314,9 @@ impl<'a> Planner<'a> {
         if self.policy().group_push && !rule_deleted {
             self.memberships(&resolution, &desired_order);
             self.leavers_memberships(&resolution);
+        }
+        if !rule_deleted {
+            self.enrollments(&resolution);
         }
         if !group_deletes.is_empty() {
             self.group_teardown(&group_deletes);
