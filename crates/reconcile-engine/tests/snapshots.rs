@@ -311,6 +311,7 @@ fn json_schema_of_a_plan() {
             "remove_member": 1,
             "link": 0,
             "held": 0,
+            "enroll": 0,
             "problems": 0
           },
           "blocked": [],
