@@ -21,6 +21,7 @@ mod admins;
 pub mod canon;
 mod client;
 mod config;
+mod enroll;
 mod error;
 mod groups;
 pub mod pace;

@@ -18,6 +18,7 @@
 
 mod auth;
 mod config;
+mod enroll;
 mod error;
 mod model;
 mod params;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 
 pub use auth::parse_date;
 pub use config::{IntegrationConfig, Permission, SimConfig, UsernameCase, VARIANT_NAMES, Variants};
+pub use enroll::{DEFAULT_VALID_SECS, EnrollEmail};
 pub use error::ApiError;
 pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 pub use params::Params;
@@ -85,6 +87,11 @@ impl DuoSim {
     /// A snapshot of everything stored.
     pub fn state(&self) -> SimState {
         lock(&self.shared.store).snapshot()
+    }
+
+    /// The enrollment emails sent (`POST /admin/v1/users/enroll`), in order.
+    pub fn enrollments(&self) -> Vec<EnrollEmail> {
+        lock(&self.shared.store).enrollments.clone()
     }
 
     /// Request counters.

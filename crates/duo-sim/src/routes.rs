@@ -19,6 +19,8 @@ pub enum Route {
     UsersSendToTrash,
     /// `POST /admin/v1/users/bulk_restore` (`user_id_list`)
     UsersRestore,
+    /// `POST /admin/v1/users/enroll` (`username`, `email`, `valid_secs`)
+    UserEnroll,
     /// `POST /admin/v1/users/{user_id}`
     UserModify(String),
     /// `DELETE /admin/v1/users/{user_id}`
@@ -88,6 +90,7 @@ pub fn match_route(method: &str, path: &str) -> Option<Route> {
         ("GET", ["admin", "v1", "users", id]) => UserGet(seg(id)),
         ("POST", ["admin", "v1", "users", "bulk_send_to_trash"]) => UsersSendToTrash,
         ("POST", ["admin", "v1", "users", "bulk_restore"]) => UsersRestore,
+        ("POST", ["admin", "v1", "users", "enroll"]) => UserEnroll,
         ("POST", ["admin", "v1", "users", id]) => UserModify(seg(id)),
         ("DELETE", ["admin", "v1", "users", id]) => UserDelete(seg(id)),
         ("GET", ["admin", "v1", "users", id, "groups"]) => UserGroups(seg(id)),
@@ -128,6 +131,7 @@ impl Route {
             UserGet(_) | UserModify(_) | UserDelete(_) => "/admin/v1/users/{user_id}",
             UsersSendToTrash => "/admin/v1/users/bulk_send_to_trash",
             UsersRestore => "/admin/v1/users/bulk_restore",
+            UserEnroll => "/admin/v1/users/enroll",
             UserGroups(_) | UserGroupAdd(_) => "/admin/v1/users/{user_id}/groups",
             UserGroupRemove(..) => "/admin/v1/users/{user_id}/groups/{group_id}",
             UserPhones(_) | UserPhoneAdd(_) => "/admin/v1/users/{user_id}/phones",

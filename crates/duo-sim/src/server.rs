@@ -76,7 +76,8 @@ pub(crate) fn router(shared: Arc<Shared>, control: bool) -> Router {
             .route("/__sim/stats/reset", post(control_reset))
             .route("/__sim/faults", put(control_faults).get(control_get_faults))
             .route("/__sim/state", get(control_state))
-            .route("/__sim/days", post(control_days));
+            .route("/__sim/days", post(control_days))
+            .route("/__sim/enrollments", get(control_enrollments));
     }
     r.fallback(api).with_state(shared)
 }
@@ -251,6 +252,7 @@ pub(crate) fn dispatch(st: &mut Store, route: Route, p: &Params) -> Result<Value
         UserGet(id) => ok(st.user_json(st.user(&id)?)),
         UsersSendToTrash => ok(st.bulk_trash(p, true)?),
         UsersRestore => ok(st.bulk_trash(p, false)?),
+        UserEnroll => ok(st.enroll(p)?),
         UserModify(id) => {
             let u = st.modify_user(&id, p)?.clone();
             ok(st.user_json(&u))
@@ -367,6 +369,12 @@ async fn control_days(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
             &json!({"stat": "FAIL", "code": 40002, "message": "Invalid days", "message_detail": e.to_string()}),
         ),
     }
+}
+
+/// `GET /__sim/enrollments`: the enrollment emails sent, in order.
+async fn control_enrollments(State(sh): State<Arc<Shared>>) -> Response {
+    let sent = lock(&sh.store).enrollments.clone();
+    json_response(200, &serde_json::to_value(sent).unwrap_or_default())
 }
 
 async fn control_state(State(sh): State<Arc<Shared>>) -> Response {

@@ -148,6 +148,8 @@ pub(crate) struct Store {
     pub(crate) variants: Variants,
     /// Phones left without users by a user's deletion → the day it happened.
     orphans: HashMap<String, u64>,
+    /// Enrollment emails sent (`POST /admin/v1/users/enroll`), in order.
+    pub(crate) enrollments: Vec<crate::enroll::EnrollEmail>,
 }
 
 /// The status of a user in Duo's trash.
@@ -175,6 +177,7 @@ impl Store {
             day: 0,
             variants: Variants::default(),
             orphans: HashMap::new(),
+            enrollments: Vec::new(),
         }
     }
 
