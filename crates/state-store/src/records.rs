@@ -107,6 +107,8 @@ text_enum!(
         RemoveMember = "remove_member",
         /// Link an existing target object found by key, without writing to it.
         Adopt = "adopt",
+        /// Email an account an enrollment link (sent at most once per intent).
+        Enroll = "enroll",
         /// Forget a link without writing to the target.
         Unlink = "unlink",
     }

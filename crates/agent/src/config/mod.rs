@@ -185,6 +185,17 @@ pub struct Rule {
     pub mapping: mapping::Mapping,
     pub safety: Safety,
     pub adopt: Adopt,
+    /// `[rules.enroll]` when enabled: new users get Duo's enrollment email.
+    pub enroll: Option<Enroll>,
+}
+
+/// `[rules.enroll]`: Duo's enrollment email for new, unenrolled users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enroll {
+    /// Seconds the link stays valid (0: never expires).
+    pub valid_secs: u64,
+    /// One reminder this long after the first email, if still unenrolled.
+    pub remind_after: Option<std::time::Duration>,
 }
 
 /// The direction-specific part of a rule, so an invalid mix (an inbound rule

@@ -97,6 +97,16 @@ pub struct RawRule {
     #[serde(default)]
     pub adopt: RawAdopt,
     pub mapping_options: Option<RawMappingOptions>,
+    pub enroll: Option<RawEnroll>,
+}
+
+/// `[rules.enroll]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnroll {
+    pub enabled: Option<bool>,
+    pub valid_secs: Option<i64>,
+    pub remind_after: Option<String>,
 }
 
 /// `[rules.mapping_options]`: options for the whole mapping.

@@ -54,6 +54,10 @@ impl<T: Target + Send> Target for Counted<T> {
         self.tick(true);
         self.inner.delete(kind, id).await
     }
+    async fn enroll(&self, kind: Kind, key: &str, email: &str, valid_secs: u64) -> TResult<()> {
+        self.tick(true);
+        self.inner.enroll(kind, key, email, valid_secs).await
+    }
     async fn add_member(&self, g: &str, k: Kind, m: &str) -> TResult<()> {
         self.tick(true);
         self.inner.add_member(g, k, m).await

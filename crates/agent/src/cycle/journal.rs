@@ -44,6 +44,7 @@ pub(crate) fn store_op(a: &engine::Action) -> Op {
         A::RemovePhone { .. } | A::RemoveMember { .. } => Op::RemoveMember,
         A::Adopt { .. } | A::Relink => Op::Adopt,
         A::Unlink => Op::Unlink,
+        A::Enroll { .. } => Op::Enroll,
     }
 }
 
@@ -79,6 +80,12 @@ fn audit_values(a: &engine::Action) -> (Json, Json) {
         A::RemovePhone { number, .. } => (json!({ "phone": number }), Json::Null),
         A::AddMember { member_name, .. } => (Json::Null, json!({ "member": member_name })),
         A::RemoveMember { member_name, .. } => (json!({ "member": member_name }), Json::Null),
+        A::Enroll {
+            email, reminder, ..
+        } => (
+            Json::Null,
+            json!({ "enroll_email": email, "reminder": reminder }),
+        ),
         A::Delete | A::Adopt { .. } | A::Relink | A::Unlink => (Json::Null, Json::Null),
     }
 }

@@ -29,6 +29,7 @@ pub(crate) fn stub_rule(name: &str, memo: &RuleMemo) -> Rule {
         mapping,
         safety: Default::default(),
         adopt: Default::default(),
+        enroll: None,
     }
 }
 
@@ -42,11 +43,11 @@ fn limit(count: u64, pct: Option<f64>, floor: u64) -> Limit {
 
 /// The engine policy of a rule.
 pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
-    let (a, s, adopt) = match rule {
-        RuleRef::Configured(r) => (r.actions, r.safety, r.adopt.clone()),
+    let (a, s, adopt, enroll) = match rule {
+        RuleRef::Configured(r) => (r.actions, r.safety, r.adopt.clone(), r.enroll),
         RuleRef::Deleted { name, memo } => {
             let r = stub_rule(name, memo);
-            (r.actions, r.safety, r.adopt)
+            (r.actions, r.safety, r.adopt, None)
         }
     };
     let deletes = limit(s.max_deletes, s.max_delete_percent, s.percent_floor);
@@ -93,6 +94,12 @@ pub fn policy(rule: &RuleRef, allow_destructive: bool) -> Policy {
         shrink_guard_percent: s
             .min_source_percent
             .map(|p| p.round().clamp(0.0, 100.0) as u32),
+        enroll: enroll.map(|e| engine::Enroll {
+            valid_secs: e.valid_secs,
+            remind_after_secs: e.remind_after.map(|d| d.as_secs()),
+            email_attr: "email".to_owned(),
+            now_secs: state_store::now_millis() / 1000,
+        }),
     }
 }
 

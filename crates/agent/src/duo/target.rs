@@ -268,6 +268,13 @@ impl Target for DuoTarget {
         Ok(())
     }
 
+    async fn enroll(&self, _kind: Kind, key: &str, email: &str, valid_secs: u64) -> TResult<()> {
+        self.duo
+            .enroll_user(key, email, valid_secs)
+            .await
+            .map(|_code| ())
+            .map_err(|e| terr(format!("emailing Duo user {key:?} an enrollment link"), e))
+    }
     async fn delete(&self, kind: Kind, id: &str) -> TResult<()> {
         let r = match kind {
             Kind::User if self.trash_users => {

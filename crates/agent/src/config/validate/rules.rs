@@ -192,6 +192,41 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
         confirm: r.adopt.confirm.unwrap_or(da.confirm),
         confirm_admins: r.adopt.confirm_admins.unwrap_or(da.confirm_admins),
     };
+    let enroll = match r.enroll {
+        Some(e) if e.enabled.unwrap_or(false) => {
+            let k = format!("{key}.enroll");
+            if direction == Direction::Inbound {
+                c.problem(
+                    format!("{k}.enabled"),
+                    "enrollment emails are sent by Duo: only an outbound rule can enroll",
+                );
+            }
+            // Duo's default is 30 days; 0 never expires (Duo's Python client).
+            let valid_secs = match e.valid_secs {
+                None => 2_592_000,
+                Some(v) if (0..=31_622_400).contains(&v) => v as u64,
+                Some(_) => {
+                    c.problem(
+                        format!("{k}.valid_secs"),
+                        "expected 0 (never expires) to 31622400 (366 days) seconds",
+                    );
+                    2_592_000
+                }
+            };
+            let remind_after = e.remind_after.as_deref().map(|v| {
+                c.duration(
+                    &format!("{k}.remind_after"),
+                    Some(v),
+                    std::time::Duration::ZERO,
+                )
+            });
+            Some(crate::config::Enroll {
+                valid_secs,
+                remind_after,
+            })
+        }
+        _ => None,
+    };
     let defaults = mapping::Options::default();
     let options = r
         .mapping_options
@@ -227,5 +262,6 @@ pub(super) fn rule(r: RawRule, key: &str, c: &mut Checker<'_>) -> Rule {
         mapping,
         safety,
         adopt,
+        enroll,
     }
 }
