@@ -20,7 +20,7 @@ impl DuoClient {
         let params = Params::new()
             .with("username", username)
             .with("email", email)
-            .with("valid_secs", &valid_secs.to_string());
+            .with("valid_secs", valid_secs.to_string());
         let (code, _) = self
             .call_typed(
                 Method::POST,
