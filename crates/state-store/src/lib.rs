@@ -10,6 +10,7 @@
 //! milliseconds ([`UnixMillis`]) passed in by the caller. The schema and the
 //! durability choices are described in `docs/state-store.md`.
 
+mod enroll;
 mod error;
 mod intents;
 mod links;
@@ -24,6 +25,7 @@ mod store;
 #[cfg(test)]
 mod crash_tests;
 
+pub use enroll::EnrollSent;
 pub use error::{Result, StoreError};
 pub use lock::lock_path;
 pub use records::{

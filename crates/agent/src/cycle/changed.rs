@@ -261,6 +261,7 @@ pub(crate) async fn read(
         &snap,
         &duo_snap,
         &st.echo.sources,
+        &st.enroll_sent,
         manages_admins,
         &st.foreign,
     )?;

@@ -25,11 +25,16 @@ fn observed_e164(n: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Build the engine inputs of an outbound rule.
+/// Enrollment emails journaled per lower-case username: (first, Unix
+/// seconds; how many).
+pub type EnrollSent = std::collections::HashMap<String, (i64, u64)>;
+
 pub fn build(
     rule: &Rule,
     p1: &PingOneSnapshot,
     duo: &DuoSnapshot,
     excluded_sources: &HashSet<String>,
+    enroll_sent: &EnrollSent,
     manages_admins: bool,
     foreign: &crate::cycle::records::Foreign,
 ) -> Result<Inputs, AgentError> {
@@ -223,6 +228,16 @@ pub fn build(
             inp.observed
                 .guard_last(engine::Guard::Protected, TRASHED)
                 .map_err(cap)?;
+        }
+        if rule.enroll.is_some()
+            && let Some(enrolled) = u.is_enrolled
+        {
+            let sent = enroll_sent.get(&u.username.to_lowercase());
+            inp.observed.enrollment_last(engine::Enrollment {
+                enrolled,
+                sent_at: sent.map(|s| s.0),
+                reminded: sent.is_some_and(|s| s.1 >= 2),
+            });
         }
         foreign.guard(&mut inp.observed, &u.user_id).map_err(cap)?;
     }

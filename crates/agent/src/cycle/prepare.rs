@@ -77,6 +77,8 @@ pub(crate) struct RuleState {
     pub resolved_before: BTreeMap<String, String>,
     /// Memberships it pushed at its last full cycle.
     pub memberships: u64,
+    /// Enrollment emails journaled, by lower-case username.
+    pub enroll_sent: outbound::EnrollSent,
 }
 
 impl RuleState {
@@ -104,6 +106,11 @@ impl RuleState {
             foreign: Foreign::read(s, rules, me, direction, &links)?,
             resolved_before: state::resolved(s, me)?,
             memberships: state::memberships(s, me)?,
+            enroll_sent: s
+                .enroll_sent(me)?
+                .into_iter()
+                .map(|e| (e.key.to_lowercase(), (e.first / 1000, e.count)))
+                .collect(),
             echo,
             links,
         })
@@ -238,6 +245,7 @@ impl Agent {
             &p1s,
             &duos,
             &st.echo.sources,
+            &st.enroll_sent,
             manages_admins,
             &st.foreign,
         )?;
@@ -447,6 +455,7 @@ impl Agent {
                     &Default::default(),
                     &duos,
                     &st.echo.sources,
+                    &st.enroll_sent,
                     manages_admins,
                     &st.foreign,
                 )?;
