@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod crash;
 mod duo_fidelity;
+mod enroll;
 mod faults;
 mod filter_agreement;
 mod inbound;

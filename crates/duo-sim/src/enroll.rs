@@ -25,6 +25,14 @@ pub struct EnrollEmail {
 }
 
 impl Store {
+    /// True (once per count) when this enroll request is to be applied and
+    /// then left unanswered.
+    pub(crate) fn take_enroll_drop(&mut self) -> bool {
+        let drop = self.enroll_drops > 0;
+        self.enroll_drops = self.enroll_drops.saturating_sub(1);
+        drop
+    }
+
     /// `username` and `email` are required; `valid_secs` (default 30 days) is
     /// a whole number of seconds, 0 or more. Answers the enroll code.
     pub(crate) fn enroll(&mut self, p: &Params) -> Result<Value, ApiError> {

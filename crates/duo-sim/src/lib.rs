@@ -94,6 +94,12 @@ impl DuoSim {
         lock(&self.shared.store).enrollments.clone()
     }
 
+    /// The next `n` enroll requests are applied (the email recorded), then
+    /// their connection closes unanswered: the sender cannot know it went.
+    pub fn drop_enroll_replies(&self, n: u32) {
+        lock(&self.shared.store).enroll_drops = n;
+    }
+
     /// Request counters.
     pub fn stats(&self) -> Stats {
         self.shared.instruments.stats()

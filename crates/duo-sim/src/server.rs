@@ -121,7 +121,10 @@ async fn api(
         method,
         route.as_ref().map_or("(unmatched)", Route::template)
     );
-    let decision = sh.instruments.decide();
+    let mut decision = sh.instruments.decide();
+    if route == Some(Route::UserEnroll) && lock(&sh.store).take_enroll_drop() {
+        decision.action = FaultAction::DropAfter;
+    }
     decision.delay().await;
     let record = |status: &str| sh.instruments.record(&route_key, status);
     let resp = match decision.action {

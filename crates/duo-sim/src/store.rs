@@ -150,6 +150,8 @@ pub(crate) struct Store {
     orphans: HashMap<String, u64>,
     /// Enrollment emails sent (`POST /admin/v1/users/enroll`), in order.
     pub(crate) enrollments: Vec<crate::enroll::EnrollEmail>,
+    /// The next this many enroll requests are applied, then left unanswered.
+    pub(crate) enroll_drops: u32,
 }
 
 /// The status of a user in Duo's trash.
@@ -178,6 +180,7 @@ impl Store {
             variants: Variants::default(),
             orphans: HashMap::new(),
             enrollments: Vec::new(),
+            enroll_drops: 0,
         }
     }
 

@@ -460,6 +460,7 @@ pub fn summary_line(p: &reconcile_engine::Plan) -> String {
         ("remove phone", s.remove_phone),
         ("add member", s.add_member),
         ("remove member", s.remove_member),
+        ("enroll", s.enroll),
         ("problems", s.problems),
     ]
     .iter()
