@@ -247,6 +247,33 @@ const ROWS: &[Row] = &[
         ],
         "rules[0].scope.filter",
     ),
+    (
+        "enroll link validity out of range",
+        &[(
+            "[rules.scope]",
+            "[rules.enroll]\nenabled = true\nvalid_secs = -1\n[rules.scope]",
+        )],
+        "rules[0].enroll.valid_secs",
+    ),
+    (
+        "enroll reminder not a duration",
+        &[(
+            "[rules.scope]",
+            "[rules.enroll]\nenabled = true\nremind_after = \"a week\"\n[rules.scope]",
+        )],
+        "rules[0].enroll.remind_after",
+    ),
+    (
+        "enroll on an inbound rule",
+        &[
+            (
+                "direction = \"outbound\"",
+                "direction = \"inbound\"\n[rules.target]\npopulation = \"P\"\n[rules.enroll]\nenabled = true",
+            ),
+            ("[rules.scope]\npopulations = [\"Workforce\"]\n", ""),
+        ],
+        "rules[0].enroll.enabled",
+    ),
 ];
 
 #[test]
@@ -352,5 +379,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         scope filter syntax: error: DIR/p1duo.toml: rules[0].scope.filter: column 36: the filter ends where ")" was expected
         scope filter type: error: DIR/p1duo.toml: rules[0].scope.filter: column 1: enabled is a boolean: write enabled eq true or enabled eq false, without quotes
         inbound scope filter on an unknown duo attribute: error: DIR/p1duo.toml: rules[0].scope.filter: column 24: "title" is not a Duo user attribute; use one of user_id, username, realname, firstname, lastname, email, status, notes, alias1, alias2, alias3, alias4, external_id, groups, is_enrolled, created, last_login
+        enroll link validity out of range: error: DIR/p1duo.toml: rules[0].enroll.valid_secs: expected 0 (never expires) to 31622400 (366 days) seconds
+        enroll reminder not a duration: error: DIR/p1duo.toml: rules[0].enroll.remind_after: expected a duration such as "90s", "15m" or "1h30m", got "a week"
+        enroll on an inbound rule: error: DIR/p1duo.toml: rules[0].enroll.enabled: enrollment emails are sent by Duo: only an outbound rule can enroll
     "#]].assert_eq(&table);
 }

@@ -58,3 +58,43 @@ impl Store {
         Ok(json!(code))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UsernameCase;
+
+    fn enroll(st: &mut Store, pairs: &[(&str, &str)]) -> Result<Value, ApiError> {
+        st.enroll(&Params::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn enroll_validates_as_duo_documents_and_records_each_email() {
+        let mut st = Store::new(UsernameCase::Insensitive, 1);
+        let code = |e: Result<Value, ApiError>| e.unwrap_err().body()["code"].clone();
+        assert_eq!(code(enroll(&mut st, &[("email", "a@x")])), 40001);
+        assert_eq!(code(enroll(&mut st, &[("username", "a")])), 40001);
+        assert_eq!(
+            code(enroll(&mut st, &[("username", "a"), ("email", "nope")])),
+            40002
+        );
+        for bad in ["-1", "1.5", "soon"] {
+            let p = [("username", "a"), ("email", "a@x"), ("valid_secs", bad)];
+            assert_eq!(code(enroll(&mut st, &p)), 40002, "{bad}");
+        }
+        assert!(st.enrollments.is_empty(), "refused requests send nothing");
+        let ok = enroll(&mut st, &[("username", "a"), ("email", "a@x")]).unwrap();
+        assert_eq!(ok, json!("enroll-000001"));
+        enroll(
+            &mut st,
+            &[("username", "b"), ("email", "b@x"), ("valid_secs", "0")],
+        )
+        .unwrap();
+        let sent: Vec<(&str, i64)> = st
+            .enrollments
+            .iter()
+            .map(|e| (e.username.as_str(), e.valid_secs))
+            .collect();
+        assert_eq!(sent, [("a", DEFAULT_VALID_SECS), ("b", 0)]);
+    }
+}

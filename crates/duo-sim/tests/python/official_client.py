@@ -105,6 +105,15 @@ check(len(v2.get_users_by_name("v2 user ü+/")) == 1, "v2 sha512 GET")
 sha1 = admin(sig_version=2, digestmod=hashlib.sha1)
 check(sha1.get_user_by_id(uid)["username"] == "zoe", "v2 sha1 GET")
 
+# Enrollment email: the client's enroll_user answers the enroll code; email is required.
+code = a.enroll_user("zoe", "zoe@example.com", valid_secs=3600)
+check(isinstance(code, str) and code, f"enroll code {code!r}")
+try:
+    a.enroll_user("zoe", "")
+    check(False, "enroll without email accepted")
+except RuntimeError as e:
+    check("400" in str(e), str(e))
+
 # Delete is permanent; a second delete does nothing.
 a.delete_user(uid)
 a.delete_user(uid)
