@@ -530,7 +530,10 @@ async fn commit<J: Journal>(
     let n = batch.intents.len();
     let err = match j.commit(rule, &batch).await {
         Ok(ids) if ids.len() == n => return ids.into_iter().map(Ok).collect(),
-        Ok(ids) => JournalError(format!("journal returned {} ids for {n} intents", ids.len())),
+        Ok(ids) => JournalError(format!(
+            "journal returned {} ids for {n} intents",
+            ids.len()
+        )),
         Err(e) => e,
     };
     if batch.len() == 1 {

@@ -102,7 +102,15 @@ async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
     let lookups = p2
         .ops
         .iter()
-        .filter(|o| matches!(o.action, Action::Create { lookup_first: true, .. }))
+        .filter(|o| {
+            matches!(
+                o.action,
+                Action::Create {
+                    lookup_first: true,
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(lookups, 8, "{}", p2.render());
     let r2 = execute(&p2, &t, &j, ExecOptions::default()).await;
@@ -113,7 +121,10 @@ async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
 
 /// A target that records, for every create, whether its intent was
 /// durable (journaled, no outcome yet) when the call was made.
-fn checked(t: &MemTarget, j: &std::sync::Arc<MemJournal>) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+fn checked(
+    t: &MemTarget,
+    j: &std::sync::Arc<MemJournal>,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
     let unjournaled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (j, out) = (j.clone(), unjournaled.clone());
     *t.on_create.lock().unwrap() = Some(Box::new(move |key: &str| {
@@ -138,12 +149,23 @@ async fn a_window_of_intents_is_one_commit_and_each_is_durable_before_its_call()
     };
     let r = execute(&p, &t, &*j, opts).await;
     assert_eq!(r.users.success, 200);
-    assert!(unjournaled.lock().unwrap().is_empty(), "sent before its intent was durable: {:?}", unjournaled.lock().unwrap());
+    assert!(
+        unjournaled.lock().unwrap().is_empty(),
+        "sent before its intent was durable: {:?}",
+        unjournaled.lock().unwrap()
+    );
     let s = j.s.lock().unwrap();
     assert_eq!(s.links.len(), 200, "every create linked");
-    assert!(s.intents.values().all(|i| i.4.is_some()), "every outcome recorded");
+    assert!(
+        s.intents.values().all(|i| i.4.is_some()),
+        "every outcome recorded"
+    );
     // 200 writes, each with an intent and an outcome: a few commits, not 400.
-    assert!(s.commits <= 200 / 16, "{} commits for 200 writes", s.commits);
+    assert!(
+        s.commits <= 200 / 16,
+        "{} commits for 200 writes",
+        s.commits
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -163,7 +185,10 @@ async fn known_outcomes_are_committed_within_the_time_bound_while_a_call_is_slow
         j.s.lock().unwrap().links.len()
     };
     let (r, linked_meanwhile) = tokio::join!(execute(&p, &t, &j, opts), watch);
-    assert_eq!(linked_meanwhile, 9, "the nine answered creates are durable while the slow one runs");
+    assert_eq!(
+        linked_meanwhile, 9,
+        "the nine answered creates are durable while the slow one runs"
+    );
     assert_eq!(r.users.success, 10);
     assert_eq!(j.s.lock().unwrap().links.len(), 10);
 }

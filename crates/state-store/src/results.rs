@@ -7,8 +7,8 @@ use rusqlite::{CachedStatement, Row, Transaction, params};
 
 use crate::error::{Result, StoreError};
 use crate::records::{
-    AuditEntry, ErrorInfo, IntentId, Link, NewIntent, ObjectKey, ObjectKind, ObjectStatus, Op, ResultBatch, RunId,
-    StatusFilter, StatusUpdate, SyncStatus,
+    AuditEntry, ErrorInfo, IntentId, Link, NewIntent, ObjectKey, ObjectKind, ObjectStatus, Op,
+    ResultBatch, RunId, StatusFilter, StatusUpdate, SyncStatus,
 };
 use crate::store::{Store, json_col, json_into, text_col};
 use crate::{intents, links, secrets};
@@ -21,7 +21,8 @@ impl Store {
     /// upserts and deletes, statuses and audit entries. Either all of it is on
     /// disk when this returns, or (on error or crash) none of it.
     pub fn record_results(&mut self, batch: &ResultBatch) -> Result<()> {
-        self.record_results_observed(batch, &[], &mut |_| {}).map(|_| ())
+        self.record_results_observed(batch, &[], &mut |_| {})
+            .map(|_| ())
     }
 
     /// Group commit: a batch of results and the intents of the next writes

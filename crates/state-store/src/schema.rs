@@ -467,13 +467,22 @@ mod tests {
                 assert_eq!(pending.len(), 1);
                 assert_eq!(pending[0].id, IntentId(3));
                 assert_eq!(pending[0].state, IntentState::Pending);
-                let op = |id| store.get_intent(IntentId(id)).expect("get").expect("kept").op;
+                let op = |id| {
+                    store
+                        .get_intent(IntentId(id))
+                        .expect("get")
+                        .expect("kept")
+                        .op
+                };
                 assert_eq!(
                     (op(4), op(5), op(6)),
                     (Op::AttachPhone, Op::AddMember, Op::DetachPhone),
                     "phone ops named as such from {from}"
                 );
-                let run = store.get_run(RunId(7)).expect("get").expect("the run survives");
+                let run = store
+                    .get_run(RunId(7))
+                    .expect("get")
+                    .expect("the run survives");
                 assert_eq!(run.trigger, crate::Trigger::Schedule);
                 assert_eq!(store.intents_for_run(RunId(7)).expect("intents").len(), 4);
             }

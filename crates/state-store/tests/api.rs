@@ -826,16 +826,33 @@ fn recovery_resolves_what_interrupted_runs_left_pending_so_they_prune() {
     assert_eq!(store.resolve_pending("r", next, 4).expect("resolve"), 3);
     let state = |id| store.get_intent(id).expect("get").expect("exists").state;
     assert_eq!(state(linked), IntentState::Resolved, "its object is linked");
-    assert_eq!(state(retried), IntentState::Resolved, "a newer create carries it");
-    assert_eq!(state(update), IntentState::Resolved, "the next run re-read the target");
+    assert_eq!(
+        state(retried),
+        IntentState::Resolved,
+        "a newer create carries it"
+    );
+    assert_eq!(
+        state(update),
+        IntentState::Resolved,
+        "the next run re-read the target"
+    );
     assert_eq!(
         state(left_scope),
         IntentState::Pending,
         "its object may exist unlinked: kept"
     );
-    assert_eq!(state(again), IntentState::Pending, "this run's own intents are left alone");
+    assert_eq!(
+        state(again),
+        IntentState::Pending,
+        "this run's own intents are left alone"
+    );
     // Another rule's intents are not touched.
-    assert_eq!(store.resolve_pending("other", RunId(i64::MAX), 5).expect("resolve"), 0);
+    assert_eq!(
+        store
+            .resolve_pending("other", RunId(i64::MAX), 5)
+            .expect("resolve"),
+        0
+    );
     store
         .record_results(&ResultBatch {
             link_upserts: vec![link("r", "p3", "D3", 5)],
@@ -854,7 +871,10 @@ fn recovery_resolves_what_interrupted_runs_left_pending_so_they_prune() {
     let report = store.prune(100).expect("prune");
     assert_eq!(report.runs, 2, "the interrupted run and the last prune");
     assert!(store.get_run(killed).expect("get").is_none());
-    assert!(store.get_run(next).expect("get").is_some(), "its create is still pending");
+    assert!(
+        store.get_run(next).expect("get").is_some(),
+        "its create is still pending"
+    );
     assert!(store.integrity_check().expect("check").is_empty());
 }
 
@@ -878,9 +898,19 @@ fn one_commit_holds_results_and_the_next_intents() {
         .commit_journal(&results, &[intent(run_id, "p2"), intent(run_id, "p3")])
         .expect("commit");
     assert_eq!(ids.len(), 2);
-    let pending: Vec<_> = store.pending_intents("r").expect("pending").iter().map(|i| i.id).collect();
+    let pending: Vec<_> = store
+        .pending_intents("r")
+        .expect("pending")
+        .iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(pending, ids);
-    assert!(store.get_link(&ObjectKey::new("r", ObjectKind::User, "p1")).expect("get").is_some());
+    assert!(
+        store
+            .get_link(&ObjectKey::new("r", ObjectKind::User, "p1"))
+            .expect("get")
+            .is_some()
+    );
     // A bad intent rolls back the whole commit, results included.
     let bad = NewIntent {
         summary: json!({ "password": "x" }),
@@ -890,8 +920,15 @@ fn one_commit_holds_results_and_the_next_intents() {
         link_upserts: vec![link("r", "p5", "D5", 3)],
         ..ResultBatch::default()
     };
-    store.commit_journal(&again, &[bad]).expect_err("secret refused");
-    assert!(store.get_link(&ObjectKey::new("r", ObjectKind::User, "p5")).expect("get").is_none());
+    store
+        .commit_journal(&again, &[bad])
+        .expect_err("secret refused");
+    assert!(
+        store
+            .get_link(&ObjectKey::new("r", ObjectKind::User, "p5"))
+            .expect("get")
+            .is_none()
+    );
     assert_eq!(store.pending_intents("r").expect("pending").len(), 2);
 }
 

@@ -191,7 +191,9 @@ impl StoreJournal {
     /// One settled op into the batch: its outcome, with a success's link
     /// change and audit entry. An unknown outcome leaves the intent pending.
     fn settle_into(&self, rule: &str, s: &engine::Settled, at: i64, batch: &mut ResultBatch) {
-        let id = s.intent.map(|i| IntentId(i64::try_from(i.0).unwrap_or_default()));
+        let id = s
+            .intent
+            .map(|i| IntentId(i64::try_from(i.0).unwrap_or_default()));
         let outcome = match &s.outcome {
             engine::Outcome::Succeeded { target_id } => IntentOutcome::Done {
                 target_id: target_id.clone(),
