@@ -22,7 +22,8 @@ struct Bins {
 /// Options: `--users N` (throughput, default 10000), `--scale K` (default 50),
 /// `--rss-users N,M` (default 10000,100000), `--official-users N,M` (default
 /// 1500,10000), `--runs R` (official, default 3), `--concurrency C` (official,
-/// default the agent's), `--strace` (official: count fsyncs), `--only NAME`
+/// default the agent's), `--strace` (official: count fsyncs), `--p1duo PATH`
+/// (another build of p1duo, e.g. an older one to compare), `--only NAME`
 /// (efficiency, limited, unlimited, official, planner, rss).
 struct Opts {
     users: usize,
@@ -32,6 +33,7 @@ struct Opts {
     runs: usize,
     concurrency: Option<usize>,
     strace: bool,
+    p1duo: Option<PathBuf>,
     only: Option<String>,
 }
 
@@ -44,6 +46,7 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
         runs: 3,
         concurrency: None,
         strace: false,
+        p1duo: None,
         only: None,
     };
     let mut it = rest.iter();
@@ -69,6 +72,7 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
                 o.concurrency = Some(val()?.parse().map_err(|e| format!("--concurrency: {e}"))?);
             }
             "--strace" => o.strace = true,
+            "--p1duo" => o.p1duo = Some(PathBuf::from(val()?)),
             "--only" => o.only = Some(val()?),
             other => return Err(format!("unknown bench option {other}")),
         }
@@ -94,7 +98,7 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"));
     let rel = target.join("release");
     let bins = Bins {
-        p1duo: rel.join("p1duo"),
+        p1duo: o.p1duo.clone().unwrap_or_else(|| rel.join("p1duo")),
         duo_sim: rel.join("duo-sim"),
         pingone_sim: rel.join("pingone-sim"),
     };
