@@ -447,7 +447,7 @@ pub async fn execute<T: Target, J: Journal>(
                         }
                     }
                 }
-                if batch.len() > 0 {
+                if !batch.settled.is_empty() || !batch.intents.is_empty() {
                     let rule = plan.rule.as_str();
                     commits.push(async move { (meta, commit(journal, rule, batch).await) });
                 }
@@ -455,7 +455,7 @@ pub async fn execute<T: Target, J: Journal>(
             }
         }
         if inflight.is_empty() && commits.is_empty() {
-            if (queue.is_empty() || cancelled) && (g.ready.is_empty() || cancelled) {
+            if cancelled || (queue.is_empty() && g.ready.is_empty()) {
                 break;
             }
             // Ready ops wait for the window to run low: only the sends can do that.

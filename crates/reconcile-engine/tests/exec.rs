@@ -88,13 +88,14 @@ async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
     assert_eq!(done, 2, "{:?}", r.results);
     assert_eq!(not_started, 8);
     assert_eq!(t.snapshot().objs.len(), 2);
-    let s = j.s.lock().unwrap();
-    assert_eq!(s.links.len(), 2, "finished creates are linked");
-    let (sent, unsent): (Vec<_>, Vec<_>) = s.intents.values().partition(|i| i.4.is_some());
-    assert_eq!(sent.len(), 2, "the sent ops have their outcomes");
-    // Intents journaled ahead but never sent stay pending, like a lost answer.
-    assert_eq!(unsent.len(), 8);
-    drop(s);
+    {
+        let s = j.s.lock().unwrap();
+        assert_eq!(s.links.len(), 2, "finished creates are linked");
+        let (sent, unsent): (Vec<_>, Vec<_>) = s.intents.values().partition(|i| i.4.is_some());
+        assert_eq!(sent.len(), 2, "the sent ops have their outcomes");
+        // Intents journaled ahead but never sent stay pending, like a lost answer.
+        assert_eq!(unsent.len(), 8);
+    }
     assert_eq!(r.users.unsynced, 8);
     assert_eq!(j.pending().len(), 8);
     // The next run resolves them by key: no duplicate, nothing left pending.
