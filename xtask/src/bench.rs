@@ -20,12 +20,20 @@ struct Bins {
 }
 
 /// Options: `--users N` (throughput, default 10000), `--scale K` (default 50),
-/// `--rss-users N,M` (default 10000,100000), `--only NAME` (efficiency,
-/// limited, unlimited, planner, rss).
+/// `--rss-users N,M` (default 10000,100000), `--official-users N,M` (default
+/// 1500,10000), `--runs R` (official, default 3), `--concurrency C` (official,
+/// default the agent's), `--strace` (official: count fsyncs), `--p1duo PATH`
+/// (another build of p1duo, e.g. an older one to compare), `--only NAME`
+/// (efficiency, limited, unlimited, official, planner, rss).
 struct Opts {
     users: usize,
     scale: u32,
     rss: Vec<usize>,
+    official: Vec<usize>,
+    runs: usize,
+    concurrency: Option<usize>,
+    strace: bool,
+    p1duo: Option<PathBuf>,
     only: Option<String>,
 }
 
@@ -34,6 +42,11 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
         users: 10_000,
         scale: 50,
         rss: vec![10_000, 100_000],
+        official: vec![1_500, 10_000],
+        runs: 3,
+        concurrency: None,
+        strace: false,
+        p1duo: None,
         only: None,
     };
     let mut it = rest.iter();
@@ -48,6 +61,18 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
                     .map(|s| s.parse().map_err(|e| format!("--rss-users: {e}")))
                     .collect::<Result<_, _>>()?;
             }
+            "--official-users" => {
+                o.official = val()?
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("--official-users: {e}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--runs" => o.runs = val()?.parse().map_err(|e| format!("--runs: {e}"))?,
+            "--concurrency" => {
+                o.concurrency = Some(val()?.parse().map_err(|e| format!("--concurrency: {e}"))?);
+            }
+            "--strace" => o.strace = true,
+            "--p1duo" => o.p1duo = Some(PathBuf::from(val()?)),
             "--only" => o.only = Some(val()?),
             other => return Err(format!("unknown bench option {other}")),
         }
@@ -73,7 +98,7 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"));
     let rel = target.join("release");
     let bins = Bins {
-        p1duo: rel.join("p1duo"),
+        p1duo: o.p1duo.clone().unwrap_or_else(|| rel.join("p1duo")),
         duo_sim: rel.join("duo-sim"),
         pingone_sim: rel.join("pingone-sim"),
     };
@@ -85,6 +110,9 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
     }
     if run("unlimited") {
         throughput(&bins, o.users, None)?;
+    }
+    if run("official") {
+        official(root, &bins, &o)?;
     }
     if run("planner") {
         planner()?;
@@ -329,6 +357,181 @@ fn throughput(bins: &Bins, n: usize, scale: Option<u32>) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The limits-off comparison with Duo's official Python client: `n` new
+/// users (no phones, no groups) from pingone-sim into a fresh duo-sim by
+/// `p1duo sync` (state database on disk), and by the official client's
+/// sequential `add_user` loop, alternating, `runs` times each; medians.
+fn official(root: &Path, bins: &Bins, o: &Opts) -> Result<(), String> {
+    let python = std::env::var("DUO_SIM_PYTHON").unwrap_or_else(|_| {
+        root.join("target/duo-client-venv/bin/python")
+            .display()
+            .to_string()
+    });
+    let script = root.join("xtask/src/official_loop.py");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n### Limits off: p1duo sync vs Duo's official Python client (new users, no phones, no groups)\n"
+    );
+    println!(
+        "| users | p1duo sync s (median of {r}) | official client loop s (median of {r}) | official / p1duo | p1duo runs | client runs |",
+        r = o.runs
+    );
+    println!("| ---: | ---: | ---: | ---: | --- | --- |");
+    for &n in &o.official {
+        let p1 = SimProcess::pingone(&bins.pingone_sim, &[]);
+        let s = PingOneSeeder::new(&p1.base);
+        let pop = s.population("Workforce");
+        seed_plain(&s, &pop, n);
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..o.runs {
+            // p1duo: a fresh Duo and a fresh state database (on disk) each run.
+            let duo = SimProcess::duo(&bins.duo_sim, &[]);
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let agent = o
+                .concurrency
+                .map(|c| format!("concurrency = {c}"))
+                .unwrap_or_default();
+            let cfg = write_config(
+                dir.path(),
+                &Endpoints {
+                    duo: duo.base.clone(),
+                    pingone: p1.base.clone(),
+                },
+                "\"off\"",
+                &agent,
+                &outbound_rule("r", "deprovision = true", ""),
+            );
+            let wal = dir.path().join("p1duo.db-wal");
+            let peak = std::sync::atomic::AtomicU64::new(0);
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let (t, code, fsyncs) = std::thread::scope(|sc| {
+                sc.spawn(|| {
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+                        peak.fetch_max(len, std::sync::atomic::Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                });
+                let r = timed_sync(bins, &cfg, o.strace);
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                r
+            })?;
+            let created = duo.stats()["by_route"]["POST /admin/v1/users"]
+                .as_u64()
+                .unwrap_or(0);
+            eprintln!(
+                "p1duo sync of {n}: exit {code}, {:.2} s, {created} creates, peak WAL {:.1} MiB{}",
+                t.as_secs_f64(),
+                peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1048576.0,
+                fsyncs.map(|f| format!(", {f}")).unwrap_or_default()
+            );
+            if code != 0 || created != n as u64 {
+                return Err(format!(
+                    "p1duo sync of {n} users: exit {code}, {created} created"
+                ));
+            }
+            ours.push(t.as_secs_f64());
+            // The official client: a fresh Duo, one add_user after another.
+            let duo = SimProcess::duo(&bins.duo_sim, &[]);
+            let port = duo.base.rsplit(':').next().unwrap_or("0").to_owned();
+            let out = Command::new(&python)
+                .arg(&script)
+                .args(["127.0.0.1", &port, p1duo_tests::standalone::SIM_IKEY])
+                .arg(p1duo_tests::standalone::SIM_SKEY)
+                .args(["0", &n.to_string()])
+                .output()
+                .map_err(|e| format!("running {python}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "official client: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let secs: f64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .map_err(|e| format!("official client output: {e}"))?;
+            eprintln!("official client loop of {n}: {secs:.2} s");
+            theirs.push(secs);
+        }
+        let fmt = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (a, b) = (median(ours.clone()), median(theirs.clone()));
+        println!(
+            "| {n} | {a:.2} | {b:.2} | **{:.1}x** | {} | {} |",
+            b / a,
+            fmt(&ours),
+            fmt(&theirs)
+        );
+    }
+    Ok(())
+}
+
+/// `n` Workforce users with no phone and no group, on four threads.
+fn seed_plain(s: &PingOneSeeder, pop: &str, n: usize) {
+    let threads = 4;
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|sc| {
+        for t in 0..threads {
+            sc.spawn(move || {
+                for i in (t * chunk)..((t + 1) * chunk).min(n) {
+                    s.user(&format!("user{i:06}"), pop, json!({}));
+                }
+            });
+        }
+    });
+}
+
+/// `p1duo sync` timed from outside; with `strace`, its fsync and fdatasync
+/// count (`strace -c -f`).
+fn timed_sync(
+    bins: &Bins,
+    cfg: &Path,
+    strace: bool,
+) -> Result<(Duration, i32, Option<String>), String> {
+    let mut cmd = if strace {
+        let mut c = Command::new("strace");
+        c.args([
+            "-c",
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync",
+            "-o",
+            "/dev/stderr",
+        ])
+        .arg(&bins.p1duo);
+        c
+    } else {
+        Command::new(&bins.p1duo)
+    };
+    let started = Instant::now();
+    let out = cmd
+        .args(["sync", "--config"])
+        .arg(cfg)
+        .env_remove("RUST_LOG")
+        .output()
+        .map_err(|e| format!("running p1duo: {e}"))?;
+    let elapsed = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let calls = |name: &str| {
+        err.lines()
+            .find(|l| l.trim_end().ends_with(name))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .unwrap_or("0")
+            .to_owned()
+    };
+    let fsyncs =
+        strace.then(|| format!("fsync {} fdatasync {}", calls("fsync"), calls("fdatasync")));
+    Ok((elapsed, out.status.code().unwrap_or(-1), fsyncs))
 }
 
 fn planner() -> Result<(), String> {

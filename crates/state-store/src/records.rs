@@ -101,14 +101,18 @@ text_enum!(
         Enable = "enable",
         /// Delete the object.
         Delete = "delete",
-        /// Add a member to a group (or a phone to a user).
+        /// Add a member to a group.
         AddMember = "add_member",
-        /// Remove a member from a group (or a phone from a user).
+        /// Remove a member from a group.
         RemoveMember = "remove_member",
         /// Link an existing target object found by key, without writing to it.
         Adopt = "adopt",
         /// Forget a link without writing to the target.
         Unlink = "unlink",
+        /// Attach a phone to an account (creating the phone if needed); `add_member` before v6.
+        AttachPhone = "attach_phone",
+        /// Detach a phone from an account, or delete it; `remove_member` before v6.
+        DetachPhone = "detach_phone",
     }
 );
 
@@ -121,6 +125,10 @@ text_enum!(
         Done = "done",
         /// The target refused the change.
         Failed = "failed",
+        /// The outcome was never recorded, and a later run settled it: its
+        /// object is linked, a newer create of it was journaled, or (any
+        /// other op) the target was read afresh and planned anew.
+        Resolved = "resolved",
     }
 );
 
@@ -149,6 +157,8 @@ text_enum!(
         Startup = "startup",
         /// A full resync requested after a config change.
         Resync = "resync",
+        /// A PingOne change notification (a fast cycle, or the full cycle it needed).
+        Notification = "notification",
     }
 );
 

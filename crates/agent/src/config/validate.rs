@@ -77,6 +77,9 @@ pub fn parse_and_validate(
     }
 }
 
+/// `[agent] concurrency` when unset.
+const DEFAULT_CONCURRENCY: usize = 32;
+
 fn parse_raw(text: &str) -> Result<RawConfig, Problem> {
     let de =
         toml::Deserializer::parse(text).map_err(|e| toml_problem(text, "(file)".into(), &e))?;
@@ -395,15 +398,17 @@ fn agent(a: RawAgent, c: &mut Checker<'_>) -> AgentSettings {
         c.problem("agent.interval", "expected at least 1s between full cycles");
     }
     let jitter = c.duration("agent.jitter", a.jitter.as_deref(), Duration::from_secs(30));
+    // Measured with group commit (docs/benchmarks.md): 8 left throughput
+    // on the table; 16 to 64 were alike; 32 keeps headroom without bursts.
     let concurrency = match a.concurrency {
-        None => 8,
+        None => DEFAULT_CONCURRENCY,
         Some(n) if (1..=256).contains(&n) => n as usize,
         Some(n) => {
             c.problem(
                 "agent.concurrency",
                 format!("expected a whole number from 1 to 256, got {n}"),
             );
-            8
+            DEFAULT_CONCURRENCY
         }
     };
     let n = a.notifications;

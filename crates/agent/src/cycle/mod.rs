@@ -293,7 +293,7 @@ impl Agent {
             Ok(Preparation::NeedsFull(why)) => {
                 tracing::info!(rule = %rule.name, reason = %why, "running a full cycle for the change notifications");
                 return self
-                    .cycle_locked(&rref, CycleOptions::new(Trigger::Schedule, cancel))
+                    .cycle_locked(&rref, CycleOptions::new(Trigger::Notification, cancel))
                     .await;
             }
             Err(e) => Err(e),
@@ -301,7 +301,7 @@ impl Agent {
         self.execute_prepared(
             &rule.name,
             prepared,
-            CycleOptions::new(Trigger::Schedule, cancel),
+            CycleOptions::new(Trigger::Notification, cancel),
             started,
         )
         .await
