@@ -18,6 +18,14 @@ use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::sign::{self, Canon, CanonInput, Digest512Or1};
 use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 
+/// A place under the rate limit taken ahead by [`DuoClient::reserve`], for one call's first
+/// attempt (retries wait their turn as usual).
+#[derive(Debug)]
+#[must_use = "a reserved slot is spent only by the call it is given to"]
+pub struct Slot {
+    class: EndpointClass,
+}
+
 /// Whether sending a request twice is harmless.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Idempotency {
@@ -129,7 +137,7 @@ impl Metadata {
     }
 }
 
-fn code_of(v: &serde_json::Value) -> Option<u32> {
+pub(crate) fn code_of(v: &serde_json::Value) -> Option<u32> {
     match v {
         serde_json::Value::Number(n) => n.as_u64().and_then(|c| u32::try_from(c).ok()),
         serde_json::Value::String(s) => s.parse().ok(),
@@ -334,8 +342,16 @@ impl DuoClient {
         class: EndpointClass,
         idempotency: Idempotency,
     ) -> Result<Vec<u8>, DuoError> {
-        self.execute_checked(method, path, params, class, idempotency, None)
+        self.execute_checked(method, path, params, class, idempotency, None, None)
             .await
+    }
+
+    /// Waits (on tokio's clock) until a call of `class` may be sent under the rate limits and
+    /// takes its place: the call given the [`Slot`] sends its first attempt without waiting
+    /// again. A batcher reserves first and fills the batch while it waits.
+    pub async fn reserve(&self, class: EndpointClass) -> Slot {
+        self.inner.pacer.acquire(class).await;
+        Slot { class }
     }
 
     /// [`DuoClient::execute`] for a one-to-many association: on the first
@@ -351,6 +367,7 @@ impl DuoClient {
         class: EndpointClass,
         idempotency: Idempotency,
         limit_check: Option<&LimitCheck<'_>>,
+        mut prepaid: Option<Slot>,
     ) -> Result<Vec<u8>, DuoError> {
         let inner = &self.inner;
         let policy = inner.retry;
@@ -367,8 +384,12 @@ impl DuoClient {
                 status = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
             );
+            let slot = prepaid.take().filter(|s| s.class == class);
             let outcome = async {
-                let paced = inner.pacer.acquire(class).await;
+                let paced = match slot {
+                    Some(_) => Duration::ZERO,
+                    None => inner.pacer.acquire(class).await,
+                };
                 if !paced.is_zero() {
                     tracing::trace!(
                         waited_ms = paced.as_millis() as u64,
@@ -515,10 +536,27 @@ impl DuoClient {
                 EndpointClass::Write,
                 Idempotency::Idempotent,
                 Some(check),
+                None,
             )
             .await?;
         decode::<serde::de::IgnoredAny>(&Method::POST, path, &body)?;
         Ok(())
+    }
+
+    /// [`DuoClient::call_typed`] whose first attempt may use a reserved slot.
+    pub(crate) async fn call_prepaid<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        class: EndpointClass,
+        idempotency: Idempotency,
+        slot: Option<Slot>,
+    ) -> Result<T, DuoError> {
+        let body = self
+            .execute_checked(method.clone(), path, params, class, idempotency, None, slot)
+            .await?;
+        decode(&method, path, &body).map(|(v, _)| v)
     }
 
     /// Sends a call and decodes `response` as `T` (plus paging metadata).
