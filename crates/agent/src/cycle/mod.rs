@@ -123,6 +123,8 @@ pub struct Agent {
     pub metrics: Arc<Metrics>,
     /// Duo requests and 429s since the last cycle.
     pub duo_calls: Arc<duo::CallCounts>,
+    /// What Duo's bulk endpoints may do for the rest of this run (sizes, fallback).
+    pub duo_bulk: Arc<duo::BulkState>,
     /// The PingOne client's cumulative 429 count at the last cycle's end.
     p1_throttled_seen: std::sync::atomic::AtomicU64,
     /// One cycle at a time across rules: outbound and inbound rules watch each
@@ -141,6 +143,7 @@ impl Agent {
         Ok(Agent {
             duo: duo::duo_counted(&config, duo_calls.clone())?,
             duo_calls,
+            duo_bulk: Arc::new(duo::BulkState::new(config.duo.bulk)),
             p1: pingone::pingone(&config)?,
             config,
             db,
