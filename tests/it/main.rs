@@ -3,6 +3,7 @@
 //! safety (what a sync must never do).
 
 mod bad_config;
+mod bulk;
 mod bad_input;
 mod cli;
 mod crash;

@@ -27,8 +27,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::DuoBulk;
 use crate::error::VendorError as _;
 
-/// How long a batch waits for more objects once it has its place (when not full).
-const LINGER: Duration = Duration::from_millis(5);
+/// Once a batch has its place and is not full, it waits for more objects while they keep
+/// coming (each journaled first, so they trickle in): until a gap this long...
+const LINGER_GAP: Duration = Duration::from_millis(10);
+/// ...or this long in all.
+const LINGER_MAX: Duration = Duration::from_millis(100);
 
 /// What bulk may do for the rest of this run: shared by every cycle of one agent.
 #[derive(Debug)]
@@ -237,9 +240,14 @@ fn dispatcher<R: std::marker::Send + 'static, T: std::marker::Send + 'static>(
                 }
             };
             fill(&mut rx, &mut batch);
-            if batch.len() < max {
-                tokio::time::sleep(LINGER).await;
+            let until = tokio::time::Instant::now() + LINGER_MAX;
+            while batch.len() < max && tokio::time::Instant::now() < until {
+                let before = batch.len();
+                tokio::time::sleep(LINGER_GAP).await;
                 fill(&mut rx, &mut batch);
+                if batch.len() == before {
+                    break;
+                }
             }
             tokio::spawn(send(ctx.clone(), batch, slot));
         }
