@@ -65,7 +65,10 @@ async fn an_initial_provisioning_creates_users_in_bulk_and_reads_phones_once() {
     // One read of Duo's phones instead of one lookup per number.
     assert_eq!(route(&env, "GET /admin/v1/phones"), 1);
     let ops = route(&env, "POST /admin/v1/bulk");
-    assert!((1..=12).contains(&ops), "30 memberships in {ops} bulk calls");
+    assert!(
+        (1..=12).contains(&ops),
+        "30 memberships in {ops} bulk calls"
+    );
 
     // Changes and deletes go through /admin/v1/bulk.
     let p1 = env.sims.p1.state();
@@ -166,7 +169,12 @@ async fn without_bulk_endpoints_single_calls_do_it_and_the_log_says_so_once() {
     let st = env.sims.duo.state();
     assert_eq!(st.memberships.len(), 12, "every member added");
     let said = text.matches("does not know its bulk endpoints").count();
-    assert_eq!(said, 1, "said once: {text} {:?}", env.sims.duo.stats().by_route);
+    assert_eq!(
+        said,
+        1,
+        "said once: {text} {:?}",
+        env.sims.duo.stats().by_route
+    );
     assert!(!text.contains(agent::DEMO_SKEY), "no secret in the log");
     assert_eq!(route(&env, "POST /admin/v1/users"), 12);
     assert!(

@@ -3,8 +3,8 @@
 //! safety (what a sync must never do).
 
 mod bad_config;
-mod bulk;
 mod bad_input;
+mod bulk;
 mod cli;
 mod crash;
 mod duo_fidelity;

@@ -182,11 +182,7 @@ impl DuoClient {
         if answer.len() != ops.len() {
             return Err(DuoError::Decode {
                 call: "POST /admin/v1/bulk".into(),
-                detail: format!(
-                    "{} results for {} operations",
-                    answer.len(),
-                    ops.len()
-                ),
+                detail: format!("{} results for {} operations", answer.len(), ops.len()),
             });
         }
         Ok(wire

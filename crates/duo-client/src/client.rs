@@ -72,6 +72,14 @@ struct Inner {
 pub(crate) type LimitCheck<'a> =
     dyn Fn() -> futures::future::BoxFuture<'a, Result<Option<String>, DuoError>> + Send + Sync + 'a;
 
+/// What some calls add to [`DuoClient::execute_checked`]: a one-to-many count for an
+/// association's 500, a slot reserved ahead for the first attempt.
+#[derive(Default)]
+pub(crate) struct Extra<'a, 'b> {
+    pub(crate) limit_check: Option<&'a LimitCheck<'b>>,
+    pub(crate) prepaid: Option<Slot>,
+}
+
 /// Produces the `Date` string of each attempt (default: the wall clock, UTC).
 pub type DateSource = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -342,7 +350,7 @@ impl DuoClient {
         class: EndpointClass,
         idempotency: Idempotency,
     ) -> Result<Vec<u8>, DuoError> {
-        self.execute_checked(method, path, params, class, idempotency, None, None)
+        self.execute_checked(method, path, params, class, idempotency, Extra::default())
             .await
     }
 
@@ -366,9 +374,12 @@ impl DuoClient {
         params: &Params,
         class: EndpointClass,
         idempotency: Idempotency,
-        limit_check: Option<&LimitCheck<'_>>,
-        mut prepaid: Option<Slot>,
+        extra: Extra<'_, '_>,
     ) -> Result<Vec<u8>, DuoError> {
+        let Extra {
+            limit_check,
+            mut prepaid,
+        } = extra;
         let inner = &self.inner;
         let policy = inner.retry;
         let call = || format!("{method} {path}");
@@ -535,8 +546,10 @@ impl DuoClient {
                 params,
                 EndpointClass::Write,
                 Idempotency::Idempotent,
-                Some(check),
-                None,
+                Extra {
+                    limit_check: Some(check),
+                    prepaid: None,
+                },
             )
             .await?;
         decode::<serde::de::IgnoredAny>(&Method::POST, path, &body)?;
@@ -554,7 +567,17 @@ impl DuoClient {
         slot: Option<Slot>,
     ) -> Result<T, DuoError> {
         let body = self
-            .execute_checked(method.clone(), path, params, class, idempotency, None, slot)
+            .execute_checked(
+                method.clone(),
+                path,
+                params,
+                class,
+                idempotency,
+                Extra {
+                    limit_check: None,
+                    prepaid: slot,
+                },
+            )
             .await?;
         decode(&method, path, &body).map(|(v, _)| v)
     }

@@ -35,10 +35,10 @@ pub use config::{
     BulkRateClass, BulkSettings, IntegrationConfig, Permission, SimConfig, UsernameCase,
     VARIANT_NAMES, Variants,
 };
-pub use server::BulkFault;
 pub use error::ApiError;
 pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 pub use params::Params;
+pub use server::BulkFault;
 pub use sim_kit::{Faults, Stats};
 pub use store::{ADMIN_ROLES, ONE_TO_MANY_LIMIT, PENDING_DELETION};
 

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use duo_client::{
-    BulkOperation, DuoClient, DuoError, EndpointClass, ErrorClass as DuoClass, LOOKUP_MAX,
-    NewUser, Slot, User,
+    BulkOperation, DuoClient, DuoError, EndpointClass, ErrorClass as DuoClass, LOOKUP_MAX, NewUser,
+    Slot, User,
 };
 use futures::future::{BoxFuture, FutureExt as _, join_all};
 use reconcile_engine::{ErrorClass, Found, TargetError};
@@ -296,13 +296,19 @@ fn send_creates(
                 single_creates(ctx, left).await;
             }
             Err(e) if e.is_not_found() => {
-                ctx.state.mark_unavailable("POST /admin/v1/users/bulk_create");
+                ctx.state
+                    .mark_unavailable("POST /admin/v1/users/bulk_create");
                 single_creates(ctx, batch).await;
             }
             Err(e) if e.refused_for_size("users") && batch.len() > 1 => {
                 let half = ctx.state.halve(Size::Users, batch.len());
                 let parts = chunks(batch, half);
-                join_all(parts.into_iter().map(|p| send_creates(ctx.clone(), p, None))).await;
+                join_all(
+                    parts
+                        .into_iter()
+                        .map(|p| send_creates(ctx.clone(), p, None)),
+                )
+                .await;
             }
             Err(e) if e.class() == DuoClass::OutcomeUnknown => {
                 resolve_creates(ctx, batch, &e).await;
@@ -427,7 +433,9 @@ async fn single_operations(ctx: Ctx, batch: Vec<(BulkOperation, Reply<Option<Use
                 BulkOperation::ModifyUser { user_id, update } => {
                     duo.modify_user(user_id, update).await.map(Some)
                 }
-                BulkOperation::DeleteUser { user_id } => duo.delete_user(user_id).await.map(|()| None),
+                BulkOperation::DeleteUser { user_id } => {
+                    duo.delete_user(user_id).await.map(|()| None)
+                }
                 BulkOperation::AddUserToGroup { user_id, group_id } => duo
                     .add_user_to_group(user_id, group_id)
                     .await
@@ -552,7 +560,11 @@ impl PhoneIndex {
             }
             for ph in page.items {
                 let ext = ph.extension.as_deref().unwrap_or_default();
-                if let Some(n) = ph.number.as_deref().filter(|n| !n.is_empty() && ext.is_empty()) {
+                if let Some(n) = ph
+                    .number
+                    .as_deref()
+                    .filter(|n| !n.is_empty() && ext.is_empty())
+                {
                     map.insert(number_key(n), ph.phone_id);
                 }
             }
@@ -588,7 +600,11 @@ mod tests {
     fn halving_keeps_the_smallest_size_and_never_zero() {
         let s = BulkState::new(Some(DuoBulk::default()));
         assert_eq!(s.halve(Size::Users, 100), 50);
-        assert_eq!(s.halve(Size::Users, 100), 50, "a late refusal of a big batch");
+        assert_eq!(
+            s.halve(Size::Users, 100),
+            50,
+            "a late refusal of a big batch"
+        );
         assert_eq!(s.size(Size::Users), 50);
         assert_eq!(s.halve(Size::Users, 1), 1);
         assert_eq!(s.size(Size::Users), 1);
@@ -598,13 +614,19 @@ mod tests {
     #[test]
     fn concurrency_lets_two_user_batches_fill_only_when_bulk_is_on() {
         assert_eq!(BulkState::new(Some(DuoBulk::default())).concurrency(8), 200);
-        assert_eq!(BulkState::new(Some(DuoBulk::default())).concurrency(256), 256);
+        assert_eq!(
+            BulkState::new(Some(DuoBulk::default())).concurrency(256),
+            256
+        );
         assert_eq!(BulkState::new(None).concurrency(8), 8);
     }
 
     #[test]
     fn chunks_split_in_order() {
-        assert_eq!(chunks(vec![1, 2, 3, 4, 5], 2), vec![vec![1, 2], vec![3, 4], vec![5]]);
+        assert_eq!(
+            chunks(vec![1, 2, 3, 4, 5], 2),
+            vec![vec![1, 2], vec![3, 4], vec![5]]
+        );
         assert_eq!(chunks(vec![1], 2), vec![vec![1]]);
     }
 

@@ -2,8 +2,8 @@
 
 use super::bulk::{Batches, BulkState, Failed, PhoneIndex};
 use duo_client::{
-    AdminRole, AdminStatus, AdminUpdate, BulkOperation, DuoClient, DuoError, GroupUpdate,
-    NewAdmin, NewGroup, NewUser, PhoneSpec, User, UserStatus, UserUpdate,
+    AdminRole, AdminStatus, AdminUpdate, BulkOperation, DuoClient, DuoError, GroupUpdate, NewAdmin,
+    NewGroup, NewUser, PhoneSpec, User, UserStatus, UserUpdate,
 };
 use reconcile_engine::{
     Action, AttrChange, ErrorClass, Found, Kind, Plan, TResult, Target, TargetError, Value,
@@ -410,10 +410,12 @@ impl Target for DuoTarget {
         let p = match self.duo.create_phone(&PhoneSpec::number(number)).await {
             Ok(p) => p,
             // Another op of this cycle created it a moment ago: use that one.
-            Err(e @ DuoError::Duplicate { .. }) => match self.duo.find_phone_by_number(number, None).await {
-                Ok(Some(p)) => p,
-                _ => return Err(terr(format!("creating phone {number}"), e)),
-            },
+            Err(e @ DuoError::Duplicate { .. }) => {
+                match self.duo.find_phone_by_number(number, None).await {
+                    Ok(Some(p)) => p,
+                    _ => return Err(terr(format!("creating phone {number}"), e)),
+                }
+            }
             Err(e) => return Err(terr(format!("creating phone {number}"), e)),
         };
         if let Some(idx) = &self.phones {

@@ -62,10 +62,11 @@ async fn refusals_for_size_and_absent_endpoints_are_told_apart() {
         ..NewUser::new("d")
     };
     let e = duo.bulk_create_users(&[bad_email], None).await.unwrap_err();
-    assert!(!e.refused_for_size("users"), "a bad record is not a size: {e}");
-    let del = |id: &str| BulkOperation::DeleteUser {
-        user_id: id.into(),
-    };
+    assert!(
+        !e.refused_for_size("users"),
+        "a bad record is not a size: {e}"
+    );
+    let del = |id: &str| BulkOperation::DeleteUser { user_id: id.into() };
     let e = duo
         .bulk_operations(&[del("DU1"), del("DU2")], None)
         .await
@@ -130,7 +131,10 @@ async fn bulk_operations_give_one_typed_result_per_operation() {
         matches!(e, DuoError::BadRequest { .. }) && e.class() == ErrorClass::Permanent,
         "{e}"
     );
-    assert!(e.to_string().contains("/admin/v1/users/"), "names the call: {e}");
+    assert!(
+        e.to_string().contains("/admin/v1/users/"),
+        "names the call: {e}"
+    );
     assert_eq!(r[4].as_ref().unwrap().as_ref().unwrap().username, "bob");
     assert!(r[5].is_ok());
     assert!(sim.state().memberships.is_empty());
@@ -221,7 +225,9 @@ async fn a_reserved_slot_is_spent_by_the_call_it_is_given_to() {
         start.elapsed()
     );
     // Without a slot the next bulk call waits its turn (60/min: a second).
-    duo.bulk_create_users(&new_users(&["b"]), None).await.unwrap();
+    duo.bulk_create_users(&new_users(&["b"]), None)
+        .await
+        .unwrap();
     assert!(start.elapsed() >= std::time::Duration::from_secs(1));
     sim.shutdown().await;
 }
