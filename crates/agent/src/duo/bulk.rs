@@ -428,27 +428,33 @@ async fn single_operations(ctx: Ctx, batch: Vec<(BulkOperation, Reply<Option<Use
     join_all(batch.into_iter().map(|(op, reply)| {
         let duo = ctx.duo.clone();
         async move {
-            let r = match &op {
-                BulkOperation::CreateUser(u) => duo.create_user(u).await.map(Some),
-                BulkOperation::ModifyUser { user_id, update } => {
-                    duo.modify_user(user_id, update).await.map(Some)
-                }
-                BulkOperation::DeleteUser { user_id } => {
-                    duo.delete_user(user_id).await.map(|()| None)
-                }
-                BulkOperation::AddUserToGroup { user_id, group_id } => duo
-                    .add_user_to_group(user_id, group_id)
-                    .await
-                    .map(|()| None),
-                BulkOperation::RemoveUserFromGroup { user_id, group_id } => duo
-                    .remove_user_from_group(user_id, group_id)
-                    .await
-                    .map(|()| None),
-            };
-            let _ = reply.send(r.map_err(|e| Failed::of(&e)));
+            let _ = reply.send(single_operation(&duo, &op).await);
         }
     }))
     .await;
+}
+
+/// One operation as its own call (the user for a create or modify).
+pub(crate) async fn single_operation(
+    duo: &DuoClient,
+    op: &BulkOperation,
+) -> Result<Option<User>, Failed> {
+    let r = match op {
+        BulkOperation::CreateUser(u) => duo.create_user(u).await.map(Some),
+        BulkOperation::ModifyUser { user_id, update } => {
+            duo.modify_user(user_id, update).await.map(Some)
+        }
+        BulkOperation::DeleteUser { user_id } => duo.delete_user(user_id).await.map(|()| None),
+        BulkOperation::AddUserToGroup { user_id, group_id } => duo
+            .add_user_to_group(user_id, group_id)
+            .await
+            .map(|()| None),
+        BulkOperation::RemoveUserFromGroup { user_id, group_id } => duo
+            .remove_user_from_group(user_id, group_id)
+            .await
+            .map(|()| None),
+    };
+    r.map_err(|e| Failed::of(&e))
 }
 
 /// The user a lookup of `name` means, as `?username=` would answer: the username, exact or

@@ -47,23 +47,7 @@ impl DuoTarget {
         if let Some(b) = &self.bulk {
             return b.operation(op).await;
         }
-        let duo = &self.duo;
-        let r = match &op {
-            BulkOperation::CreateUser(u) => duo.create_user(u).await.map(Some),
-            BulkOperation::ModifyUser { user_id, update } => {
-                duo.modify_user(user_id, update).await.map(Some)
-            }
-            BulkOperation::DeleteUser { user_id } => duo.delete_user(user_id).await.map(|()| None),
-            BulkOperation::AddUserToGroup { user_id, group_id } => duo
-                .add_user_to_group(user_id, group_id)
-                .await
-                .map(|()| None),
-            BulkOperation::RemoveUserFromGroup { user_id, group_id } => duo
-                .remove_user_from_group(user_id, group_id)
-                .await
-                .map(|()| None),
-        };
-        r.map_err(|e| Failed::of(&e))
+        super::bulk::single_operation(&self.duo, &op).await
     }
 }
 
