@@ -403,7 +403,7 @@ fn duo_bulk(v: Option<&toml::Value>, c: &mut Checker<'_>) -> Option<DuoBulk> {
                     Some(n) if (1..=max).contains(&n) => *slot = n as usize,
                     _ => c.problem(
                         format!("duo.bulk.{k}"),
-                        format!("expected a whole number from 1 to {max} (Duo's documented lookups and third-party notes; larger batches are not known to work)"),
+                        format!("expected a whole number from 1 to {max} (larger batches are not known to work with Duo)"),
                     ),
                 }
             }
