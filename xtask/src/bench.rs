@@ -19,15 +19,17 @@ struct Bins {
     pingone_sim: PathBuf,
 }
 
-/// Options: `--users N` (throughput, default 10000), `--scale K` (default 50),
-/// `--rss-users N,M` (default 10000,100000), `--official-users N,M` (default
+/// Options: `--users N` (throughput and bulk, default 10000), `--scale K` (default 50),
+/// `--bulk-scales K1,K2` (the bulk table's compression without and with phones, default
+/// 10,50), `--rss-users N,M` (default 10000,100000), `--official-users N,M` (default
 /// 1500,10000), `--runs R` (official, default 3), `--concurrency C` (official,
 /// default the agent's), `--strace` (official: count fsyncs), `--p1duo PATH`
 /// (another build of p1duo, e.g. an older one to compare), `--only NAME`
-/// (efficiency, limited, unlimited, official, planner, rss).
+/// (efficiency, limited, unlimited, official, bulk, planner, rss).
 struct Opts {
     users: usize,
     scale: u32,
+    bulk_scales: [u32; 2],
     rss: Vec<usize>,
     official: Vec<usize>,
     runs: usize,
@@ -41,6 +43,7 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
     let mut o = Opts {
         users: 10_000,
         scale: 50,
+        bulk_scales: [10, 50],
         rss: vec![10_000, 100_000],
         official: vec![1_500, 10_000],
         runs: 3,
@@ -74,6 +77,16 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
             "--strace" => o.strace = true,
             "--p1duo" => o.p1duo = Some(PathBuf::from(val()?)),
             "--only" => o.only = Some(val()?),
+            "--bulk-scales" => {
+                let v: Vec<u32> = val()?
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("--bulk-scales: {e}")))
+                    .collect::<Result<_, _>>()?;
+                o.bulk_scales = match v.as_slice() {
+                    [a, b] => [*a, *b],
+                    _ => return Err("--bulk-scales takes two numbers, e.g. 10,50".into()),
+                };
+            }
             other => return Err(format!("unknown bench option {other}")),
         }
     }
@@ -113,6 +126,9 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
     }
     if run("official") {
         official(root, &bins, &o)?;
+    }
+    if run("bulk") {
+        bulk(&bins, o.users, o.bulk_scales)?;
     }
     if run("planner") {
         planner()?;
@@ -471,6 +487,83 @@ fn official(root: &Path, bins: &Bins, o: &Opts) -> Result<(), String> {
             b / a,
             fmt(&ours),
             fmt(&theirs)
+        );
+    }
+    Ok(())
+}
+
+/// Duo's limits scaled by `k`, as the agent's `[duo] rate_limit`.
+fn scaled_limits(k: u32) -> String {
+    format!(
+        "{{ writes_per_minute = {}, reads_per_minute = {}, pages_per_minute = {} }}",
+        300 * k,
+        300 * k,
+        200 * k
+    )
+}
+
+/// Initial provisioning of `n` users without phones and with phones (no groups) through
+/// Duo's bulk endpoints at the simulator's conservative defaults (100 users per
+/// `bulk_create`, each call one write), at Duo's limits compressed `k` times, against the
+/// single-write floor: the time one-call-per-write provisioning needs at the same limits.
+fn bulk(bins: &Bins, n: usize, scales: [u32; 2]) -> Result<(), String> {
+    println!("\n### Initial provisioning of {n} users through Duo's bulk endpoints\n");
+    println!(
+        "| phones | scale K | elapsed s | Duo write calls | of them bulk | 429s | single writes needed | single-write floor s | floor / elapsed |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (phones, k) in [(false, scales[0]), (true, scales[1])] {
+        let duo = SimProcess::duo(
+            &bins.duo_sim,
+            &["--rate-limit", "duo", "--rate-limit-scale", &k.to_string()],
+        );
+        let p1 = SimProcess::pingone(&bins.pingone_sim, &[]);
+        let s = PingOneSeeder::new(&p1.base);
+        let pop = s.population("Workforce");
+        std::thread::scope(|sc| {
+            for t in 0..4 {
+                let (s, pop) = (&s, &pop);
+                sc.spawn(move || {
+                    for i in (t..n).step_by(4) {
+                        let extra = if phones {
+                            json!({ "primaryPhone": phone_for(i) })
+                        } else {
+                            json!({})
+                        };
+                        s.user(&format!("user{i:06}"), pop, extra);
+                    }
+                });
+            }
+        });
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let cfg = write_config(
+            dir.path(),
+            &Endpoints {
+                duo: duo.base.clone(),
+                pingone: p1.base.clone(),
+            },
+            &scaled_limits(k),
+            "concurrency = 16",
+            &outbound_rule("r", "", ""),
+        );
+        let (t, code, _) = sync(bins, &cfg, false)?;
+        if code != 0 {
+            return Err(format!("p1duo sync exited {code}"));
+        }
+        let d = duo.stats();
+        let w = writes(&d);
+        let bulk_calls = calls(&d, |r| r.contains("bulk"));
+        let throttled = d["by_status"]["429"].as_u64().unwrap_or(0);
+        // One create per user; with a phone also a phone create and an attach (the lookups
+        // are page reads in their own bucket, fewer per second than writes but a third as
+        // many: the writes set the floor).
+        let singles = n as f64 * if phones { 3.0 } else { 1.0 };
+        let floor = singles / (300.0 * f64::from(k) / 60.0);
+        let secs = t.as_secs_f64();
+        println!(
+            "| {} | {k} | {secs:.1} | {w} | {bulk_calls} | {throttled} | {singles:.0} | {floor:.1} | **{:.1}x** |",
+            if phones { "yes" } else { "no" },
+            floor / secs
         );
     }
     Ok(())

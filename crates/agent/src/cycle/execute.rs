@@ -123,14 +123,15 @@ impl Agent {
         };
         let (report, calls) = match &prepared.target {
             TargetSide::Duo => {
+                let trash = prepared.rule.remove_action() != crate::config::RemoveAction::Purge;
                 let t = Counted::new(
-                    DuoTarget {
-                        duo: self.duo.clone(),
-                        trash_users: prepared.rule.remove_action()
-                            != crate::config::RemoveAction::Purge,
-                    },
+                    DuoTarget::new(self.duo.clone(), trash, &self.duo_bulk, plan),
                     progress.clone(),
                 );
+                let opts = engine::ExecOptions {
+                    concurrency: self.duo_bulk.concurrency(opts.concurrency),
+                    ..opts
+                };
                 let r = engine::execute(plan, &t, &journal, opts).await;
                 (r, t.calls.load(Ordering::Relaxed))
             }
