@@ -124,6 +124,22 @@ const ROWS: &[Row] = &[
         "duo.timeout",
     ),
     (
+        "duo bulk shape",
+        &[(
+            "rate_limit = \"off\"\n\n[agent]",
+            "rate_limit = \"off\"\nbulk = \"yes\"\n\n[agent]",
+        )],
+        "duo.bulk",
+    ),
+    (
+        "duo bulk batch over the maximum",
+        &[(
+            "rate_limit = \"off\"\n\n[agent]",
+            "rate_limit = \"off\"\nbulk = { users = 500 }\n\n[agent]",
+        )],
+        "duo.bulk.users",
+    ),
+    (
         "api_host port out of range",
         &[(
             "api_host = \"",
@@ -345,7 +361,7 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
     // What an operator reads, one row per case (`UPDATE_EXPECT=1` to refresh).
     expect_test::expect![[r#"
         toml syntax: error: DIR/p1duo.toml: (file): unclosed table, expected "]" (line 17)
-        unknown key: error: DIR/p1duo.toml: duo.secret: unknown field "secret", expected one of "api_host", "integration_key", "secret_key", "rate_limit", "timeout" (line 16)
+        unknown key: error: DIR/p1duo.toml: duo.secret: unknown field "secret", expected one of "api_host", "integration_key", "secret_key", "rate_limit", "timeout", "bulk" (line 16)
         missing duo table: error: DIR/p1duo.toml: duox: unknown field "duox", expected one of "state_path", "pingone", "duo", "agent", "rules" (line 11)
         inline secret: error: DIR/p1duo.toml: duo.secret_key: secrets are never written inline; expected { env = "VARIABLE" }, { file = "path" } or { credential = "name" } (the value given was not echoed)
         secret env unset: error: DIR/p1duo.toml: duo.secret_key: environment variable P1DUO_PROVE_UNSET is not set; export it before running p1duo
@@ -362,6 +378,8 @@ fn every_malformed_config_is_refused_before_any_call_with_exit_2_naming_the_key(
         bad interval: error: DIR/p1duo.toml: agent.interval: expected a duration such as "90s", "15m" or "1h30m", got "soon"
         interval near the maximum: error: DIR/p1duo.toml: agent.interval: expected at most 366 days ("8784h")
         zero timeout: error: DIR/p1duo.toml: duo.timeout: expected at least 1s for a request to Duo
+        duo bulk shape: error: DIR/p1duo.toml: duo.bulk: expected true, false or { users = 1..100, operations = 1..50 }
+        duo bulk batch over the maximum: error: DIR/p1duo.toml: duo.bulk.users: expected a whole number from 1 to 100 (larger batches are not known to work with Duo)
         api_host port out of range: error: DIR/p1duo.toml: duo.api_host: Duo client configuration: `api_host` port `99999` is not a number between 1 and 65535
         a userType constant that can never be valid: error: DIR/p1duo.toml: rules[0].mapping.userType: the constant "superuser" can never be valid: must be exactly "user" or "admin"; any other value fails this user's sync
         an Owner role constant without allow_owner: error: DIR/p1duo.toml: rules[0].mapping.adminRole: the constant "Owner" can never be valid: Owner is refused unless the mapping option allow_owner is true: an Owner can do everything in Duo

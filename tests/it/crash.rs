@@ -135,4 +135,17 @@ fn sigkilled_initial_syncs_end_in_exactly_the_wanted_state_without_duplicates() 
     let out = p1duo(&config, &["sync"]).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(duo_writes(&duo), 0, "{}", duo.stats());
+
+    // Recovery closed what the killed runs left pending, so every run prunes.
+    let mut db = state_store::Store::open(dir.path().join("p1duo.db"), Default::default()).unwrap();
+    let pending = db.pending_intents("r").unwrap();
+    assert!(
+        pending.is_empty(),
+        "{} intents left pending: {:?}",
+        pending.len(),
+        pending.first()
+    );
+    let pruned = db.prune(i64::MAX).unwrap();
+    assert_eq!(pruned.runs, landed as u64 + 2, "{pruned:?}");
+    assert!(db.recent_runs(None, 10).unwrap().is_empty());
 }

@@ -5,6 +5,7 @@
 mod bad_config;
 mod bad_input;
 mod browser;
+mod bulk;
 mod cli;
 mod crash;
 mod duo_fidelity;

@@ -299,6 +299,22 @@ async fn run_serves_health_metrics_status_and_syncs_fast_on_a_change_notificatio
             .is_some_and(|u| u.email == "bob@changed.example.com")
     })
     .await;
+    // The fast cycles are recorded, and counted, as the notification's, not the schedule's.
+    let db = state_store::Store::open_read_only(env.dir.path().join("p1duo.db")).unwrap();
+    let runs = db.recent_runs(Some("r"), 100).unwrap();
+    let triggers: Vec<_> = runs.iter().rev().map(|r| r.trigger.as_str()).collect();
+    assert_eq!(triggers.first(), Some(&"startup"), "{triggers:?}");
+    assert!(
+        triggers[1..].iter().all(|t| *t == "notification") && triggers.len() >= 3,
+        "{triggers:?}"
+    );
+    drop(db);
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("p1duo_cycle_duration_seconds_count{rule=\"r\",trigger=\"notification\"}"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("trigger=\"schedule\""), "{metrics}");
     // A membership change in PingOne reaches the pushed Duo group the same way.
     env.sims.p1.add_member(&bob, &eng).unwrap();
     let in_group = |user: &str, group: &str| {

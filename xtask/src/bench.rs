@@ -19,13 +19,23 @@ struct Bins {
     pingone_sim: PathBuf,
 }
 
-/// Options: `--users N` (throughput, default 10000), `--scale K` (default 50),
-/// `--rss-users N,M` (default 10000,100000), `--only NAME` (efficiency,
-/// limited, unlimited, planner, rss).
+/// Options: `--users N` (throughput and bulk, default 10000), `--scale K` (default 50),
+/// `--bulk-scales K1,K2` (the bulk table's compression without and with phones, default
+/// 10,50), `--rss-users N,M` (default 10000,100000), `--official-users N,M` (default
+/// 1500,10000), `--runs R` (official, default 3), `--concurrency C` (official,
+/// default the agent's), `--strace` (official: count fsyncs), `--p1duo PATH`
+/// (another build of p1duo, e.g. an older one to compare), `--only NAME`
+/// (efficiency, limited, unlimited, official, bulk, planner, rss).
 struct Opts {
     users: usize,
     scale: u32,
+    bulk_scales: [u32; 2],
     rss: Vec<usize>,
+    official: Vec<usize>,
+    runs: usize,
+    concurrency: Option<usize>,
+    strace: bool,
+    p1duo: Option<PathBuf>,
     only: Option<String>,
 }
 
@@ -33,7 +43,13 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
     let mut o = Opts {
         users: 10_000,
         scale: 50,
+        bulk_scales: [10, 50],
         rss: vec![10_000, 100_000],
+        official: vec![1_500, 10_000],
+        runs: 3,
+        concurrency: None,
+        strace: false,
+        p1duo: None,
         only: None,
     };
     let mut it = rest.iter();
@@ -48,7 +64,29 @@ fn parse(rest: &[String]) -> Result<Opts, String> {
                     .map(|s| s.parse().map_err(|e| format!("--rss-users: {e}")))
                     .collect::<Result<_, _>>()?;
             }
+            "--official-users" => {
+                o.official = val()?
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("--official-users: {e}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--runs" => o.runs = val()?.parse().map_err(|e| format!("--runs: {e}"))?,
+            "--concurrency" => {
+                o.concurrency = Some(val()?.parse().map_err(|e| format!("--concurrency: {e}"))?);
+            }
+            "--strace" => o.strace = true,
+            "--p1duo" => o.p1duo = Some(PathBuf::from(val()?)),
             "--only" => o.only = Some(val()?),
+            "--bulk-scales" => {
+                let v: Vec<u32> = val()?
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| format!("--bulk-scales: {e}")))
+                    .collect::<Result<_, _>>()?;
+                o.bulk_scales = match v.as_slice() {
+                    [a, b] => [*a, *b],
+                    _ => return Err("--bulk-scales takes two numbers, e.g. 10,50".into()),
+                };
+            }
             other => return Err(format!("unknown bench option {other}")),
         }
     }
@@ -73,7 +111,7 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"));
     let rel = target.join("release");
     let bins = Bins {
-        p1duo: rel.join("p1duo"),
+        p1duo: o.p1duo.clone().unwrap_or_else(|| rel.join("p1duo")),
         duo_sim: rel.join("duo-sim"),
         pingone_sim: rel.join("pingone-sim"),
     };
@@ -85,6 +123,12 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<(), String> {
     }
     if run("unlimited") {
         throughput(&bins, o.users, None)?;
+    }
+    if run("official") {
+        official(root, &bins, &o)?;
+    }
+    if run("bulk") {
+        bulk(&bins, o.users, o.bulk_scales)?;
     }
     if run("planner") {
         planner()?;
@@ -329,6 +373,258 @@ fn throughput(bins: &Bins, n: usize, scale: Option<u32>) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The limits-off comparison with Duo's official Python client: `n` new
+/// users (no phones, no groups) from pingone-sim into a fresh duo-sim by
+/// `p1duo sync` (state database on disk), and by the official client's
+/// sequential `add_user` loop, alternating, `runs` times each; medians.
+fn official(root: &Path, bins: &Bins, o: &Opts) -> Result<(), String> {
+    let python = std::env::var("DUO_SIM_PYTHON").unwrap_or_else(|_| {
+        root.join("target/duo-client-venv/bin/python")
+            .display()
+            .to_string()
+    });
+    let script = root.join("xtask/src/official_loop.py");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n### Limits off: p1duo sync vs Duo's official Python client (new users, no phones, no groups)\n"
+    );
+    println!(
+        "| users | p1duo sync s (median of {r}) | official client loop s (median of {r}) | official / p1duo | p1duo runs | client runs |",
+        r = o.runs
+    );
+    println!("| ---: | ---: | ---: | ---: | --- | --- |");
+    for &n in &o.official {
+        let p1 = SimProcess::pingone(&bins.pingone_sim, &[]);
+        let s = PingOneSeeder::new(&p1.base);
+        let pop = s.population("Workforce");
+        seed_plain(&s, &pop, n);
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..o.runs {
+            // p1duo: a fresh Duo and a fresh state database (on disk) each run.
+            let duo = SimProcess::duo(&bins.duo_sim, &[]);
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let agent = o
+                .concurrency
+                .map(|c| format!("concurrency = {c}"))
+                .unwrap_or_default();
+            let cfg = write_config(
+                dir.path(),
+                &Endpoints {
+                    duo: duo.base.clone(),
+                    pingone: p1.base.clone(),
+                },
+                "\"off\"",
+                &agent,
+                &outbound_rule("r", "deprovision = true", ""),
+            );
+            let wal = dir.path().join("p1duo.db-wal");
+            let peak = std::sync::atomic::AtomicU64::new(0);
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let (t, code, fsyncs) = std::thread::scope(|sc| {
+                sc.spawn(|| {
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+                        peak.fetch_max(len, std::sync::atomic::Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                });
+                let r = timed_sync(bins, &cfg, o.strace);
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                r
+            })?;
+            let created = duo.stats()["by_route"]["POST /admin/v1/users"]
+                .as_u64()
+                .unwrap_or(0);
+            eprintln!(
+                "p1duo sync of {n}: exit {code}, {:.2} s, {created} creates, peak WAL {:.1} MiB{}",
+                t.as_secs_f64(),
+                peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1048576.0,
+                fsyncs.map(|f| format!(", {f}")).unwrap_or_default()
+            );
+            if code != 0 || created != n as u64 {
+                return Err(format!(
+                    "p1duo sync of {n} users: exit {code}, {created} created"
+                ));
+            }
+            ours.push(t.as_secs_f64());
+            // The official client: a fresh Duo, one add_user after another.
+            let duo = SimProcess::duo(&bins.duo_sim, &[]);
+            let port = duo.base.rsplit(':').next().unwrap_or("0").to_owned();
+            let out = Command::new(&python)
+                .arg(&script)
+                .args(["127.0.0.1", &port, p1duo_tests::standalone::SIM_IKEY])
+                .arg(p1duo_tests::standalone::SIM_SKEY)
+                .args(["0", &n.to_string()])
+                .output()
+                .map_err(|e| format!("running {python}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "official client: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let secs: f64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .map_err(|e| format!("official client output: {e}"))?;
+            eprintln!("official client loop of {n}: {secs:.2} s");
+            theirs.push(secs);
+        }
+        let fmt = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (a, b) = (median(ours.clone()), median(theirs.clone()));
+        println!(
+            "| {n} | {a:.2} | {b:.2} | **{:.1}x** | {} | {} |",
+            b / a,
+            fmt(&ours),
+            fmt(&theirs)
+        );
+    }
+    Ok(())
+}
+
+/// Duo's limits scaled by `k`, as the agent's `[duo] rate_limit`.
+fn scaled_limits(k: u32) -> String {
+    format!(
+        "{{ writes_per_minute = {}, reads_per_minute = {}, pages_per_minute = {} }}",
+        300 * k,
+        300 * k,
+        200 * k
+    )
+}
+
+/// Initial provisioning of `n` users without phones and with phones (no groups) through
+/// Duo's bulk endpoints at the simulator's conservative defaults (100 users per
+/// `bulk_create`, each call one write), at Duo's limits compressed `k` times, against the
+/// single-write floor: the time one-call-per-write provisioning needs at the same limits.
+fn bulk(bins: &Bins, n: usize, scales: [u32; 2]) -> Result<(), String> {
+    println!("\n### Initial provisioning of {n} users through Duo's bulk endpoints\n");
+    println!(
+        "| phones | scale K | elapsed s | Duo write calls | of them bulk | 429s | single writes needed | single-write floor s | floor / elapsed |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (phones, k) in [(false, scales[0]), (true, scales[1])] {
+        let duo = SimProcess::duo(
+            &bins.duo_sim,
+            &["--rate-limit", "duo", "--rate-limit-scale", &k.to_string()],
+        );
+        let p1 = SimProcess::pingone(&bins.pingone_sim, &[]);
+        let s = PingOneSeeder::new(&p1.base);
+        let pop = s.population("Workforce");
+        std::thread::scope(|sc| {
+            for t in 0..4 {
+                let (s, pop) = (&s, &pop);
+                sc.spawn(move || {
+                    for i in (t..n).step_by(4) {
+                        let extra = if phones {
+                            json!({ "primaryPhone": phone_for(i) })
+                        } else {
+                            json!({})
+                        };
+                        s.user(&format!("user{i:06}"), pop, extra);
+                    }
+                });
+            }
+        });
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let cfg = write_config(
+            dir.path(),
+            &Endpoints {
+                duo: duo.base.clone(),
+                pingone: p1.base.clone(),
+            },
+            &scaled_limits(k),
+            "concurrency = 16",
+            &outbound_rule("r", "", ""),
+        );
+        let (t, code, _) = sync(bins, &cfg, false)?;
+        if code != 0 {
+            return Err(format!("p1duo sync exited {code}"));
+        }
+        let d = duo.stats();
+        let w = writes(&d);
+        let bulk_calls = calls(&d, |r| r.contains("bulk"));
+        let throttled = d["by_status"]["429"].as_u64().unwrap_or(0);
+        // One create per user; with a phone also a phone create and an attach (the lookups
+        // are page reads in their own bucket, fewer per second than writes but a third as
+        // many: the writes set the floor).
+        let singles = n as f64 * if phones { 3.0 } else { 1.0 };
+        let floor = singles / (300.0 * f64::from(k) / 60.0);
+        let secs = t.as_secs_f64();
+        println!(
+            "| {} | {k} | {secs:.1} | {w} | {bulk_calls} | {throttled} | {singles:.0} | {floor:.1} | **{:.1}x** |",
+            if phones { "yes" } else { "no" },
+            floor / secs
+        );
+    }
+    Ok(())
+}
+
+/// `n` Workforce users with no phone and no group, on four threads.
+fn seed_plain(s: &PingOneSeeder, pop: &str, n: usize) {
+    let threads = 4;
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|sc| {
+        for t in 0..threads {
+            sc.spawn(move || {
+                for i in (t * chunk)..((t + 1) * chunk).min(n) {
+                    s.user(&format!("user{i:06}"), pop, json!({}));
+                }
+            });
+        }
+    });
+}
+
+/// `p1duo sync` timed from outside; with `strace`, its fsync and fdatasync
+/// count (`strace -c -f`).
+fn timed_sync(
+    bins: &Bins,
+    cfg: &Path,
+    strace: bool,
+) -> Result<(Duration, i32, Option<String>), String> {
+    let mut cmd = if strace {
+        let mut c = Command::new("strace");
+        c.args([
+            "-c",
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync",
+            "-o",
+            "/dev/stderr",
+        ])
+        .arg(&bins.p1duo);
+        c
+    } else {
+        Command::new(&bins.p1duo)
+    };
+    let started = Instant::now();
+    let out = cmd
+        .args(["sync", "--config"])
+        .arg(cfg)
+        .env_remove("RUST_LOG")
+        .output()
+        .map_err(|e| format!("running p1duo: {e}"))?;
+    let elapsed = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let calls = |name: &str| {
+        err.lines()
+            .find(|l| l.trim_end().ends_with(name))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .unwrap_or("0")
+            .to_owned()
+    };
+    let fsyncs =
+        strace.then(|| format!("fsync {} fdatasync {}", calls("fsync"), calls("fdatasync")));
+    Ok((elapsed, out.status.code().unwrap_or(-1), fsyncs))
 }
 
 fn planner() -> Result<(), String> {

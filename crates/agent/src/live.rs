@@ -223,6 +223,7 @@ impl duo_client::CallObserver for ApiWatch {
             duo_client::EndpointClass::Write => "write",
             duo_client::EndpointClass::Read => "read",
             duo_client::EndpointClass::Page => "page",
+            duo_client::EndpointClass::Bulk => "bulk",
         };
         self.metrics.api_request(self.side, class, paced);
     }

@@ -18,6 +18,14 @@ use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::sign::{self, Canon, CanonInput, Digest512Or1};
 use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 
+/// A place under the rate limit taken ahead by [`DuoClient::reserve`], for one call's first
+/// attempt (retries wait their turn as usual).
+#[derive(Debug)]
+#[must_use = "a reserved slot is spent only by the call it is given to"]
+pub struct Slot {
+    class: EndpointClass,
+}
+
 /// Whether sending a request twice is harmless.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Idempotency {
@@ -64,6 +72,14 @@ struct Inner {
 /// limit reached (e.g. "the user already has 100 groups"), `None` means below it.
 pub(crate) type LimitCheck<'a> =
     dyn Fn() -> futures::future::BoxFuture<'a, Result<Option<String>, DuoError>> + Send + Sync + 'a;
+
+/// What some calls add to [`DuoClient::execute_checked`]: a one-to-many count for an
+/// association's 500, a slot reserved ahead for the first attempt.
+#[derive(Default)]
+pub(crate) struct Extra<'a, 'b> {
+    pub(crate) limit_check: Option<&'a LimitCheck<'b>>,
+    pub(crate) prepaid: Option<Slot>,
+}
 
 /// Produces the `Date` string of each attempt (default: the wall clock, UTC).
 pub type DateSource = Arc<dyn Fn() -> String + Send + Sync>;
@@ -130,7 +146,7 @@ impl Metadata {
     }
 }
 
-fn code_of(v: &serde_json::Value) -> Option<u32> {
+pub(crate) fn code_of(v: &serde_json::Value) -> Option<u32> {
     match v {
         serde_json::Value::Number(n) => n.as_u64().and_then(|c| u32::try_from(c).ok()),
         serde_json::Value::String(s) => s.parse().ok(),
@@ -336,8 +352,16 @@ impl DuoClient {
         class: EndpointClass,
         idempotency: Idempotency,
     ) -> Result<Vec<u8>, DuoError> {
-        self.execute_checked(method, path, params, class, idempotency, None)
+        self.execute_checked(method, path, params, class, idempotency, Extra::default())
             .await
+    }
+
+    /// Waits (on tokio's clock) until a call of `class` may be sent under the rate limits and
+    /// takes its place: the call given the [`Slot`] sends its first attempt without waiting
+    /// again. A batcher reserves first and fills the batch while it waits.
+    pub async fn reserve(&self, class: EndpointClass) -> Slot {
+        self.inner.pacer.acquire(class).await;
+        Slot { class }
     }
 
     /// [`DuoClient::execute`] for a one-to-many association: on the first
@@ -352,8 +376,12 @@ impl DuoClient {
         params: &Params,
         class: EndpointClass,
         idempotency: Idempotency,
-        limit_check: Option<&LimitCheck<'_>>,
+        extra: Extra<'_, '_>,
     ) -> Result<Vec<u8>, DuoError> {
+        let Extra {
+            limit_check,
+            mut prepaid,
+        } = extra;
         let inner = &self.inner;
         let policy = inner.retry;
         let call = || format!("{method} {path}");
@@ -369,8 +397,12 @@ impl DuoClient {
                 status = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
             );
+            let slot = prepaid.take().filter(|s| s.class == class);
             let outcome = async {
-                let paced = inner.pacer.acquire(class).await;
+                let paced = match slot {
+                    Some(_) => Duration::ZERO,
+                    None => inner.pacer.acquire(class).await,
+                };
                 if let Some(o) = &inner.observer {
                     o.sending(class, paced);
                 }
@@ -525,7 +557,10 @@ impl DuoClient {
                 params,
                 EndpointClass::Write,
                 Idempotency::Idempotent,
-                Some(check),
+                Extra {
+                    limit_check: Some(check),
+                    prepaid: None,
+                },
             )
             .await
         {
@@ -534,6 +569,32 @@ impl DuoClient {
         };
         decode::<serde::de::IgnoredAny>(&Method::POST, path, &body)?;
         Ok(())
+    }
+
+    /// [`DuoClient::call_typed`] whose first attempt may use a reserved slot.
+    pub(crate) async fn call_prepaid<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        class: EndpointClass,
+        idempotency: Idempotency,
+        slot: Option<Slot>,
+    ) -> Result<T, DuoError> {
+        let body = self
+            .execute_checked(
+                method.clone(),
+                path,
+                params,
+                class,
+                idempotency,
+                Extra {
+                    limit_check: None,
+                    prepaid: slot,
+                },
+            )
+            .await?;
+        decode(&method, path, &body).map(|(v, _)| v)
     }
 
     /// Sends a call and decodes `response` as `T` (plus paging metadata).

@@ -18,6 +18,7 @@
 //! ```
 
 mod admins;
+mod bulk;
 pub mod canon;
 mod client;
 mod config;
@@ -33,8 +34,9 @@ pub mod transport;
 mod types;
 mod users;
 
+pub use bulk::{BulkItem, BulkOperation, LOOKUP_MAX};
 pub use canon::Params;
-pub use client::{DateSource, DuoClient, Idempotency, RawResponse};
+pub use client::{DateSource, DuoClient, Idempotency, RawResponse, Slot};
 pub use config::{ApiHost, DuoConfig, SignatureVersion, default_user_agent};
 pub use error::{ApiFailure, DuoError, ErrorClass, TransportFailure};
 pub use pace::{CallObserver, EndpointClass, RateLimits};

@@ -33,6 +33,9 @@ pub enum EndpointClass {
     Read,
     /// Get one page of a listing (Duo: 200 per minute).
     Page,
+    /// A bulk call (`users/bulk_create`, `/admin/v1/bulk`): its own limit when one is set,
+    /// and one write as well unless `bulk_is_write` is off (Duo publishes neither).
+    Bulk,
 }
 
 /// Requests per minute per class; `None` turns that class's pacing off.
@@ -44,6 +47,10 @@ pub struct RateLimits {
     pub reads_per_minute: Option<NonZeroU32>,
     /// Page reads per minute.
     pub pages_per_minute: Option<NonZeroU32>,
+    /// Bulk calls per minute, a limit of their own (`None`: none besides the write limit).
+    pub bulk_per_minute: Option<NonZeroU32>,
+    /// A bulk call also takes one write of `writes_per_minute` (duo-sim's default).
+    pub bulk_is_write: bool,
     /// Calls a class may make at once before pacing starts.
     pub burst: NonZeroU32,
 }
@@ -63,6 +70,8 @@ impl RateLimits {
             writes_per_minute: Some(nz(300)),
             reads_per_minute: Some(nz(300)),
             pages_per_minute: Some(nz(200)),
+            bulk_per_minute: None,
+            bulk_is_write: true,
             burst: nz(10),
         }
     }
@@ -73,6 +82,8 @@ impl RateLimits {
             writes_per_minute: None,
             reads_per_minute: None,
             pages_per_minute: None,
+            bulk_per_minute: None,
+            bulk_is_write: true,
             burst: nz(10),
         }
     }
@@ -96,21 +107,35 @@ impl Clock for TokioClock {
     }
 }
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
+type Gcra = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
 
-/// The three limiters.
+/// One class's quota, and a FIFO queue in front of it: only the caller at the head sleeps
+/// until the next slot, so hundreds of waiters (a batching cycle) cost no wakeups and take
+/// their turns in order (a bulk call is never starved by single writes).
+#[derive(Debug)]
+struct Limiter {
+    gcra: Gcra,
+    queue: tokio::sync::Mutex<()>,
+}
+
+/// The limiters, one per class.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     writes: Option<Limiter>,
     reads: Option<Limiter>,
     pages: Option<Limiter>,
+    bulk: Option<Limiter>,
+    bulk_is_write: bool,
 }
 
 fn limiter(per_minute: Option<NonZeroU32>, burst: NonZeroU32) -> Option<Limiter> {
     let per_minute = per_minute?;
     let period = Duration::from_secs(60) / per_minute.get();
     let quota = Quota::with_period(period)?.allow_burst(burst);
-    Some(RateLimiter::direct_with_clock(quota, TokioClock))
+    Some(Limiter {
+        gcra: RateLimiter::direct_with_clock(quota, TokioClock),
+        queue: tokio::sync::Mutex::new(()),
+    })
 }
 
 impl Pacer {
@@ -119,23 +144,37 @@ impl Pacer {
             writes: limiter(limits.writes_per_minute, limits.burst),
             reads: limiter(limits.reads_per_minute, limits.burst),
             pages: limiter(limits.pages_per_minute, limits.burst),
+            bulk: limiter(limits.bulk_per_minute, limits.burst),
+            bulk_is_write: limits.bulk_is_write,
         }
     }
 
     /// Waits (on tokio's clock) until `class` may make one call. Returns how
     /// long it waited.
     pub(crate) async fn acquire(&self, class: EndpointClass) -> Duration {
-        let limiter = match class {
-            EndpointClass::Write => &self.writes,
-            EndpointClass::Read => &self.reads,
-            EndpointClass::Page => &self.pages,
-        };
+        match class {
+            EndpointClass::Write => Self::wait(&self.writes).await,
+            EndpointClass::Read => Self::wait(&self.reads).await,
+            EndpointClass::Page => Self::wait(&self.pages).await,
+            EndpointClass::Bulk => {
+                let own = Self::wait(&self.bulk).await;
+                if self.bulk_is_write {
+                    own + Self::wait(&self.writes).await
+                } else {
+                    own
+                }
+            }
+        }
+    }
+
+    async fn wait(limiter: &Option<Limiter>) -> Duration {
         let Some(limiter) = limiter else {
             return Duration::ZERO;
         };
         let start = tokio::time::Instant::now();
+        let _turn = limiter.queue.lock().await;
         loop {
-            match limiter.check() {
+            match limiter.gcra.check() {
                 Ok(()) => return start.elapsed(),
                 Err(not_until) => {
                     let wait = not_until
@@ -175,6 +214,33 @@ mod tests {
         );
         // Reads are off in this config: never wait.
         assert_eq!(pacer.acquire(EndpointClass::Read).await, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_calls_have_their_own_limit_and_take_a_write() {
+        let limits = RateLimits {
+            writes_per_minute: Some(nz(60)),
+            bulk_per_minute: Some(nz(30)),
+            burst: nz(1),
+            ..RateLimits::off()
+        };
+        let pacer = Pacer::new(&limits);
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            pacer.acquire(EndpointClass::Bulk).await;
+        }
+        // 30/min: one bulk call every 2 s after the first.
+        assert_eq!(start.elapsed(), Duration::from_secs(4));
+        // Each took a write too: a single write right after waits for the write quota.
+        let waited = pacer.acquire(EndpointClass::Write).await;
+        assert_eq!(waited, Duration::from_secs(1));
+        // Without `bulk_is_write` the writes are untouched.
+        let pacer = Pacer::new(&RateLimits {
+            bulk_is_write: false,
+            ..limits
+        });
+        pacer.acquire(EndpointClass::Bulk).await;
+        assert!(pacer.acquire(EndpointClass::Write).await.is_zero());
     }
 
     #[tokio::test(start_paused = true)]

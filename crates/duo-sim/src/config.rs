@@ -128,11 +128,57 @@ pub struct SimConfig {
     pub pending_deletion_days: u64,
     /// Where Duo is undocumented or its sources conflict: switches, Duo's most likely behaviour off.
     pub variants: Variants,
+    /// The bulk endpoints (`users/bulk_create`, `/admin/v1/bulk`): maxima, atomicity, rate class.
+    pub bulk: BulkSettings,
+}
+
+/// How a bulk call counts against the rate limits (Duo publishes nothing; see
+/// `docs/simulators.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkRateClass {
+    /// One write against the 300/min write limit per call, whatever its size (the default).
+    Write,
+    /// A bucket of its own, this many calls per minute (third-party notes say 50).
+    Own(u32),
+    /// One write per object in the call: bulk saves requests, not rate.
+    PerObject,
+}
+
+/// The bulk endpoints as the simulator serves them. Duo publishes none of these figures; the
+/// defaults are the conservative third-party ones (`shared/reference/duo-bulk-and-trash.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BulkSettings {
+    /// Off: both endpoints answer 404 / 40401, as a Duo without them would.
+    pub enabled: bool,
+    /// Most users one `users/bulk_create` takes; more is 400 / 40002 naming `users`.
+    pub max_users: usize,
+    /// Most operations one `/admin/v1/bulk` takes; more is 400 / 40002 naming `operations`.
+    pub max_operations: usize,
+    /// `bulk_create` is all or nothing (the first bad user fails the call and nothing is
+    /// created); off: the good users are created and only they are answered.
+    pub create_atomic: bool,
+    /// How each bulk call counts against the rate limits.
+    pub rate_class: BulkRateClass,
+}
+
+impl Default for BulkSettings {
+    fn default() -> Self {
+        BulkSettings {
+            enabled: true,
+            max_users: 100,
+            max_operations: 50,
+            create_atomic: true,
+            rate_class: BulkRateClass::Write,
+        }
+    }
 }
 
 /// Behaviours Duo does not document (or documents in conflicting ways); each is a switch so the
 /// agent's tests can run under either. Names for `--variant` and `SimConfig::apply_variants`:
-/// `phone_without_plus`, `skew_40105`, `null_lists`, `username_case_sensitive` and the rest of
+/// `phone_without_plus`, `skew_40105`, `null_lists`, `username_case_sensitive`, the bulk switches `no_bulk` (404) and
+/// `bulk_partial` (`bulk_create` not atomic), and the rest of
 /// [`VARIANT_NAMES`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -176,6 +222,8 @@ pub const VARIANT_NAMES: &[&str] = &[
     "delete_unknown_404",
     "association_exists_40003",
     "security_analyst_role",
+    "no_bulk",
+    "bulk_partial",
 ];
 
 impl Default for SimConfig {
@@ -197,6 +245,7 @@ impl Default for SimConfig {
             telephony_credits: 1000,
             pending_deletion_days: 7,
             variants: Variants::default(),
+            bulk: BulkSettings::default(),
         }
     }
 }
@@ -219,6 +268,7 @@ impl std::fmt::Debug for SimConfig {
             .field("faults", &self.faults)
             .field("pending_deletion_days", &self.pending_deletion_days)
             .field("variants", &self.variants)
+            .field("bulk", &self.bulk)
             .finish()
     }
 }
@@ -243,6 +293,8 @@ impl SimConfig {
                 "delete_unknown_404" => self.variants.delete_unknown_404 = true,
                 "association_exists_40003" => self.variants.association_exists_40003 = true,
                 "security_analyst_role" => self.variants.security_analyst_role = true,
+                "no_bulk" => self.bulk.enabled = false,
+                "bulk_partial" => self.bulk.create_atomic = false,
                 other => {
                     return Err(format!(
                         "unknown duo-sim variant {other:?}; known: default, {}",

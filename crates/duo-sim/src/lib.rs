@@ -32,11 +32,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use auth::parse_date;
-pub use config::{IntegrationConfig, Permission, SimConfig, UsernameCase, VARIANT_NAMES, Variants};
+pub use config::{
+    BulkRateClass, BulkSettings, IntegrationConfig, Permission, SimConfig, UsernameCase,
+    VARIANT_NAMES, Variants,
+};
 pub use enroll::{DEFAULT_VALID_SECS, EnrollEmail};
 pub use error::ApiError;
 pub use model::{Admin, Group, Membership, Phone, PhoneAssociation, SimState, User};
 pub use params::Params;
+pub use server::BulkFault;
 pub use sim_kit::{Faults, Stats};
 pub use store::{
     ADMIN_ROLES, ONE_TO_MANY_LIMIT, ORPHAN_PHONE_DAYS, PENDING_DELETION, UNCONFIRMED_ROLE,
@@ -124,11 +128,24 @@ impl DuoSim {
         params: &[(&str, &str)],
     ) -> Result<serde_json::Value, ApiError> {
         let route = routes::match_route(method, path).ok_or_else(ApiError::not_found)?;
+        let bulk = lock(&self.shared.bulk).clone();
         server::dispatch(
             &mut lock(&self.shared.store),
             route,
             &Params::from_pairs(params.iter().copied()),
+            &bulk,
         )
+    }
+
+    /// Replaces the bulk settings (as `PUT /__sim/bulk`).
+    pub fn set_bulk(&self, bulk: BulkSettings) {
+        *lock(&self.shared.bulk) = bulk;
+    }
+
+    /// The next bulk calls (`users/bulk_create`, `/admin/v1/bulk`) meet these faults, one each,
+    /// whatever the fault stream says: unknown outcomes on demand.
+    pub fn fail_next_bulk(&self, faults: &[BulkFault]) {
+        lock(&self.shared.bulk_faults).extend(faults.iter().copied());
     }
 
     /// Creates a user with `username` and other create fields (`realname`, `email`, `aliases`, ...).

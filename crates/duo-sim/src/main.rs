@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::{Parser, ValueEnum};
-use duo_sim::{DuoSim, SimConfig, UsernameCase};
+use duo_sim::{BulkRateClass, BulkSettings, DuoSim, SimConfig, UsernameCase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RateLimit {
@@ -61,12 +61,36 @@ struct Args {
     /// Simulated days a trashed user stays restorable (Duo: 7).
     #[arg(long, default_value_t = 7)]
     pending_deletion_days: u64,
+    /// Most users one `users/bulk_create` takes (Duo does not publish it).
+    #[arg(long, default_value_t = 100)]
+    bulk_max_users: usize,
+    /// Most operations one `/admin/v1/bulk` takes (Duo does not publish it).
+    #[arg(long, default_value_t = 50)]
+    bulk_max_operations: usize,
+    /// How a bulk call counts against the rate limits: `write` (one write per call),
+    /// `own:N` (a bucket of N calls per minute of its own) or `per-object`.
+    #[arg(long, default_value = "write", value_parser = parse_bulk_rate)]
+    bulk_rate_class: BulkRateClass,
     /// Behaviour variants where Duo is undocumented, comma-separated: phone_without_plus,
     /// skew_40105, null_lists, username_case_sensitive, group_name_case_insensitive,
-    /// unknown_id_404, delete_unknown_404, association_exists_40003, security_analyst_role
+    /// unknown_id_404, delete_unknown_404, association_exists_40003, security_analyst_role,
+    /// no_bulk, bulk_partial
     /// (default: none).
     #[arg(long, env = "DUO_SIM_VARIANTS", default_value = "")]
     variant: String,
+}
+
+fn parse_bulk_rate(s: &str) -> Result<BulkRateClass, String> {
+    match s {
+        "write" => Ok(BulkRateClass::Write),
+        "per-object" => Ok(BulkRateClass::PerObject),
+        _ => s
+            .strip_prefix("own:")
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .map(BulkRateClass::Own)
+            .ok_or_else(|| format!("expected write, own:N or per-object, got {s:?}")),
+    }
 }
 
 #[tokio::main]
@@ -94,6 +118,12 @@ async fn main() -> std::io::Result<()> {
         },
         faults,
         pending_deletion_days: args.pending_deletion_days,
+        bulk: BulkSettings {
+            max_users: args.bulk_max_users,
+            max_operations: args.bulk_max_operations,
+            rate_class: args.bulk_rate_class,
+            ..BulkSettings::default()
+        },
         ..SimConfig::default()
     };
     cfg.apply_variants(&args.variant).map_err(|e| {

@@ -21,6 +21,10 @@ pub enum Route {
     UsersRestore,
     /// `POST /admin/v1/users/enroll` (`username`, `email`, `valid_secs`)
     UserEnroll,
+    /// `POST /admin/v1/users/bulk_create` (`users`)
+    UsersBulkCreate,
+    /// `POST /admin/v1/bulk` (`operations`)
+    BulkOperations,
     /// `POST /admin/v1/users/{user_id}`
     UserModify(String),
     /// `DELETE /admin/v1/users/{user_id}`
@@ -91,6 +95,8 @@ pub fn match_route(method: &str, path: &str) -> Option<Route> {
         ("POST", ["admin", "v1", "users", "bulk_send_to_trash"]) => UsersSendToTrash,
         ("POST", ["admin", "v1", "users", "bulk_restore"]) => UsersRestore,
         ("POST", ["admin", "v1", "users", "enroll"]) => UserEnroll,
+        ("POST", ["admin", "v1", "users", "bulk_create"]) => UsersBulkCreate,
+        ("POST", ["admin", "v1", "bulk"]) => BulkOperations,
         ("POST", ["admin", "v1", "users", id]) => UserModify(seg(id)),
         ("DELETE", ["admin", "v1", "users", id]) => UserDelete(seg(id)),
         ("GET", ["admin", "v1", "users", id, "groups"]) => UserGroups(seg(id)),
@@ -132,6 +138,8 @@ impl Route {
             UsersSendToTrash => "/admin/v1/users/bulk_send_to_trash",
             UsersRestore => "/admin/v1/users/bulk_restore",
             UserEnroll => "/admin/v1/users/enroll",
+            UsersBulkCreate => "/admin/v1/users/bulk_create",
+            BulkOperations => "/admin/v1/bulk",
             UserGroups(_) | UserGroupAdd(_) => "/admin/v1/users/{user_id}/groups",
             UserGroupRemove(..) => "/admin/v1/users/{user_id}/groups/{group_id}",
             UserPhones(_) | UserPhoneAdd(_) => "/admin/v1/users/{user_id}/phones",
@@ -176,7 +184,22 @@ impl Route {
         }
     }
 
-    /// The rate-limit class.
+    /// Whether this is one of the bulk endpoints (`users/bulk_create`, `/admin/v1/bulk`).
+    pub fn is_bulk(&self) -> bool {
+        matches!(self, Route::UsersBulkCreate | Route::BulkOperations)
+    }
+
+    /// Whether `/admin/v1/bulk` may carry this operation: create, modify and delete user, add
+    /// and remove user group (Duo's Ruby client lists these five).
+    pub fn bulk_allowed(&self) -> bool {
+        use Route::*;
+        matches!(
+            self,
+            UserCreate | UserModify(_) | UserDelete(_) | UserGroupAdd(_) | UserGroupRemove(..)
+        )
+    }
+
+    /// The rate-limit class (a bulk call's is decided by `BulkSettings::rate_class`).
     pub fn limit_class(&self) -> LimitClass {
         use Route::*;
         match self {

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use sim_kit::{Conn, FaultAction, Faults, Instruments};
 
 use crate::auth::{AuthInput, authenticate, is_form};
-use crate::config::{IntegrationConfig, SimConfig};
+use crate::config::{BulkRateClass, BulkSettings, IntegrationConfig, SimConfig};
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{LimitClass, RateLimiter};
 use crate::routes::{Route, match_route};
 use crate::sign::{SigScheme, parse_urlencoded};
 use crate::store::Store;
@@ -30,6 +30,21 @@ pub(crate) struct Shared {
     pub(crate) store: Mutex<Store>,
     pub(crate) instruments: Instruments,
     pub(crate) limiter: Option<Mutex<RateLimiter>>,
+    pub(crate) bulk: Mutex<BulkSettings>,
+    /// Faults for the next bulk calls, one each, in order (tests of unknown outcomes).
+    pub(crate) bulk_faults: Mutex<std::collections::VecDeque<BulkFault>>,
+}
+
+/// A fault aimed at the next bulk call (`DuoSim::fail_next_bulk`), whatever the fault stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkFault {
+    /// Close the connection before anything is applied.
+    DropBefore,
+    /// Apply the call, then close the connection unanswered.
+    DropAfter,
+    /// Apply the call, then answer 500 / 50001.
+    ServerErrorAfter,
 }
 
 impl Shared {
@@ -56,9 +71,15 @@ impl Shared {
             skew_40105: cfg.variants.skew_40105,
             store: Mutex::new(store),
             instruments: Instruments::new(cfg.faults.clone()),
-            limiter: cfg
-                .rate_limit
-                .then(|| Mutex::new(RateLimiter::new(cfg.rate_limit_scale))),
+            limiter: cfg.rate_limit.then(|| {
+                let bulk = match cfg.bulk.rate_class {
+                    BulkRateClass::Own(n) => n,
+                    _ => 50,
+                };
+                Mutex::new(RateLimiter::with_bulk(cfg.rate_limit_scale, bulk))
+            }),
+            bulk: Mutex::new(cfg.bulk.clone()),
+            bulk_faults: Mutex::default(),
         }
     }
 }
@@ -77,7 +98,8 @@ pub(crate) fn router(shared: Arc<Shared>, control: bool) -> Router {
             .route("/__sim/faults", put(control_faults).get(control_get_faults))
             .route("/__sim/state", get(control_state))
             .route("/__sim/days", post(control_days))
-            .route("/__sim/enrollments", get(control_enrollments));
+            .route("/__sim/enrollments", get(control_enrollments))
+            .route("/__sim/bulk", put(control_bulk).get(control_get_bulk));
     }
     r.fallback(api).with_state(shared)
 }
@@ -127,7 +149,20 @@ async fn api(
     }
     decision.delay().await;
     let record = |status: &str| sh.instruments.record(&route_key, status);
-    let resp = match decision.action {
+    let bulk_fault = route
+        .as_ref()
+        .filter(|r| r.is_bulk())
+        .and_then(|_| lock(&sh.bulk_faults).pop_front());
+    let action = match bulk_fault {
+        Some(BulkFault::DropBefore) => FaultAction::DropBefore,
+        Some(BulkFault::DropAfter) => FaultAction::DropAfter,
+        Some(BulkFault::ServerErrorAfter) => {
+            let _ = process(&sh, route.clone(), &method, &uri, &headers, &body);
+            FaultAction::ServerError
+        }
+        None => decision.action,
+    };
+    let resp = match action {
         FaultAction::DropBefore => {
             record(DROPPED);
             conn.kill();
@@ -153,7 +188,7 @@ async fn api(
             }
         }
     };
-    if decision.action == FaultAction::DropAfter {
+    if action == FaultAction::DropAfter {
         record(DROPPED);
         conn.kill();
         return resp;
@@ -191,13 +226,12 @@ fn process(
     let verified = authenticate(&input, &sh.integrations)?;
     tracing::debug!(scheme = ?verified.scheme, path = uri.path(), "duo-sim: signature verified");
     let route = route.ok_or_else(ApiError::not_found)?;
+    let bulk = lock(&sh.bulk).clone();
+    if route.is_bulk() && !bulk.enabled {
+        return Err(ApiError::not_found());
+    }
     if !route.permitted(&sh.integrations[verified.integration].permissions) {
         return Err(ApiError::forbidden());
-    }
-    if let Some(l) = &sh.limiter
-        && lock(l).check(route.limit_class()).is_err()
-    {
-        return Err(ApiError::too_many());
     }
     // A v2 signature covers the query and a form body, never a JSON body (Duo's v2 canonical
     // string has no body line): under v2 a JSON body is not applied.
@@ -211,7 +245,65 @@ fn process(
             &[]
         },
     )?;
-    dispatch(&mut lock(&sh.store), route, &params)
+    if let Some(l) = &sh.limiter {
+        let (class, n) = if route.is_bulk() {
+            match bulk.rate_class {
+                BulkRateClass::Write => (LimitClass::Write, 1),
+                BulkRateClass::Own(_) => (LimitClass::Bulk, 1),
+                BulkRateClass::PerObject => (LimitClass::Write, bulk_len(&params)),
+            }
+        } else {
+            (route.limit_class(), 1)
+        };
+        if lock(l).check_n(class, n).is_err() {
+            return Err(ApiError::too_many());
+        }
+    }
+    dispatch(&mut lock(&sh.store), route, &params, &bulk)
+}
+
+/// The number of objects a bulk call carries (1 when unreadable: it is refused anyway).
+fn bulk_len(p: &Params) -> usize {
+    p.get("users")
+        .or(p.get("operations"))
+        .and_then(|raw| serde_json::from_str::<Vec<Value>>(raw).ok())
+        .map_or(1, |v| v.len().max(1))
+}
+
+/// `/admin/v1/bulk`: `operations`, a JSON array of `{"method","path","body"}` (a JSON string,
+/// or a native array in a JSON body). More than `max` is 400 / 40002 naming `operations`; an
+/// unreadable one likewise. The operations run in order, each on its own (not atomic); each
+/// answers as its single endpoint would, in Duo's envelope: `{"stat":"OK","response":…}` or
+/// `{"stat":"FAIL","code":…,"message":…}`. Only the five operations Duo lists are allowed.
+fn bulk_operations(st: &mut Store, p: &Params, bulk: &BulkSettings) -> Result<Value, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Operation {
+        method: String,
+        path: String,
+        #[serde(default)]
+        body: serde_json::Map<String, Value>,
+    }
+    let raw = p.required("operations")?;
+    let ops: Vec<Operation> =
+        serde_json::from_str(raw).map_err(|_| ApiError::invalid("operations"))?;
+    if ops.is_empty() || ops.len() > bulk.max_operations {
+        return Err(ApiError::invalid("operations"));
+    }
+    let results = ops
+        .iter()
+        .map(|op| {
+            let route = match_route(&op.method.to_ascii_uppercase(), &op.path)
+                .filter(Route::bulk_allowed)
+                .ok_or_else(|| ApiError::invalid("operations"));
+            let mut params = Params::default();
+            params.extend_json(&op.body);
+            match route.and_then(|r| dispatch(st, r, &params, bulk)) {
+                Ok(v) => v,
+                Err(e) => e.body(),
+            }
+        })
+        .collect();
+    Ok(Value::Array(results))
 }
 
 /// Query parameters plus the form or JSON body.
@@ -243,9 +335,16 @@ fn request_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Params,
     Ok(p)
 }
 
-pub(crate) fn dispatch(st: &mut Store, route: Route, p: &Params) -> Result<Value, ApiError> {
+pub(crate) fn dispatch(
+    st: &mut Store,
+    route: Route,
+    p: &Params,
+    bulk: &BulkSettings,
+) -> Result<Value, ApiError> {
     use Route::*;
     Ok(match route {
+        UsersBulkCreate => ok(st.bulk_create(p, bulk.max_users, bulk.create_atomic)?),
+        BulkOperations => ok(bulk_operations(st, p, bulk)?),
         InfoSummary => ok(st.summary()),
         UsersList => ok_page(st.list_users(p)?),
         UserCreate => {
@@ -378,6 +477,27 @@ async fn control_days(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
 async fn control_enrollments(State(sh): State<Arc<Shared>>) -> Response {
     let sent = lock(&sh.store).enrollments.clone();
     json_response(200, &serde_json::to_value(sent).unwrap_or_default())
+}
+
+/// `PUT /__sim/bulk` replaces the bulk settings (`BulkSettings` as JSON, every field optional).
+async fn control_bulk(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<BulkSettings>(&body) {
+        Ok(b) => {
+            *lock(&sh.bulk) = b.clone();
+            json_response(200, &serde_json::to_value(b).unwrap_or_default())
+        }
+        Err(e) => json_response(
+            400,
+            &json!({"stat": "FAIL", "code": 40002, "message": "Invalid bulk settings", "message_detail": e.to_string()}),
+        ),
+    }
+}
+
+async fn control_get_bulk(State(sh): State<Arc<Shared>>) -> Response {
+    json_response(
+        200,
+        &serde_json::to_value(lock(&sh.bulk).clone()).unwrap_or_default(),
+    )
 }
 
 async fn control_state(State(sh): State<Arc<Shared>>) -> Response {

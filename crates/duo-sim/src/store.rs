@@ -450,6 +450,45 @@ impl Store {
         }
     }
 
+    /// `users/bulk_create`: `users`, a JSON array of user objects (sent as a JSON string, or a
+    /// native array in a JSON body). More than `max` is 400 / 40002 naming `users`. Atomic: the
+    /// first bad user's error fails the call and nothing stays created; otherwise the bad users
+    /// are skipped. Answers the created users, in order.
+    pub(crate) fn bulk_create(
+        &mut self,
+        p: &Params,
+        max: usize,
+        atomic: bool,
+    ) -> Result<Value, ApiError> {
+        let raw = p.required("users")?;
+        let users: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_str(raw).map_err(|_| ApiError::invalid("users"))?;
+        if users.is_empty() || users.len() > max {
+            return Err(ApiError::invalid("users"));
+        }
+        let mut created: Vec<String> = Vec::with_capacity(users.len());
+        for obj in &users {
+            let mut up = Params::default();
+            up.extend_json(obj);
+            match self.create_user(&up) {
+                Ok(u) => created.push(u.user_id.clone()),
+                Err(e) if atomic => {
+                    for id in &created {
+                        self.delete_user(id);
+                    }
+                    return Err(e);
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(Value::Array(
+            created
+                .iter()
+                .map(|id| self.user_json(&self.users.map[id]))
+                .collect(),
+        ))
+    }
+
     /// `bulk_send_to_trash` (`trash`) or `bulk_restore`: `user_id_list`, a JSON string array
     /// of at most 100 ids; one `{"success", "user_id"}` per id (an unknown id, or restoring a
     /// user not in the trash, is `success: false`).

@@ -53,7 +53,13 @@ pub fn to_e164(input: &str, default_region: &str) -> Result<String, String> {
         })
     }));
     match parsed {
-        Ok(Ok((e164, true))) => Ok(e164),
+        // libphonenumber's metadata can accept a national form whose E.164 it
+        // then refuses (BR `0900000000` → `+55900000000`); such a number is
+        // refused here too, so the result fed back always gives itself.
+        Ok(Ok((e164, true))) if round_trips(&e164) => Ok(e164),
+        Ok(Ok((_, true))) => Err(format!(
+            "is not a valid phone number (its E.164 form is not a valid number{read_as}): {FIX}"
+        )),
         Ok(Ok((_, false))) => Err(format!(
             "is not a valid phone number (no such number range{read_as}): {FIX}"
         )),
@@ -62,6 +68,16 @@ pub fn to_e164(input: &str, default_region: &str) -> Result<String, String> {
             None => Err(format!("is not a phone number: {FIX}")),
         },
     }
+}
+
+/// Whether an E.164 result parses back, valid, to itself.
+fn round_trips(e164: &str) -> bool {
+    catch_unwind(AssertUnwindSafe(|| {
+        phonenumber::parse(None, e164).is_ok_and(|n| {
+            phonenumber::is_valid(&n) && n.format().mode(Mode::E164).to_string() == e164
+        })
+    }))
+    .unwrap_or(false)
 }
 
 /// Whether the number names its own country (`+…`, possibly after `tel:` or spaces).

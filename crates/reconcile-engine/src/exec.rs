@@ -2,10 +2,12 @@
 //! concurrency in dependency order, journaling intent before and outcome
 //! after every call, and summarises the run in PingOne's status words.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
+use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::OptionFuture;
 use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -148,69 +150,72 @@ pub trait Target: Sync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IntentId(pub u64);
 
-/// What a succeeded op does to its object's link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkChange<'a> {
+/// What a settled op does to its object's link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkChange {
     /// Nothing to record.
     Keep,
     /// Create or replace the link.
-    Upsert(&'a Link),
+    Upsert(Link),
     /// Forget the link of `(kind, source_id)`.
-    Remove { kind: Kind, source_id: &'a str },
+    Remove {
+        /// Kind of the object.
+        kind: Kind,
+        /// Its source id.
+        source_id: String,
+    },
+}
+
+/// An op whose outcome is known, to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settled {
+    /// Its intent; `None` for a journal-only op (adopt, relink, unlink).
+    pub intent: Option<IntentId>,
+    /// What happened. A `Failed { class: OutcomeUnknown }` leaves the intent pending.
+    pub outcome: Outcome,
+    /// The link change a success made (always `Keep` otherwise).
+    pub link: LinkChange,
+}
+
+/// An op about to be sent: its intent is journaled first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned<'p> {
+    /// The op.
+    pub op: &'p Op,
+    /// Its target object, resolved (`None` for a create).
+    pub target_id: Option<String>,
+}
+
+/// One durable write of the journal: outcomes of settled ops and the intents
+/// of the next ops to send (group commit: many ops, one disk sync).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Commit<'p> {
+    /// Outcomes, each success with its link change.
+    pub settled: Vec<Settled>,
+    /// Intents, in the order their ids are returned.
+    pub intents: Vec<Planned<'p>>,
+}
+
+impl Commit<'_> {
+    fn len(&self) -> usize {
+        self.settled.len() + self.intents.len()
+    }
 }
 
 /// Durable record of what the executor does. Implemented by the agent over
-/// the state store. `intent` must be durable before it returns.
+/// the state store.
 pub trait Journal: Sync {
-    /// Record the intent to run `op` on `target_id` (resolved), before the call.
-    fn intent(
+    /// Make `batch` durable in ONE write and return the ids of its intents,
+    /// in order: all of it is durable when this returns `Ok`, none of it
+    /// after an error. A success and its link change must land together (the
+    /// agent's journal adds an audit entry), so that after a crash an object
+    /// is either linked with its history or has a pending intent. The
+    /// executor sends an op only once its intent is durable.
+    fn commit(
         &self,
         rule: &str,
-        op: &Op,
-        target_id: Option<&str>,
-    ) -> impl Future<Output = Result<IntentId, JournalError>> + Send;
-    /// Record the outcome of an intent. An `Unknown` outcome stays pending.
-    fn outcome(
-        &self,
-        intent: IntentId,
-        outcome: &Outcome,
-    ) -> impl Future<Output = Result<(), JournalError>> + Send;
-    /// Create or replace the link of `(kind, source_id)`.
-    fn upsert_link(
-        &self,
-        rule: &str,
-        link: &Link,
-    ) -> impl Future<Output = Result<(), JournalError>> + Send;
-    /// Remove the link of `(kind, source_id)`.
-    fn remove_link(
-        &self,
-        rule: &str,
-        kind: Kind,
-        source_id: &str,
-    ) -> impl Future<Output = Result<(), JournalError>> + Send;
-    /// Record a succeeded intent together with the link change it made.
-    /// A journal that can should make both one durable write (the agent's
-    /// does, with an audit entry); this default writes the link, then the
-    /// outcome, so a crash in between leaves the intent pending and the next
-    /// run finds the object by key.
-    fn finish(
-        &self,
-        rule: &str,
-        intent: IntentId,
-        outcome: &Outcome,
-        link: LinkChange<'_>,
-    ) -> impl Future<Output = Result<(), JournalError>> + Send {
-        async move {
-            match link {
-                LinkChange::Keep => {}
-                LinkChange::Upsert(l) => self.upsert_link(rule, l).await?,
-                LinkChange::Remove { kind, source_id } => {
-                    self.remove_link(rule, kind, source_id).await?;
-                }
-            }
-            self.outcome(intent, outcome).await
-        }
-    }
+        batch: &Commit<'_>,
+    ) -> impl Future<Output = Result<Vec<IntentId>, JournalError>> + Send;
     /// Record the run's status of one object.
     fn object_status(
         &self,
@@ -235,7 +240,16 @@ pub struct ExecOptions {
     /// Most ops in flight at once (at least 1).
     pub concurrency: usize,
     /// Cancelled: no new op starts; in-flight ops finish and are journaled.
+    /// Intents journaled ahead but not sent stay pending: the next run
+    /// resolves them by key like any pending intent.
     pub cancel: CancellationToken,
+    /// Most intents journaled ahead of the sends, in one commit (0: eight
+    /// times the concurrency, between 64 and 2,048). A crash leaves at most
+    /// this many unsent intents pending.
+    pub window: usize,
+    /// Longest a known outcome waits in memory before it is committed (when
+    /// no commit of intents carries it sooner).
+    pub flush_after: Duration,
     /// Told of each op as it starts and settles.
     pub observer: Option<std::sync::Arc<dyn ExecObserver>>,
 }
@@ -245,7 +259,18 @@ impl Default for ExecOptions {
         ExecOptions {
             concurrency: 8,
             cancel: CancellationToken::new(),
+            window: 0,
+            flush_after: Duration::from_millis(25),
             observer: None,
+        }
+    }
+}
+
+impl ExecOptions {
+    fn window(&self) -> usize {
+        match self.window {
+            0 => (8 * self.concurrency.max(1)).clamp(64, 2048),
+            w => w,
         }
     }
 }
@@ -362,6 +387,13 @@ fn fail(class: ErrorClass, message: String) -> Outcome {
 
 /// Run a plan. One object's failure never stops the others; ops depending
 /// on a failed op are skipped. A blocked plan runs nothing.
+///
+/// Group commit: the intents of a window of ready ops are made durable in one
+/// commit before any of them is sent, ahead of the sends; outcomes wait in
+/// memory and ride along with the next commit, which starts when the window
+/// runs low, when [`ExecOptions::window`] outcomes wait, when the oldest has
+/// waited [`ExecOptions::flush_after`], or when nothing else is left to do.
+/// One commit is in progress at a time, so outcomes gather while one syncs.
 pub async fn execute<T: Target, J: Journal>(
     plan: &Plan,
     target: &T,
@@ -369,7 +401,6 @@ pub async fn execute<T: Target, J: Journal>(
     opts: ExecOptions,
 ) -> RunReport {
     let n = plan.ops.len();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
     let mut report = RunReport {
         plan_hash: plan.hash.clone(),
         ..RunReport::default()
@@ -390,81 +421,120 @@ pub async fn execute<T: Target, J: Journal>(
         }
         return report;
     }
-    let mut waiting: Vec<usize> = vec![0; n];
-    let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); n];
-    // Positions, not `op.id`, index everything: a plan read back from a file
-    // must not be able to make the executor panic.
-    for (i, op) in plan.ops.iter().enumerate() {
-        for &d in &op.deps {
-            if (d as usize) < i {
-                waiting[i] += 1;
-                dependents[d as usize].push(i as u32);
-            }
-        }
-    }
-    let mut ready: std::collections::BTreeSet<u32> = (0..n as u32)
-        .filter(|i| waiting[*i as usize] == 0)
-        .collect();
-    let mut created: Vec<Option<String>> = vec![None; n];
-    let mut inflight = FuturesUnordered::new();
+    let mut g = Graph::new(plan, observer);
     let conc = opts.concurrency.max(1);
+    let window = opts.window().max(1);
+    // A timer needs tokio's clock; without a runtime, outcomes are committed
+    // as soon as nothing else can progress.
+    let has_clock = tokio::runtime::Handle::try_current().is_ok();
+    // Journaled, not yet sent: (op, intent, target id, member id).
+    let mut queue: VecDeque<(u32, IntentId, Option<String>, Option<String>)> = VecDeque::new();
+    let mut buffer: Vec<Settled> = Vec::new();
+    let mut oldest: Option<tokio::time::Instant> = None;
+    let mut inflight = FuturesUnordered::new();
+    let mut commits = FuturesUnordered::new();
     loop {
-        while inflight.len() < conc && !opts.cancel.is_cancelled() {
-            let Some(id) = ready.pop_first() else { break };
-            let op = &plan.ops[id as usize];
-            let tid = op.target.as_ref().map(|r| resolve(r, &created));
-            let member = match &op.action {
-                Action::AddMember { member, .. } | Action::RemoveMember { member, .. } => {
-                    Some(resolve(member, &created))
-                }
-                _ => None,
+        let cancelled = opts.cancel.is_cancelled();
+        while inflight.len() < conc && !cancelled {
+            let Some((id, intent, tid, member)) = queue.pop_front() else {
+                break;
             };
-            if matches!(tid, Some(None)) || matches!(member, Some(None)) {
-                let o = Outcome::Skipped {
-                    reason: "a referenced object was not created".to_owned(),
-                };
-                settle(
-                    id,
-                    o,
-                    &mut outcomes,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    plan,
-                    observer,
-                );
-                continue;
-            }
+            let op = &plan.ops[id as usize];
             if let Some(o) = observer {
                 o.started(op);
             }
-            inflight.push(run_op(
-                &plan.rule,
-                id,
-                op,
-                tid.flatten(),
-                member.flatten(),
-                target,
-                journal,
-            ));
+            inflight.push(async move {
+                let res = call(op, tid.as_deref(), member.as_deref(), target).await;
+                (id, intent, tid, res)
+            });
         }
-        let Some((id, outcome)) = inflight.next().await else {
-            break;
-        };
-        if let Outcome::Succeeded { target_id: Some(t) } = &outcome {
-            created[id as usize] = Some(t.clone());
+        if commits.is_empty() {
+            let want_intents = !cancelled && !g.ready.is_empty() && queue.len() <= window / 2;
+            let idle = inflight.is_empty() && (queue.is_empty() || cancelled) && !want_intents;
+            let due = !buffer.is_empty()
+                && (buffer.len() >= window
+                    || idle
+                    || !has_clock
+                    || oldest.is_some_and(|t| t.elapsed() >= opts.flush_after));
+            if want_intents || due {
+                let mut batch = Commit {
+                    settled: std::mem::take(&mut buffer),
+                    intents: Vec::new(),
+                };
+                oldest = None;
+                let mut meta = Vec::new();
+                while !cancelled && meta.len() < window - queue.len().min(window - 1) {
+                    let Some(id) = g.ready.pop_first() else { break };
+                    match g.start(id) {
+                        Start::Skip(o) => g.settle(id, o),
+                        Start::JournalOnly(link) => {
+                            if let Some(o) = observer {
+                                o.started(&plan.ops[id as usize]);
+                            }
+                            batch.settled.push(Settled {
+                                intent: None,
+                                outcome: Outcome::Succeeded { target_id: None },
+                                link,
+                            });
+                            g.settle(id, Outcome::Succeeded { target_id: None });
+                        }
+                        Start::Send { tid, member } => {
+                            batch.intents.push(Planned {
+                                op: &plan.ops[id as usize],
+                                target_id: tid.clone(),
+                            });
+                            meta.push((id, tid, member));
+                        }
+                    }
+                }
+                if !batch.settled.is_empty() || !batch.intents.is_empty() {
+                    let rule = plan.rule.as_str();
+                    commits.push(async move { (meta, commit(journal, rule, batch).await) });
+                }
+                continue;
+            }
         }
-        settle(
-            id,
-            outcome,
-            &mut outcomes,
-            &dependents,
-            &mut waiting,
-            &mut ready,
-            plan,
-            observer,
-        );
+        if inflight.is_empty() && commits.is_empty() {
+            if cancelled || (queue.is_empty() && g.ready.is_empty()) {
+                break;
+            }
+            // Ready ops wait for the window to run low: only the sends can do that.
+            continue;
+        }
+        let deadline = oldest
+            .filter(|_| has_clock && commits.is_empty())
+            .map(|t| tokio::time::sleep_until(t + opts.flush_after));
+        tokio::select! {
+            Some((id, intent, tid, res)) = inflight.next(), if !inflight.is_empty() => {
+                let (outcome, link) = g.finished(id, tid, res);
+                if oldest.is_none() && has_clock {
+                    oldest = Some(tokio::time::Instant::now());
+                }
+                buffer.push(Settled { intent: Some(intent), outcome: outcome.clone(), link });
+                g.settle(id, outcome);
+            }
+            Some((meta, ids)) = commits.next(), if !commits.is_empty() => {
+                for ((id, tid, member), r) in meta.into_iter().zip(ids) {
+                    match r {
+                        Ok(intent) => queue.push_back((id, intent, tid, member)),
+                        Err(e) => {
+                            // Taken up and failed before any call: started, so
+                            // every failure an observer sees was started.
+                            if let Some(o) = observer {
+                                o.started(&plan.ops[id as usize]);
+                            }
+                            g.settle(
+                                id,
+                                fail(ErrorClass::Transient, format!("{e}; the op was not sent")),
+                            );
+                        }
+                    }
+                }
+            }
+            Some(()) = OptionFuture::from(deadline) => {}
+        }
     }
+    let outcomes = g.outcomes;
     report.cancelled = outcomes.iter().any(Option::is_none);
     if let Some(o) = observer {
         for (i, _) in outcomes.iter().enumerate().filter(|(_, x)| x.is_none()) {
@@ -501,66 +571,110 @@ pub async fn execute<T: Target, J: Journal>(
     report
 }
 
-#[allow(clippy::too_many_arguments)]
-fn settle(
-    id: u32,
-    outcome: Outcome,
-    outcomes: &mut [Option<Outcome>],
-    dependents: &[Vec<u32>],
-    waiting: &mut [usize],
-    ready: &mut std::collections::BTreeSet<u32>,
-    plan: &Plan,
-    observer: Option<&dyn ExecObserver>,
-) {
-    let ok = matches!(outcome, Outcome::Succeeded { .. });
-    if let Some(o) = observer {
-        o.settled(&plan.ops[id as usize], &outcome);
-    }
-    outcomes[id as usize] = Some(outcome);
-    if ok {
-        for &d in &dependents[id as usize] {
-            waiting[d as usize] -= 1;
-            if waiting[d as usize] == 0 && outcomes[d as usize].is_none() {
-                ready.insert(d);
-            }
+/// Commit a batch; if it fails, commit its parts one by one, so one bad row
+/// (say, a secret-named attribute) fails only its own op. Returns the
+/// intents' ids in order.
+async fn commit<J: Journal>(
+    j: &J,
+    rule: &str,
+    batch: Commit<'_>,
+) -> Vec<Result<IntentId, JournalError>> {
+    let n = batch.intents.len();
+    let err = match j.commit(rule, &batch).await {
+        Ok(ids) if ids.len() == n => return ids.into_iter().map(Ok).collect(),
+        Ok(ids) => JournalError(format!(
+            "journal returned {} ids for {n} intents",
+            ids.len()
+        )),
+        Err(e) => e,
+    };
+    if batch.len() == 1 {
+        if batch.settled.is_empty() {
+            return vec![Err(err)];
         }
-        return;
+        tracing::warn!(error = %err, "outcome not recorded; the intent stays pending and the next plan finds the object by key");
+        return Vec::new();
     }
-    // Skip every transitive dependent.
-    let mut stack = vec![id];
-    while let Some(f) = stack.pop() {
-        for &d in &dependents[f as usize] {
-            if outcomes[d as usize].is_none() {
-                let op = &plan.ops[f as usize];
-                let skipped = Outcome::Skipped {
-                    reason: format!(
-                        "depends on op {f} ({} {} {}) which did not succeed",
-                        op.action.verb(),
-                        op.kind.as_str(),
-                        op.name
-                    ),
-                };
-                if let Some(o) = observer {
-                    o.settled(&plan.ops[d as usize], &skipped);
-                }
-                outcomes[d as usize] = Some(skipped);
-                ready.remove(&d);
-                stack.push(d);
-            }
+    let Commit { settled, intents } = batch;
+    for s in settled {
+        let one = Commit {
+            settled: vec![s],
+            intents: Vec::new(),
+        };
+        if let Err(e) = j.commit(rule, &one).await {
+            tracing::warn!(error = %e, "outcome not recorded; the intent stays pending and the next plan finds the object by key");
         }
     }
+    let mut out = Vec::with_capacity(n);
+    for p in intents {
+        let one = Commit {
+            settled: Vec::new(),
+            intents: vec![p],
+        };
+        out.push(j.commit(rule, &one).await.and_then(|ids| {
+            ids.into_iter()
+                .next()
+                .ok_or_else(|| JournalError("journal returned no id".into()))
+        }));
+    }
+    out
 }
 
-async fn run_op<T: Target, J: Journal>(
-    rule: &str,
-    idx: u32,
-    op: &Op,
-    tid: Option<String>,
-    member: Option<String>,
-    t: &T,
-    j: &J,
-) -> (u32, Outcome) {
-    let link = |target_id: &str| {
+/// The dependency graph of a plan as it executes.
+struct Graph<'p> {
+    plan: &'p Plan,
+    observer: Option<&'p dyn ExecObserver>,
+    outcomes: Vec<Option<Outcome>>,
+    waiting: Vec<usize>,
+    dependents: Vec<Vec<u32>>,
+    ready: BTreeSet<u32>,
+    created: Vec<Option<String>>,
+}
+
+/// What starting a ready op takes.
+enum Start {
+    /// Not run (a referenced object was not created).
+    Skip(Outcome),
+    /// Only a link change, recorded with the next commit.
+    JournalOnly(LinkChange),
+    /// A target call, after its intent.
+    Send {
+        tid: Option<String>,
+        member: Option<String>,
+    },
+}
+
+impl<'p> Graph<'p> {
+    fn new(plan: &'p Plan, observer: Option<&'p dyn ExecObserver>) -> Self {
+        let n = plan.ops.len();
+        let mut waiting: Vec<usize> = vec![0; n];
+        let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); n];
+        // Positions, not `op.id`, index everything: a plan read back from a file
+        // must not be able to make the executor panic.
+        for (i, op) in plan.ops.iter().enumerate() {
+            for &d in &op.deps {
+                if (d as usize) < i {
+                    waiting[i] += 1;
+                    dependents[d as usize].push(i as u32);
+                }
+            }
+        }
+        let ready = (0..n as u32)
+            .filter(|i| waiting[*i as usize] == 0)
+            .collect();
+        Graph {
+            plan,
+            observer,
+            outcomes: vec![None; n],
+            waiting,
+            dependents,
+            ready,
+            created: vec![None; n],
+        }
+    }
+
+    /// The link an op leaves behind on `target_id`, when it has a source.
+    fn link(&self, op: &Op, target_id: &str) -> Option<Link> {
         op.source_id
             .as_ref()
             .zip(op.fingerprint)
@@ -575,44 +689,122 @@ async fn run_op<T: Target, J: Journal>(
                     _ => None,
                 },
             })
-    };
-    // Journal-only ops.
-    match &op.action {
-        Action::Adopt { .. } | Action::Relink => {
-            let r = match link(tid.as_deref().unwrap_or("")) {
-                Some(l) => j.upsert_link(rule, &l).await,
-                None => Ok(()),
-            };
-            let o = match r {
-                Ok(()) => Outcome::Succeeded { target_id: None },
-                Err(e) => fail(ErrorClass::Transient, e.to_string()),
-            };
-            return (idx, o);
-        }
-        Action::Unlink => {
-            let r = match &op.source_id {
-                Some(s) => j.remove_link(rule, op.kind, s).await,
-                None => Ok(()),
-            };
-            let o = match r {
-                Ok(()) => Outcome::Succeeded { target_id: None },
-                Err(e) => fail(ErrorClass::Transient, e.to_string()),
-            };
-            return (idx, o);
-        }
-        _ => {}
     }
-    let intent = match j.intent(rule, op, tid.as_deref()).await {
-        Ok(i) => i,
-        Err(e) => {
-            return (
-                idx,
-                fail(ErrorClass::Transient, format!("{e}; the op was not sent")),
-            );
+
+    fn start(&self, id: u32) -> Start {
+        let op = &self.plan.ops[id as usize];
+        let tid = op.target.as_ref().map(|r| resolve(r, &self.created));
+        let member = match &op.action {
+            Action::AddMember { member, .. } | Action::RemoveMember { member, .. } => {
+                Some(resolve(member, &self.created))
+            }
+            _ => None,
+        };
+        if matches!(tid, Some(None)) || matches!(member, Some(None)) {
+            return Start::Skip(Outcome::Skipped {
+                reason: "a referenced object was not created".to_owned(),
+            });
         }
-    };
-    let id = tid.as_deref().unwrap_or("");
-    let res: TResult<Option<String>> = match &op.action {
+        let tid = tid.flatten();
+        match &op.action {
+            Action::Adopt { .. } | Action::Relink => Start::JournalOnly(
+                self.link(op, tid.as_deref().unwrap_or(""))
+                    .map_or(LinkChange::Keep, LinkChange::Upsert),
+            ),
+            Action::Unlink => Start::JournalOnly(match &op.source_id {
+                Some(s) => LinkChange::Remove {
+                    kind: op.kind,
+                    source_id: s.clone(),
+                },
+                None => LinkChange::Keep,
+            }),
+            _ => Start::Send {
+                tid,
+                member: member.flatten(),
+            },
+        }
+    }
+
+    /// The outcome of a call, and the link change a success makes.
+    fn finished(
+        &mut self,
+        id: u32,
+        tid: Option<String>,
+        res: TResult<Option<String>>,
+    ) -> (Outcome, LinkChange) {
+        let op = &self.plan.ops[id as usize];
+        match res {
+            Ok(new_id) => {
+                if let Some(t) = &new_id {
+                    self.created[id as usize] = Some(t.clone());
+                }
+                let object = new_id.as_deref().or(tid.as_deref());
+                let change = match (&op.action, &op.source_id) {
+                    (Action::Delete, Some(s)) => LinkChange::Remove {
+                        kind: op.kind,
+                        source_id: s.clone(),
+                    },
+                    (Action::Delete, None) => LinkChange::Keep,
+                    _ => object
+                        .and_then(|o| self.link(op, o))
+                        .map_or(LinkChange::Keep, LinkChange::Upsert),
+                };
+                (Outcome::Succeeded { target_id: new_id }, change)
+            }
+            Err(e) => (fail(e.class, e.message), LinkChange::Keep),
+        }
+    }
+
+    fn settle(&mut self, id: u32, outcome: Outcome) {
+        let ok = matches!(outcome, Outcome::Succeeded { .. });
+        if let Some(o) = self.observer {
+            o.settled(&self.plan.ops[id as usize], &outcome);
+        }
+        self.outcomes[id as usize] = Some(outcome);
+        if ok {
+            for &d in &self.dependents[id as usize] {
+                self.waiting[d as usize] -= 1;
+                if self.waiting[d as usize] == 0 && self.outcomes[d as usize].is_none() {
+                    self.ready.insert(d);
+                }
+            }
+            return;
+        }
+        // Skip every transitive dependent.
+        let mut stack = vec![id];
+        while let Some(f) = stack.pop() {
+            for &d in &self.dependents[f as usize] {
+                if self.outcomes[d as usize].is_none() {
+                    let op = &self.plan.ops[f as usize];
+                    let skipped = Outcome::Skipped {
+                        reason: format!(
+                            "depends on op {f} ({} {} {}) which did not succeed",
+                            op.action.verb(),
+                            op.kind.as_str(),
+                            op.name
+                        ),
+                    };
+                    if let Some(o) = self.observer {
+                        o.settled(&self.plan.ops[d as usize], &skipped);
+                    }
+                    self.outcomes[d as usize] = Some(skipped);
+                    self.ready.remove(&d);
+                    stack.push(d);
+                }
+            }
+        }
+    }
+}
+
+/// The target call of one op (its intent is durable already).
+async fn call<T: Target>(
+    op: &Op,
+    tid: Option<&str>,
+    member: Option<&str>,
+    t: &T,
+) -> TResult<Option<String>> {
+    let id = tid.unwrap_or("");
+    match &op.action {
         Action::Create {
             attrs,
             enabled,
@@ -660,11 +852,11 @@ async fn run_op<T: Target, J: Journal>(
             }
         }
         Action::AddMember { member_kind, .. } => t
-            .add_member(id, *member_kind, member.as_deref().unwrap_or(""))
+            .add_member(id, *member_kind, member.unwrap_or(""))
             .await
             .map(|()| None),
         Action::RemoveMember { member_kind, .. } => t
-            .remove_member(id, *member_kind, member.as_deref().unwrap_or(""))
+            .remove_member(id, *member_kind, member.unwrap_or(""))
             .await
             .map(|()| None),
         Action::Enroll {
@@ -674,34 +866,7 @@ async fn run_op<T: Target, J: Journal>(
             .await
             .map(|()| None),
         Action::Adopt { .. } | Action::Relink | Action::Unlink => Ok(None),
-    };
-    let outcome = match res {
-        Ok(new_id) => {
-            let object = new_id.clone().or(tid.clone());
-            let new_link = object.as_deref().and_then(link);
-            let change = match (&op.action, &op.source_id, &new_link) {
-                (Action::Delete, Some(s), _) => LinkChange::Remove {
-                    kind: op.kind,
-                    source_id: s,
-                },
-                (Action::Delete, None, _) | (_, _, None) => LinkChange::Keep,
-                (_, _, Some(l)) => LinkChange::Upsert(l),
-            };
-            let outcome = Outcome::Succeeded { target_id: new_id };
-            if let Err(e) = j.finish(rule, intent, &outcome, change).await {
-                tracing::warn!(error = %e, op = op.id, "outcome not recorded; the intent stays pending and the next plan finds the object by key");
-            }
-            outcome
-        }
-        Err(e) => {
-            let outcome = fail(e.class, e.message);
-            if let Err(e) = j.outcome(intent, &outcome).await {
-                tracing::warn!(error = %e, op = op.id, "outcome not recorded; the intent stays pending");
-            }
-            outcome
-        }
-    };
-    (idx, outcome)
+    }
 }
 
 fn summarise(plan: &Plan, report: &mut RunReport) {

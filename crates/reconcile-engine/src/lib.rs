@@ -27,13 +27,15 @@
 //!
 //! [`execute`] runs a plan against a [`Target`] with at most
 //! [`ExecOptions::concurrency`] ops in flight, one at a time per object, in
-//! dependency order; ops depending on a failed op are skipped. Before each
-//! target call it records the intent with [`Journal::intent`] and after it
-//! the [`Outcome`]; links are upserted after creates/adoptions/updates and
-//! removed after deletes. A blocked plan runs nothing. Cancelling
-//! [`ExecOptions::cancel`] starts no new op; in-flight ops finish and are
-//! journaled. The [`RunReport`] counts users and groups in PingOne's words
-//! (success / unsynced / partial / failed).
+//! dependency order; ops depending on a failed op are skipped. The intent of
+//! every target call is durable before the call is sent, and its
+//! [`Outcome`] is recorded after it with the link change it made, through
+//! [`Journal::commit`]: group commit, so a window of intents, and the
+//! outcomes known by then, share one durable write (see [`execute`]). A
+//! blocked plan runs nothing. Cancelling [`ExecOptions::cancel`] starts no
+//! new op; in-flight ops finish and are journaled. The [`RunReport`] counts
+//! users and groups in PingOne's words (success / unsynced / partial /
+//! failed).
 //!
 //! # Unknown outcomes
 //!
@@ -42,9 +44,11 @@
 //! cycle the agent passes those as [`Inputs::pending`]: if the fresh
 //! snapshot shows the object, key matching adopts it; if the snapshot is
 //! stale, the planned create carries `lookup_first`, and the executor calls
-//! [`Target::find_by_key`] before creating. The journal clears a pending
-//! intent when the link of that source object is upserted. Phones are looked
-//! up by number before one is created, for the same reason.
+//! [`Target::find_by_key`] before creating. Intents journaled ahead of a
+//! crash or a cancellation but never sent are pending too, and resolved the
+//! same way. The agent closes a pending intent once a later run has linked
+//! its object (or journaled a newer create of it). Phones are looked up by
+//! number before one is created, for the same reason.
 
 mod exec;
 mod fx;

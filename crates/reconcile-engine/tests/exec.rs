@@ -46,8 +46,7 @@ async fn concurrency_is_bounded() {
         &j,
         ExecOptions {
             concurrency: 3,
-            cancel: CancellationToken::new(),
-            observer: None,
+            ..ExecOptions::default()
         },
     )
     .await;
@@ -70,7 +69,7 @@ async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
         ExecOptions {
             concurrency: 2,
             cancel,
-            observer: None,
+            ..ExecOptions::default()
         },
     )
     .await;
@@ -89,13 +88,110 @@ async fn cancellation_starts_nothing_new_and_journals_in_flight_ops() {
     assert_eq!(done, 2, "{:?}", r.results);
     assert_eq!(not_started, 8);
     assert_eq!(t.snapshot().objs.len(), 2);
+    {
+        let s = j.s.lock().unwrap();
+        assert_eq!(s.links.len(), 2, "finished creates are linked");
+        let (sent, unsent): (Vec<_>, Vec<_>) = s.intents.values().partition(|i| i.4.is_some());
+        assert_eq!(sent.len(), 2, "the sent ops have their outcomes");
+        // Intents journaled ahead but never sent stay pending, like a lost answer.
+        assert_eq!(unsent.len(), 8);
+    }
+    assert_eq!(r.users.unsynced, 8);
+    assert_eq!(j.pending().len(), 8);
+    // The next run resolves them by key: no duplicate, nothing left pending.
+    let p2 = plan_now(&users(10), &t, &j, &pol(), false);
+    let lookups = p2
+        .ops
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.action,
+                Action::Create {
+                    lookup_first: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(lookups, 8, "{}", p2.render());
+    let r2 = execute(&p2, &t, &j, ExecOptions::default()).await;
+    assert_eq!(r2.users.success, 8);
+    assert_eq!(t.snapshot().created.len(), 10, "created once each");
+    assert!(j.pending().is_empty());
+}
+
+/// A target that records, for every create, whether its intent was
+/// durable (journaled, no outcome yet) when the call was made.
+fn checked(
+    t: &MemTarget,
+    j: &std::sync::Arc<MemJournal>,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    let unjournaled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (j, out) = (j.clone(), unjournaled.clone());
+    *t.on_create.lock().unwrap() = Some(Box::new(move |key: &str| {
+        let s = j.s.lock().unwrap();
+        if !s.intents.values().any(|i| i.2 == key && i.4.is_none()) {
+            out.lock().unwrap().push(key.to_owned());
+        }
+    }));
+    unjournaled
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_of_intents_is_one_commit_and_each_is_durable_before_its_call() {
+    let t = MemTarget::default();
+    let j = std::sync::Arc::new(MemJournal::default());
+    t.yield_in_calls.store(true, SeqCst);
+    let unjournaled = checked(&t, &j);
+    let p = plan_now(&users(200), &t, &j, &pol(), false);
+    let opts = ExecOptions {
+        concurrency: 8,
+        ..ExecOptions::default()
+    };
+    let r = execute(&p, &t, &*j, opts).await;
+    assert_eq!(r.users.success, 200);
+    assert!(
+        unjournaled.lock().unwrap().is_empty(),
+        "sent before its intent was durable: {:?}",
+        unjournaled.lock().unwrap()
+    );
     let s = j.s.lock().unwrap();
-    assert_eq!(s.links.len(), 2, "finished creates are linked");
+    assert_eq!(s.links.len(), 200, "every create linked");
     assert!(
         s.intents.values().all(|i| i.4.is_some()),
-        "every started intent has an outcome"
+        "every outcome recorded"
     );
-    assert_eq!(r.users.unsynced, 8);
+    // 200 writes, each with an intent and an outcome: a few commits, not 400.
+    assert!(
+        s.commits <= 200 / 16,
+        "{} commits for 200 writes",
+        s.commits
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn known_outcomes_are_committed_within_the_time_bound_while_a_call_is_slow() {
+    let (t, j) = (MemTarget::default(), MemJournal::default());
+    t.yield_in_calls.store(true, SeqCst);
+    // The first write hangs for a minute; the other nine answer at once.
+    *t.slow_write.lock().unwrap() = Some((1, std::time::Duration::from_secs(60)));
+    let p = plan_now(&users(10), &t, &j, &pol(), false);
+    let opts = ExecOptions {
+        concurrency: 4,
+        flush_after: std::time::Duration::from_millis(25),
+        ..ExecOptions::default()
+    };
+    let watch = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        j.s.lock().unwrap().links.len()
+    };
+    let (r, linked_meanwhile) = tokio::join!(execute(&p, &t, &j, opts), watch);
+    assert_eq!(
+        linked_meanwhile, 9,
+        "the nine answered creates are durable while the slow one runs"
+    );
+    assert_eq!(r.users.success, 10);
+    assert_eq!(j.s.lock().unwrap().links.len(), 10);
 }
 
 #[test]
@@ -259,6 +355,7 @@ async fn the_observer_sees_ops_in_flight_and_those_a_cancel_left_unstarted() {
         concurrency: 2,
         cancel,
         observer: Some(watch.clone()),
+        ..ExecOptions::default()
     };
     let r = execute(&p, &t, &j, opts).await;
     assert!(r.cancelled);

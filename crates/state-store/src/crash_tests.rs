@@ -137,7 +137,7 @@ fn write_batches(store: &mut Store) {
         if batch == KILLED_BATCH {
             let total = PER_BATCH * 4;
             store
-                .record_results_observed(&results, &mut |row| {
+                .record_results_observed(&results, &[], &mut |row| {
                     if row == total * 5 / 8 {
                         say(&format!("MID {batch}"));
                         block_forever();

@@ -24,33 +24,7 @@ impl Store {
     /// Journals several intents in one transaction (one disk sync); ids in order.
     pub fn begin_intents(&mut self, intents: &[NewIntent]) -> Result<Vec<IntentId>> {
         let tx = self.write_tx("begin_intent")?;
-        let mut ids = Vec::with_capacity(intents.len());
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO intents (run_id, rule, kind, source_id, op, key, target_id, summary,
-                                      state, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
-            )?;
-            for i in intents {
-                secrets::check(
-                    "intent summary",
-                    || format!("{}/{}/{}", i.rule, i.kind, i.source_id),
-                    &i.summary,
-                )?;
-                stmt.execute(params![
-                    i.run_id.0,
-                    i.rule,
-                    i.kind.as_str(),
-                    i.source_id,
-                    i.op.as_str(),
-                    i.key,
-                    i.target_id,
-                    i.summary.to_string(),
-                    i.created_at,
-                ])?;
-                ids.push(IntentId(tx.last_insert_rowid()));
-            }
-        }
+        let ids = insert(&tx, intents)?;
         tx.commit()?;
         Ok(ids)
     }
@@ -66,6 +40,39 @@ impl Store {
         let tx = self.write_tx("finish_intent")?;
         finish(&tx, &FinishedIntent { id, outcome, at })?;
         Ok(tx.commit()?)
+    }
+
+    /// Recovery: closes (state `resolved`) the pending intents that runs of
+    /// `rule` before `run` left behind and `run` settled, so those runs can
+    /// be pruned. A create is settled once its object is linked, or a newer
+    /// create of it is pending (that one carries the look-up by key); until
+    /// then it stays pending. Any other op is settled by `run` itself, a full
+    /// cycle that read the target afresh and planned what is still needed.
+    /// Returns how many were closed.
+    pub fn resolve_pending(
+        &mut self,
+        rule: &str,
+        run: RunId,
+        at: crate::UnixMillis,
+    ) -> Result<u64> {
+        let tx = self.write_tx("resolve_pending")?;
+        let n = tx
+            .prepare_cached(
+                "UPDATE intents SET state = 'resolved', finished_at = ?3
+                 WHERE state = 'pending' AND rule = ?1 AND run_id < ?2
+                   AND (op <> 'create'
+                        OR EXISTS (SELECT 1 FROM links l WHERE l.rule = intents.rule
+                                   AND l.kind = intents.kind
+                                   AND l.source_id = intents.source_id)
+                        OR EXISTS (SELECT 1 FROM intents n WHERE n.state = 'pending'
+                                   AND n.rule = intents.rule AND n.id > intents.id
+                                   AND n.kind = intents.kind
+                                   AND n.source_id = intents.source_id
+                                   AND n.op = 'create'))",
+            )?
+            .execute(params![rule, run.0, at])?;
+        tx.commit()?;
+        Ok(n as u64)
     }
 
     /// The intents of a rule whose outcome is unknown, oldest first: after a
@@ -95,6 +102,36 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Inserts pending intents; their ids in order.
+pub(crate) fn insert(tx: &Transaction<'_>, intents: &[NewIntent]) -> Result<Vec<IntentId>> {
+    let mut ids = Vec::with_capacity(intents.len());
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO intents (run_id, rule, kind, source_id, op, key, target_id, summary,
+                              state, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+    )?;
+    for i in intents {
+        secrets::check(
+            "intent summary",
+            || format!("{}/{}/{}", i.rule, i.kind, i.source_id),
+            &i.summary,
+        )?;
+        stmt.execute(params![
+            i.run_id.0,
+            i.rule,
+            i.kind.as_str(),
+            i.source_id,
+            i.op.as_str(),
+            i.key,
+            i.target_id,
+            i.summary.to_string(),
+            i.created_at,
+        ])?;
+        ids.push(IntentId(tx.last_insert_rowid()));
+    }
+    Ok(ids)
 }
 
 pub(crate) fn finish(tx: &Transaction<'_>, f: &FinishedIntent) -> Result<()> {

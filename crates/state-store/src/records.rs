@@ -101,9 +101,9 @@ text_enum!(
         Enable = "enable",
         /// Delete the object.
         Delete = "delete",
-        /// Add a member to a group (or a phone to a user).
+        /// Add a member to a group.
         AddMember = "add_member",
-        /// Remove a member from a group (or a phone from a user).
+        /// Remove a member from a group.
         RemoveMember = "remove_member",
         /// Link an existing target object found by key, without writing to it.
         Adopt = "adopt",
@@ -111,6 +111,10 @@ text_enum!(
         Enroll = "enroll",
         /// Forget a link without writing to the target.
         Unlink = "unlink",
+        /// Attach a phone to an account (creating the phone if needed); `add_member` before v6.
+        AttachPhone = "attach_phone",
+        /// Detach a phone from an account, or delete it; `remove_member` before v6.
+        DetachPhone = "detach_phone",
     }
 );
 
@@ -123,6 +127,10 @@ text_enum!(
         Done = "done",
         /// The target refused the change.
         Failed = "failed",
+        /// The outcome was never recorded, and a later run settled it: its
+        /// object is linked, a newer create of it was journaled, or (any
+        /// other op) the target was read afresh and planned anew.
+        Resolved = "resolved",
     }
 );
 
@@ -151,6 +159,8 @@ text_enum!(
         Startup = "startup",
         /// A full resync requested after a config change.
         Resync = "resync",
+        /// A PingOne change notification (a fast cycle, or the full cycle it needed).
+        Notification = "notification",
     }
 );
 

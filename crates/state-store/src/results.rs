@@ -7,8 +7,8 @@ use rusqlite::{CachedStatement, Row, Transaction, params};
 
 use crate::error::{Result, StoreError};
 use crate::records::{
-    AuditEntry, ErrorInfo, Link, ObjectKey, ObjectKind, ObjectStatus, Op, ResultBatch, RunId,
-    StatusFilter, StatusUpdate, SyncStatus,
+    AuditEntry, ErrorInfo, IntentId, Link, NewIntent, ObjectKey, ObjectKind, ObjectStatus, Op,
+    ResultBatch, RunId, StatusFilter, StatusUpdate, SyncStatus,
 };
 use crate::store::{Store, json_col, json_into, text_col};
 use crate::{intents, links, secrets};
@@ -21,7 +21,19 @@ impl Store {
     /// upserts and deletes, statuses and audit entries. Either all of it is on
     /// disk when this returns, or (on error or crash) none of it.
     pub fn record_results(&mut self, batch: &ResultBatch) -> Result<()> {
-        self.record_results_observed(batch, &mut |_| {})
+        self.record_results_observed(batch, &[], &mut |_| {})
+            .map(|_| ())
+    }
+
+    /// Group commit: a batch of results and the intents of the next writes
+    /// to send, in ONE transaction (one disk sync). Returns the intents' ids
+    /// in order. All of it is on disk when this returns, or none of it.
+    pub fn commit_journal(
+        &mut self,
+        results: &ResultBatch,
+        intents: &[NewIntent],
+    ) -> Result<Vec<IntentId>> {
+        self.record_results_observed(results, intents, &mut |_| {})
     }
 
     /// [`Store::record_results`], calling `on_row` with a running row count
@@ -29,10 +41,11 @@ impl Store {
     pub(crate) fn record_results_observed(
         &mut self,
         batch: &ResultBatch,
+        intents: &[NewIntent],
         on_row: &mut dyn FnMut(usize),
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
+    ) -> Result<Vec<IntentId>> {
+        if batch.is_empty() && intents.is_empty() {
+            return Ok(Vec::new());
         }
         // A foreign-key check is a seek in `runs` for every status and audit
         // row (about a microsecond each); a big batch checks its few run ids
@@ -43,12 +56,12 @@ impl Store {
         if bulk {
             self.conn.pragma_update(None, "foreign_keys", false)?;
         }
-        let result = self.record_in_tx(batch, bulk, on_row);
+        let result = self.record_in_tx(batch, intents, bulk, on_row);
         if bulk {
             let restored = self.conn.pragma_update(None, "foreign_keys", true);
-            result?;
+            let ids = result?;
             restored?;
-            return Ok(());
+            return Ok(ids);
         }
         result
     }
@@ -56,9 +69,10 @@ impl Store {
     fn record_in_tx(
         &mut self,
         batch: &ResultBatch,
+        intents: &[NewIntent],
         bulk: bool,
         on_row: &mut dyn FnMut(usize),
-    ) -> Result<()> {
+    ) -> Result<Vec<IntentId>> {
         let tx = self.write_tx("record_results")?;
         if bulk {
             runs_exist(&tx, batch)?;
@@ -116,7 +130,23 @@ impl Store {
             }
             Ok(())
         })?;
-        Ok(tx.commit()?)
+        if bulk {
+            // Foreign keys are off: check the intents' runs as `runs_exist` does.
+            let mut stmt = tx.prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?;
+            let mut seen = std::collections::BTreeSet::new();
+            for i in intents {
+                if seen.insert(i.run_id.0) && !stmt.exists([i.run_id.0])? {
+                    return Err(StoreError::UnknownRun {
+                        record: "intent",
+                        object: format!("{}/{}/{}", i.rule, i.kind, i.source_id),
+                        run: i.run_id.0,
+                    });
+                }
+            }
+        }
+        let ids = intents::insert(&tx, intents)?;
+        tx.commit()?;
+        Ok(ids)
     }
 
     /// Status of one object.

@@ -203,6 +203,59 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX links_by_target ON links (target_id, rule, kind);
     DROP INDEX audit_by_object;
     CREATE INDEX audit_by_object ON audit (source_id, rule, kind, id);",
+    // 6: phone attaches and detaches get ops of their own (journaled as
+    // `add_member`/`remove_member` of an account before: a membership is a
+    // group's); intents gain the state `resolved` (a pending intent a later
+    // run settled); runs.trigger gets a CHECK, with the new `notification`.
+    // `runs` is rebuilt with foreign keys off (`migrate_to`), so its
+    // children keep their rows.
+    "CREATE TABLE intents_v6 (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        rule        TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,
+        source_id   TEXT    NOT NULL,
+        op          TEXT    NOT NULL,
+        key         TEXT    NOT NULL,
+        target_id   TEXT,
+        summary     TEXT    NOT NULL,
+        state       TEXT    NOT NULL DEFAULT 'pending'
+                    CHECK (state = 'pending' OR state = 'done' OR state = 'failed'
+                           OR state = 'resolved'),
+        error       TEXT,
+        created_at  INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    INSERT INTO intents_v6 (id, run_id, rule, kind, source_id, op, key, target_id, summary,
+                            state, error, created_at, finished_at)
+        SELECT id, run_id, rule, kind, source_id,
+               CASE WHEN kind IN ('user', 'admin') AND op = 'add_member' THEN 'attach_phone'
+                    WHEN kind IN ('user', 'admin') AND op = 'remove_member' THEN 'detach_phone'
+                    ELSE op END,
+               key, target_id, summary, state, error, created_at, finished_at FROM intents;
+    DROP TABLE intents;
+    ALTER TABLE intents_v6 RENAME TO intents;
+    CREATE INDEX intents_pending ON intents (rule, id) WHERE state = 'pending';
+    CREATE INDEX intents_by_run ON intents (run_id);
+    UPDATE audit SET op = CASE op WHEN 'add_member' THEN 'attach_phone' ELSE 'detach_phone' END
+        WHERE kind IN ('user', 'admin') AND op IN ('add_member', 'remove_member');
+    CREATE TABLE runs_v6 (
+        id        INTEGER PRIMARY KEY,
+        rule      TEXT    NOT NULL,
+        trigger   TEXT    NOT NULL
+                  CHECK (trigger = 'schedule' OR trigger = 'manual' OR trigger = 'startup'
+                         OR trigger = 'resync' OR trigger = 'notification'),
+        started   INTEGER NOT NULL,
+        ended     INTEGER,
+        outcome   TEXT,
+        counts    TEXT    NOT NULL DEFAULT '{}',
+        plan_hash TEXT
+    );
+    INSERT INTO runs_v6 SELECT id, rule, trigger, started, ended, outcome, counts, plan_hash
+        FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v6 RENAME TO runs;
+    CREATE INDEX runs_by_rule ON runs (rule, started);",
 ];
 
 /// The schema version this code reads and writes.
@@ -226,6 +279,28 @@ pub(crate) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Res
             supported: SCHEMA_VERSION,
         });
     }
+    if current >= target {
+        return Ok(());
+    }
+    // A table rebuild drops the old table: with foreign keys on, dropping
+    // `runs` would delete every intent. Off during migrations (the pragma
+    // cannot change inside a transaction), checked before each commit.
+    let fk: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .unwrap_or(true);
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    conn.pragma_update(None, "foreign_keys", false)
+        .map_err(open_err)?;
+    let result = migrate_steps(conn, path, current, target);
+    conn.pragma_update(None, "foreign_keys", fk)
+        .map_err(open_err)?;
+    result
+}
+
+fn migrate_steps(conn: &mut Connection, path: &Path, current: i64, target: i64) -> Result<()> {
     for version in (current + 1)..=target {
         let mut step = || -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -234,6 +309,17 @@ pub(crate) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Res
             if now < version {
                 let index = usize::try_from(version - 1).unwrap_or(usize::MAX);
                 tx.execute_batch(MIGRATIONS[index])?;
+                let broken = tx
+                    .prepare("PRAGMA foreign_key_check")?
+                    .query([])?
+                    .next()?
+                    .is_some();
+                if broken {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                        Some("the migration would break a foreign key".into()),
+                    ));
+                }
                 tx.pragma_update(None, "user_version", version)?;
             }
             tx.commit()
@@ -253,8 +339,8 @@ mod tests {
 
     use super::{SCHEMA_VERSION, migrate_to};
     use crate::{
-        IntentId, IntentState, ObjectKey, ObjectKind, Options, Origin, RunId, Store, StoreError,
-        SyncStatus,
+        IntentId, IntentState, ObjectKey, ObjectKind, Op, Options, Origin, RunId, Store,
+        StoreError, SyncStatus,
     };
 
     /// The schema as SQLite reports it, for comparing two files.
@@ -304,8 +390,25 @@ mod tests {
                 [],
             )
             .expect("intent");
+            // A phone attach and a membership, both journaled as add_member before v6.
+            conn.execute(
+                "INSERT INTO intents (id, run_id, rule, kind, source_id, op, key, summary, state,
+                                      created_at)
+                 VALUES (4, 7, 'r', 'user', 'p2', 'add_member', 'bob', '{}', 'done', 6),
+                        (5, 7, 'r', 'group', 'g1', 'add_member', 'eng', '{}', 'done', 6),
+                        (6, 7, 'r', 'admin', 'a1', 'remove_member', 'ann', '{}', 'done', 6)",
+                [],
+            )
+            .expect("intents");
         }
         if version >= 3 {
+            conn.execute(
+                "INSERT INTO audit (run_id, rule, kind, source_id, op, before, after, at)
+                 VALUES (7, 'r', 'user', 'p2', 'add_member', 'null', '{\"phone\":\"+1555\"}', 8),
+                        (7, 'r', 'group', 'g1', 'add_member', 'null', '{\"member\":\"bob\"}', 8)",
+                [],
+            )
+            .expect("audit");
             conn.execute(
                 "INSERT INTO object_status (rule, kind, source_id, display_name, status,
                                             error_code, error_message, attempts, last_attempt,
@@ -364,6 +467,36 @@ mod tests {
                 assert_eq!(pending.len(), 1);
                 assert_eq!(pending[0].id, IntentId(3));
                 assert_eq!(pending[0].state, IntentState::Pending);
+                let op = |id| {
+                    store
+                        .get_intent(IntentId(id))
+                        .expect("get")
+                        .expect("kept")
+                        .op
+                };
+                assert_eq!(
+                    (op(4), op(5), op(6)),
+                    (Op::AttachPhone, Op::AddMember, Op::DetachPhone),
+                    "phone ops named as such from {from}"
+                );
+                let run = store
+                    .get_run(RunId(7))
+                    .expect("get")
+                    .expect("the run survives");
+                assert_eq!(run.trigger, crate::Trigger::Schedule);
+                assert_eq!(store.intents_for_run(RunId(7)).expect("intents").len(), 4);
+            }
+            if from >= 3 {
+                let ops = |source: &str, kind| {
+                    store
+                        .audit_for_object(&ObjectKey::new("r", kind, source), 10)
+                        .expect("audit")
+                        .iter()
+                        .map(|a| a.op)
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(ops("p2", ObjectKind::User), [Op::AttachPhone]);
+                assert_eq!(ops("g1", ObjectKind::Group), [Op::AddMember]);
             }
             if from >= 3 {
                 let status = store

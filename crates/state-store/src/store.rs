@@ -53,9 +53,14 @@ const CACHE_KIB: i64 = 256 * 1024;
 /// 100k-result batch (8 KiB: +10 %, 4 KiB: +20 %); larger pages gained little.
 const PAGE_SIZE: i64 = 16384;
 
-/// WAL size, in pages (256 MiB at 16 KiB), past which a commit checkpoints
-/// by itself; `Store::checkpoint` normally runs long before.
-const AUTO_CHECKPOINT_PAGES: i64 = 16384;
+/// WAL size past which a commit checkpoints by itself: a long cycle's WAL
+/// stays this small (it restarts from its beginning), instead of growing
+/// until `Store::checkpoint` after the cycle, every sync landing on a
+/// growing file. Group commit made commits few, so this costs little.
+const AUTO_CHECKPOINT_BYTES: i64 = 8 * 1024 * 1024;
+
+/// The WAL file is cut back to this size when it restarts after a big batch.
+const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 
 impl Store {
     /// Opens (creating if needed) the database at `path` for the agent.
@@ -118,15 +123,21 @@ impl Store {
             .map_err(open_err)?;
         // Statement journals (kept for upserts in a multi-statement batch)
         // live in memory: a temp file cost a write syscall per touched page.
-        // A checkpoint copies the WAL into the database and syncs it: done by
-        // `checkpoint` when the agent is idle, not inside a batch's commit.
-        // The automatic one stays as a backstop for a caller that never calls it.
-        conn.pragma_update(None, "wal_autocheckpoint", AUTO_CHECKPOINT_PAGES)
+        // A checkpoint copies the WAL into the database and syncs it: by
+        // `checkpoint` after each cycle, and automatically past a threshold.
+        let page: i64 = conn
+            .pragma_query_value(None, "page_size", |row| row.get(0))
             .map_err(open_err)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            AUTO_CHECKPOINT_BYTES / page.max(512),
+        )
+        .map_err(open_err)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(open_err)?;
         // Keep the WAL file from growing without bound after a big batch.
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
             .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate_to(&mut conn, &path, SCHEMA_VERSION)?;

@@ -796,3 +796,160 @@ fn two_names_for_one_database_share_one_writer_lock() {
     let err = Store::open(&alias, Options::default()).unwrap_err();
     assert!(matches!(err, StoreError::Locked { .. }), "{err}");
 }
+
+#[test]
+fn recovery_resolves_what_interrupted_runs_left_pending_so_they_prune() {
+    let (_dir, mut store) = open();
+    // A run killed mid-way: three creates and an update journaled, no outcome.
+    let killed = run(&mut store, "r", 1);
+    let linked = store.begin_intent(&intent(killed, "p1")).expect("begin");
+    let retried = store.begin_intent(&intent(killed, "p2")).expect("begin");
+    let left_scope = store.begin_intent(&intent(killed, "p3")).expect("begin");
+    let update = store
+        .begin_intent(&NewIntent {
+            op: Op::Update,
+            target_id: Some("D9".into()),
+            ..intent(killed, "p9")
+        })
+        .expect("begin");
+    store.close_interrupted_runs(2).expect("close");
+    // The next run links p1 (found by key) and journals a new create of p2,
+    // whose answer is lost again; p3 has left the scope, unlinked.
+    let next = run(&mut store, "r", 3);
+    store
+        .record_results(&ResultBatch {
+            link_upserts: vec![link("r", "p1", "D1", 3)],
+            ..ResultBatch::default()
+        })
+        .expect("link");
+    let again = store.begin_intent(&intent(next, "p2")).expect("begin");
+    assert_eq!(store.resolve_pending("r", next, 4).expect("resolve"), 3);
+    let state = |id| store.get_intent(id).expect("get").expect("exists").state;
+    assert_eq!(state(linked), IntentState::Resolved, "its object is linked");
+    assert_eq!(
+        state(retried),
+        IntentState::Resolved,
+        "a newer create carries it"
+    );
+    assert_eq!(
+        state(update),
+        IntentState::Resolved,
+        "the next run re-read the target"
+    );
+    assert_eq!(
+        state(left_scope),
+        IntentState::Pending,
+        "its object may exist unlinked: kept"
+    );
+    assert_eq!(
+        state(again),
+        IntentState::Pending,
+        "this run's own intents are left alone"
+    );
+    // Another rule's intents are not touched.
+    assert_eq!(
+        store
+            .resolve_pending("other", RunId(i64::MAX), 5)
+            .expect("resolve"),
+        0
+    );
+    store
+        .record_results(&ResultBatch {
+            link_upserts: vec![link("r", "p3", "D3", 5)],
+            ..ResultBatch::default()
+        })
+        .expect("link");
+    let later = run(&mut store, "r", 6);
+    assert_eq!(store.resolve_pending("r", later, 7).expect("resolve"), 1);
+    let end = RunEnd {
+        ended: 8,
+        outcome: RunOutcome::Succeeded,
+        counts: RunCounts::default(),
+        plan_hash: None,
+    };
+    store.finish_run(later, &end).expect("finish");
+    let report = store.prune(100).expect("prune");
+    assert_eq!(report.runs, 2, "the interrupted run and the last prune");
+    assert!(store.get_run(killed).expect("get").is_none());
+    assert!(
+        store.get_run(next).expect("get").is_some(),
+        "its create is still pending"
+    );
+    assert!(store.integrity_check().expect("check").is_empty());
+}
+
+#[test]
+fn one_commit_holds_results_and_the_next_intents() {
+    let (_dir, mut store) = open();
+    let run_id = run(&mut store, "r", 1);
+    let first = store.begin_intent(&intent(run_id, "p1")).expect("begin");
+    let results = ResultBatch {
+        intents: vec![FinishedIntent {
+            id: first,
+            outcome: IntentOutcome::Done {
+                target_id: Some("D1".into()),
+            },
+            at: 2,
+        }],
+        link_upserts: vec![link("r", "p1", "D1", 2)],
+        ..ResultBatch::default()
+    };
+    let ids = store
+        .commit_journal(&results, &[intent(run_id, "p2"), intent(run_id, "p3")])
+        .expect("commit");
+    assert_eq!(ids.len(), 2);
+    let pending: Vec<_> = store
+        .pending_intents("r")
+        .expect("pending")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(pending, ids);
+    assert!(
+        store
+            .get_link(&ObjectKey::new("r", ObjectKind::User, "p1"))
+            .expect("get")
+            .is_some()
+    );
+    // A bad intent rolls back the whole commit, results included.
+    let bad = NewIntent {
+        summary: json!({ "password": "x" }),
+        ..intent(run_id, "p4")
+    };
+    let again = ResultBatch {
+        link_upserts: vec![link("r", "p5", "D5", 3)],
+        ..ResultBatch::default()
+    };
+    store
+        .commit_journal(&again, &[bad])
+        .expect_err("secret refused");
+    assert!(
+        store
+            .get_link(&ObjectKey::new("r", ObjectKind::User, "p5"))
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(store.pending_intents("r").expect("pending").len(), 2);
+}
+
+#[test]
+fn runs_record_a_notification_trigger_and_refuse_unknown_ones() {
+    let (dir, mut store) = open();
+    let id = store
+        .start_run(&NewRun {
+            rule: "r".into(),
+            trigger: Trigger::Notification,
+            started: 1,
+            plan_hash: None,
+        })
+        .expect("start_run");
+    let r = store.get_run(id).expect("get").expect("exists");
+    assert_eq!(r.trigger, Trigger::Notification);
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join("state.db")).expect("open");
+    conn.execute(
+        "INSERT INTO runs (rule, trigger, started) VALUES ('r', 'whim', 1)",
+        [],
+    )
+    .expect_err("the CHECK refuses an unknown trigger");
+}

@@ -67,6 +67,27 @@ pub struct DuoConfig {
     /// `None` is off.
     pub rate_limit: Option<DuoRateLimit>,
     pub timeout: Duration,
+    /// Duo's bulk endpoints, with the batch sizes to start from; `None` is off.
+    pub bulk: Option<DuoBulk>,
+}
+
+/// `[duo] bulk`: the largest batches to start with (a refusal for size halves them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuoBulk {
+    /// Users per `users/bulk_create`.
+    pub users: usize,
+    /// Operations per `/admin/v1/bulk`.
+    pub operations: usize,
+}
+
+impl Default for DuoBulk {
+    /// The conservative third-party figures: Duo publishes none.
+    fn default() -> Self {
+        DuoBulk {
+            users: 100,
+            operations: 50,
+        }
+    }
 }
 
 /// Duo's published per-minute limits, the default.
@@ -75,6 +96,8 @@ pub struct DuoRateLimit {
     pub writes_per_minute: u32,
     pub reads_per_minute: u32,
     pub pages_per_minute: u32,
+    /// Bulk calls per minute, a limit of their own besides one write each; `None`: none.
+    pub bulk_per_minute: Option<u32>,
 }
 
 impl Default for DuoRateLimit {
@@ -83,6 +106,7 @@ impl Default for DuoRateLimit {
             writes_per_minute: 300,
             reads_per_minute: 300,
             pages_per_minute: 200,
+            bulk_per_minute: None,
         }
     }
 }

@@ -43,6 +43,7 @@ pub struct RawDuo {
     pub secret_key: toml::Value,
     pub rate_limit: Option<toml::Value>,
     pub timeout: Option<String>,
+    pub bulk: Option<toml::Value>,
 }
 
 /// `[agent]`: how `p1duo run` behaves.

@@ -77,6 +77,9 @@ pub fn parse_and_validate(
     }
 }
 
+/// `[agent] concurrency` when unset.
+const DEFAULT_CONCURRENCY: usize = 32;
+
 fn parse_raw(text: &str) -> Result<RawConfig, Problem> {
     let de =
         toml::Deserializer::parse(text).map_err(|e| toml_problem(text, "(file)".into(), &e))?;
@@ -327,20 +330,27 @@ fn duo(d: RawDuo, c: &mut Checker<'_>) -> DuoConfig {
         Some(toml::Value::Table(t)) => {
             let mut rl = DuoRateLimit::default();
             for (k, v) in t {
+                let mut bulk = 0;
                 let slot = match k.as_str() {
                     "writes_per_minute" => &mut rl.writes_per_minute,
                     "reads_per_minute" => &mut rl.reads_per_minute,
                     "pages_per_minute" => &mut rl.pages_per_minute,
+                    "bulk_per_minute" => &mut bulk,
                     other => {
                         c.problem(
                             format!("duo.rate_limit.{other}"),
-                            "unknown key; expected writes_per_minute, reads_per_minute or pages_per_minute",
+                            "unknown key; expected writes_per_minute, reads_per_minute, pages_per_minute or bulk_per_minute",
                         );
                         continue;
                     }
                 };
                 match v.as_integer() {
-                    Some(n) if (1..=100_000).contains(&n) => *slot = n as u32,
+                    Some(n) if (1..=100_000).contains(&n) => {
+                        *slot = n as u32;
+                        if k == "bulk_per_minute" {
+                            rl.bulk_per_minute = Some(n as u32);
+                        }
+                    }
                     _ => c.problem(
                         format!("duo.rate_limit.{k}"),
                         "expected a whole number from 1 to 100000",
@@ -361,12 +371,51 @@ fn duo(d: RawDuo, c: &mut Checker<'_>) -> DuoConfig {
     if timeout < Duration::from_secs(1) {
         c.problem("duo.timeout", "expected at least 1s for a request to Duo");
     }
+    let bulk = duo_bulk(d.bulk.as_ref(), c);
     DuoConfig {
         api_host,
         integration_key: d.integration_key,
         secret_key,
         rate_limit,
         timeout,
+        bulk,
+    }
+}
+
+/// `[duo] bulk`: `true` (the default), `false`, or `{ users = N, operations = N }`.
+fn duo_bulk(v: Option<&toml::Value>, c: &mut Checker<'_>) -> Option<DuoBulk> {
+    let shape = "expected true, false or { users = 1..100, operations = 1..50 }";
+    match v {
+        None | Some(toml::Value::Boolean(true)) => Some(DuoBulk::default()),
+        Some(toml::Value::Boolean(false)) => None,
+        Some(toml::Value::Table(t)) => {
+            let mut b = DuoBulk::default();
+            for (k, v) in t {
+                let (slot, max) = match k.as_str() {
+                    "users" => (&mut b.users, 100),
+                    "operations" => (&mut b.operations, 50),
+                    other => {
+                        c.problem(
+                            format!("duo.bulk.{other}"),
+                            "unknown key; expected users or operations",
+                        );
+                        continue;
+                    }
+                };
+                match v.as_integer() {
+                    Some(n) if (1..=max).contains(&n) => *slot = n as usize,
+                    _ => c.problem(
+                        format!("duo.bulk.{k}"),
+                        format!("expected a whole number from 1 to {max} (larger batches are not known to work with Duo)"),
+                    ),
+                }
+            }
+            Some(b)
+        }
+        Some(_) => {
+            c.problem("duo.bulk", shape);
+            None
+        }
     }
 }
 
@@ -395,15 +444,17 @@ fn agent(a: RawAgent, c: &mut Checker<'_>) -> AgentSettings {
         c.problem("agent.interval", "expected at least 1s between full cycles");
     }
     let jitter = c.duration("agent.jitter", a.jitter.as_deref(), Duration::from_secs(30));
+    // Measured with group commit (docs/benchmarks.md): 8 left throughput
+    // on the table; 16 to 64 were alike; 32 keeps headroom without bursts.
     let concurrency = match a.concurrency {
-        None => 8,
+        None => DEFAULT_CONCURRENCY,
         Some(n) if (1..=256).contains(&n) => n as usize,
         Some(n) => {
             c.problem(
                 "agent.concurrency",
                 format!("expected a whole number from 1 to 256, got {n}"),
             );
-            8
+            DEFAULT_CONCURRENCY
         }
     };
     let n = a.notifications;

@@ -119,17 +119,19 @@ impl Agent {
                 metrics: self.metrics.clone(),
                 rule: name.clone(),
             })),
+            ..engine::ExecOptions::default()
         };
         let (report, calls) = match &prepared.target {
             TargetSide::Duo => {
+                let trash = prepared.rule.remove_action() != crate::config::RemoveAction::Purge;
                 let t = Counted::new(
-                    DuoTarget {
-                        duo: self.duo.clone(),
-                        trash_users: prepared.rule.remove_action()
-                            != crate::config::RemoveAction::Purge,
-                    },
+                    DuoTarget::new(self.duo.clone(), trash, &self.duo_bulk, plan),
                     progress.clone(),
                 );
+                let opts = engine::ExecOptions {
+                    concurrency: self.duo_bulk.concurrency(opts.concurrency),
+                    ..opts
+                };
                 let r = engine::execute(plan, &t, &journal, opts).await;
                 (r, t.calls.load(Ordering::Relaxed))
             }
@@ -207,6 +209,17 @@ impl Agent {
             }
         }
         journal::flush_statuses(&db, statuses, stale).await?;
+        if !prepared.partial {
+            // Recovery: what earlier (interrupted) runs left pending and this
+            // full cycle settled is closed, so those runs can be pruned.
+            let n4 = name.clone();
+            let resolved = db
+                .call(move |s| s.resolve_pending(&n4, run, now_millis()))
+                .await?;
+            if resolved > 0 {
+                tracing::info!(rule = %name, resolved, "closed intents earlier runs left pending");
+            }
+        }
         if report.blocked || !prepared.partial {
             let destructive = || {
                 plan.ops.iter().filter(|o| {
@@ -270,15 +283,10 @@ impl Agent {
         if let Err(e) = db.call(|s| s.checkpoint()).await {
             tracing::warn!(rule = %name, error = %e, "state database checkpoint failed; SQLite retries it later");
         }
-        // A fast cycle is labelled as the notification that caused it.
-        let label = if prepared.partial {
-            "notification"
-        } else {
-            trigger.as_str()
-        };
+        // The same trigger as the run row: a notification's cycles say so.
         self.metrics.cycle(
             &name,
-            label,
+            trigger.as_str(),
             started.elapsed().as_secs_f64(),
             // Only a full cycle proves the whole rule is in step.
             outcome == Outcome::InStep && !prepared.partial,

@@ -1,7 +1,7 @@
-//! The engine's `Journal` over the state store: every intent durable before its
-//! call; a success written with its link change and its audit entry in one
-//! commit; per-object statuses gathered and written in one batch at the end of
-//! the run.
+//! The engine's `Journal` over the state store: group commit, each of the
+//! engine's batches (outcomes with their link changes and audit entries, and
+//! the intents of the next calls) one transaction; per-object statuses
+//! gathered and written in one batch at the end of the run.
 
 use crate::state::StateDb;
 use reconcile_engine::{self as engine, Journal, JournalError};
@@ -40,8 +40,10 @@ pub(crate) fn store_op(a: &engine::Action) -> Op {
         A::Enable => Op::Enable,
         A::Disable => Op::Disable,
         A::Delete => Op::Delete,
-        A::AddPhone { .. } | A::AddMember { .. } => Op::AddMember,
-        A::RemovePhone { .. } | A::RemoveMember { .. } => Op::RemoveMember,
+        A::AddMember { .. } => Op::AddMember,
+        A::RemoveMember { .. } => Op::RemoveMember,
+        A::AddPhone { .. } => Op::AttachPhone,
+        A::RemovePhone { .. } => Op::DetachPhone,
         A::Adopt { .. } | A::Relink => Op::Adopt,
         A::Unlink => Op::Unlink,
         A::Enroll { .. } => Op::Enroll,
@@ -161,17 +163,11 @@ impl StoreJournal {
     }
 }
 
-fn jerr(e: crate::AgentError) -> JournalError {
-    JournalError(e.to_string())
-}
-
-impl Journal for StoreJournal {
-    async fn intent(
-        &self,
-        rule: &str,
-        op: &engine::Op,
-        target_id: Option<&str>,
-    ) -> Result<engine::IntentId, JournalError> {
+impl StoreJournal {
+    /// The stored intent of a planned op, and its audit entry for later.
+    fn new_intent(&self, rule: &str, p: &engine::Planned<'_>, at: i64) -> (NewIntent, AuditEntry) {
+        let op = p.op;
+        let target_id = p.target_id.as_deref();
         let intent = NewIntent {
             run_id: self.run,
             rule: rule.to_owned(),
@@ -185,7 +181,7 @@ impl Journal for StoreJournal {
             target_id: target_id.map(str::to_owned),
             // The plan holds attribute values only, never secrets.
             summary: serde_json::to_value(&op.action).unwrap_or_default(),
-            created_at: now_millis(),
+            created_at: at,
         };
         let (before, after) = audit_values(&op.action);
         let entry = AuditEntry {
@@ -196,32 +192,24 @@ impl Journal for StoreJournal {
             after,
             at: 0,
         };
-        let id = self
-            .db
-            .call(move |s| s.begin_intent(&intent))
-            .await
-            .map_err(jerr)?;
-        let id = engine::IntentId(u64::try_from(id.0).unwrap_or_default());
-        self.audit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, entry);
-        Ok(id)
+        (intent, entry)
     }
 
-    async fn outcome(
-        &self,
-        intent: engine::IntentId,
-        outcome: &engine::Outcome,
-    ) -> Result<(), JournalError> {
-        let outcome = match outcome {
+    /// One settled op into the batch: its outcome, with a success's link
+    /// change and audit entry. An unknown outcome leaves the intent pending.
+    fn settle_into(&self, rule: &str, s: &engine::Settled, at: i64, batch: &mut ResultBatch) {
+        let id = s
+            .intent
+            .map(|i| IntentId(i64::try_from(i.0).unwrap_or_default()));
+        let outcome = match &s.outcome {
             engine::Outcome::Succeeded { target_id } => IntentOutcome::Done {
                 target_id: target_id.clone(),
             },
             engine::Outcome::Failed {
                 class: engine::ErrorClass::OutcomeUnknown,
                 ..
-            } => return Ok(()),
+            }
+            | engine::Outcome::NotStarted => return,
             engine::Outcome::Failed { message, class } => IntentOutcome::Failed {
                 error: ErrorInfo {
                     code: match class {
@@ -239,80 +227,70 @@ impl Journal for StoreJournal {
                     attribute: None,
                 },
             },
-            engine::Outcome::NotStarted => return Ok(()),
         };
-        self.audit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&intent);
-        let id = IntentId(i64::try_from(intent.0).unwrap_or_default());
-        self.db
-            .call(move |s| s.finish_intent(id, outcome, now_millis()))
-            .await
-            .map_err(jerr)
-    }
-
-    /// A success, its link change and its audit entry in one commit.
-    async fn finish(
-        &self,
-        rule: &str,
-        intent: engine::IntentId,
-        outcome: &engine::Outcome,
-        link: engine::LinkChange<'_>,
-    ) -> Result<(), JournalError> {
-        let engine::Outcome::Succeeded { target_id } = outcome else {
-            return self.outcome(intent, outcome).await;
-        };
-        let at = now_millis();
-        let mut batch = ResultBatch::default();
-        batch.intents.push(FinishedIntent {
-            id: IntentId(i64::try_from(intent.0).unwrap_or_default()),
-            outcome: IntentOutcome::Done {
-                target_id: target_id.clone(),
-            },
-            at,
+        let done = matches!(outcome, IntentOutcome::Done { .. });
+        let entry = s.intent.and_then(|i| {
+            self.audit
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&i)
         });
-        match link {
+        if let Some(id) = id {
+            batch.intents.push(FinishedIntent { id, outcome, at });
+        }
+        if !done {
+            return;
+        }
+        match &s.link {
             engine::LinkChange::Keep => {}
             engine::LinkChange::Upsert(l) => batch.link_upserts.push(self.store_link(rule, l)),
             engine::LinkChange::Remove { kind, source_id } => batch
                 .link_deletes
-                .push(ObjectKey::new(rule, store_kind(kind), source_id)),
+                .push(ObjectKey::new(rule, store_kind(*kind), source_id)),
         }
-        let entry = self
-            .audit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&intent);
         if let Some(mut entry) = entry {
             entry.at = at;
             batch.audit.push(entry);
         }
-        self.db
-            .call(move |s| s.record_results(&batch))
-            .await
-            .map_err(jerr)
     }
+}
 
-    async fn upsert_link(&self, rule: &str, link: &engine::Link) -> Result<(), JournalError> {
-        let l = self.store_link(rule, link);
-        self.db
-            .call(move |s| s.upsert_links(&[l]))
-            .await
-            .map_err(jerr)
-    }
+fn jerr(e: crate::AgentError) -> JournalError {
+    JournalError(e.to_string())
+}
 
-    async fn remove_link(
+impl Journal for StoreJournal {
+    /// Outcomes (each success with its link change and audit entry) and the
+    /// next intents, in one transaction: one disk sync for the lot.
+    async fn commit(
         &self,
         rule: &str,
-        kind: engine::Kind,
-        source_id: &str,
-    ) -> Result<(), JournalError> {
-        let key = ObjectKey::new(rule, store_kind(kind), source_id);
-        self.db
-            .call(move |s| s.delete_links(&[key]).map(|_| ()))
+        batch: &engine::Commit<'_>,
+    ) -> Result<Vec<engine::IntentId>, JournalError> {
+        let at = now_millis();
+        let mut results = ResultBatch::default();
+        for s in &batch.settled {
+            self.settle_into(rule, s, at, &mut results);
+        }
+        let (intents, entries): (Vec<NewIntent>, Vec<AuditEntry>) = batch
+            .intents
+            .iter()
+            .map(|p| self.new_intent(rule, p, at))
+            .unzip();
+        let ids = self
+            .db
+            .call(move |s| s.commit_journal(&results, &intents))
             .await
-            .map_err(jerr)
+            .map_err(jerr)?;
+        let ids: Vec<engine::IntentId> = ids
+            .into_iter()
+            .map(|id| engine::IntentId(u64::try_from(id.0).unwrap_or_default()))
+            .collect();
+        let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, entry) in ids.iter().zip(entries) {
+            audit.insert(*id, entry);
+        }
+        Ok(ids)
     }
 
     async fn object_status(

@@ -124,6 +124,8 @@ pub struct Agent {
     pub p1: PingOneClient,
     pub db: Option<StateDb>,
     pub metrics: Arc<Metrics>,
+    /// What Duo's bulk endpoints may do for the rest of this run (sizes, fallback).
+    pub duo_bulk: Arc<duo::BulkState>,
     /// One cycle at a time across rules: outbound and inbound rules watch each
     /// other's links to avoid echoes, so they must not interleave.
     cycle_lock: tokio::sync::Mutex<()>,
@@ -146,6 +148,7 @@ impl Agent {
         Ok(Agent {
             duo: duo::duo_counted(&config, Arc::default(), Some(watch("duo")))?,
             p1: pingone::pingone_observed(&config, Some(watch("pingone")))?,
+            duo_bulk: Arc::new(duo::BulkState::new(config.duo.bulk)),
             config,
             db,
             metrics,
@@ -293,7 +296,7 @@ impl Agent {
             Ok(Preparation::NeedsFull(why)) => {
                 tracing::info!(rule = %rule.name, reason = %why, "running a full cycle for the change notifications");
                 return self
-                    .cycle_locked(&rref, CycleOptions::new(Trigger::Schedule, cancel))
+                    .cycle_locked(&rref, CycleOptions::new(Trigger::Notification, cancel))
                     .await;
             }
             Err(e) => Err(e),
@@ -301,7 +304,7 @@ impl Agent {
         self.execute_prepared(
             &rule.name,
             prepared,
-            CycleOptions::new(Trigger::Schedule, cancel),
+            CycleOptions::new(Trigger::Notification, cancel),
             started,
         )
         .await

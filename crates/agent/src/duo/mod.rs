@@ -1,9 +1,11 @@
 //! The Duo adapter: the client built from the config (with call counting for
 //! the metrics), reads, and the engine `Target`.
 
+mod bulk;
 mod read;
 mod target;
 
+pub(crate) use bulk::*;
 pub(crate) use read::*;
 pub(crate) use target::*;
 
@@ -95,6 +97,7 @@ fn duo_config(config: &Config) -> DuoConfig {
             writes_per_minute: NonZeroU32::new(rl.writes_per_minute),
             reads_per_minute: NonZeroU32::new(rl.reads_per_minute),
             pages_per_minute: NonZeroU32::new(rl.pages_per_minute),
+            bulk_per_minute: rl.bulk_per_minute.and_then(NonZeroU32::new),
             ..RateLimits::duo_published()
         },
     };

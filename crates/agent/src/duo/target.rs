@@ -1,11 +1,15 @@
 //! The engine's `Target` over the Duo Admin API, and Duo errors in the engine's classes.
 
+use super::bulk::{Batches, BulkState, Failed, PhoneIndex};
 use duo_client::{
-    AdminRole, AdminStatus, AdminUpdate, DuoClient, DuoError, GroupUpdate, NewAdmin, NewGroup,
-    NewUser, PhoneSpec, UserStatus, UserUpdate,
+    AdminRole, AdminStatus, AdminUpdate, BulkOperation, DuoClient, DuoError, GroupUpdate, NewAdmin,
+    NewGroup, NewUser, PhoneSpec, User, UserStatus, UserUpdate,
 };
-use reconcile_engine::{AttrChange, ErrorClass, Found, Kind, TResult, Target, TargetError, Value};
+use reconcile_engine::{
+    Action, AttrChange, ErrorClass, Found, Kind, Plan, TResult, Target, TargetError, Value,
+};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The engine's `Target` over the Duo Admin API.
 pub struct DuoTarget {
@@ -13,6 +17,38 @@ pub struct DuoTarget {
     /// Deleting a user sends it to Duo's trash (`remove_action = "delete"`, like Duo's own
     /// Directory Sync) instead of the Admin API's permanent delete (`"purge"`).
     pub trash_users: bool,
+    /// Bulk batchers for this cycle (`[duo] bulk`); `None`: one call per object.
+    pub bulk: Option<Batches>,
+    /// Phones by number, read once when that saves lookups.
+    pub phones: Option<PhoneIndex>,
+}
+
+impl DuoTarget {
+    /// The target of one cycle executing `plan`: bulk batchers when `[duo] bulk` is on, and
+    /// a phone index when the plan looks up more than one number.
+    pub fn new(duo: DuoClient, trash_users: bool, bulk: &Arc<BulkState>, plan: &Plan) -> Self {
+        let lookups = plan
+            .ops
+            .iter()
+            .filter(|o| matches!(o.action, Action::AddPhone { phone_id: None, .. }))
+            .count();
+        DuoTarget {
+            bulk: bulk
+                .enabled()
+                .then(|| Batches::start(duo.clone(), bulk.clone())),
+            phones: Some(PhoneIndex::new(lookups)),
+            duo,
+            trash_users,
+        }
+    }
+
+    /// A user operation through `/admin/v1/bulk` when batching, else its own call.
+    async fn user_op(&self, op: BulkOperation) -> Result<Option<User>, Failed> {
+        if let Some(b) = &self.bulk {
+            return b.operation(op).await;
+        }
+        super::bulk::single_operation(&self.duo, &op).await
+    }
 }
 
 fn terr(what: String, e: DuoError) -> TargetError {
@@ -32,6 +68,27 @@ fn association_err(what: String, e: DuoError) -> TargetError {
         };
     }
     terr(what, e)
+}
+
+/// [`association_err`] for a batched call's failure.
+fn association_failed(what: String, f: Failed) -> TargetError {
+    if f.not_found {
+        return TargetError {
+            class: ErrorClass::Transient,
+            message: format!(
+                "{what}: Duo no longer has it (deleted since it was read; Duo deletes phones a deleted user left behind); the next cycle reads it again and creates it if needed"
+            ),
+        };
+    }
+    ferr(what, f)
+}
+
+/// A batched call's failure with the object named first, as `terr` words a single call's.
+fn ferr(what: String, f: Failed) -> TargetError {
+    TargetError {
+        class: f.error.class,
+        message: format!("{what}: {}", f.error.message),
+    }
 }
 
 fn unsupported(what: &str) -> TargetError {
@@ -102,12 +159,16 @@ impl Target for DuoTarget {
                 } else {
                     UserStatus::Disabled
                 });
-                let created = self
-                    .duo
-                    .create_user(&u)
-                    .await
-                    .map_err(|e| terr(format!("creating Duo user {key:?}"), e))?;
-                Ok(created.user_id)
+                let what = || format!("creating Duo user {key:?}");
+                match &self.bulk {
+                    Some(b) => b.create(u).await.map_err(|f| ferr(what(), f)),
+                    None => Ok(self
+                        .duo
+                        .create_user(&u)
+                        .await
+                        .map_err(|e| terr(what(), e))?
+                        .user_id),
+                }
             }
             Kind::Admin => {
                 let name = set(attrs, "name")
@@ -153,10 +214,12 @@ impl Target for DuoTarget {
     async fn update(&self, kind: Kind, id: &str, changes: &[AttrChange]) -> TResult<()> {
         match kind {
             Kind::User => {
-                self.duo
-                    .modify_user(id, &user_update(changes))
-                    .await
-                    .map_err(|e| terr(format!("updating Duo user {id}"), e))?;
+                self.user_op(BulkOperation::ModifyUser {
+                    user_id: id.to_owned(),
+                    update: user_update(changes),
+                })
+                .await
+                .map_err(|f| ferr(format!("updating Duo user {id}"), f))?;
             }
             Kind::Admin => {
                 let up = AdminUpdate {
@@ -192,10 +255,12 @@ impl Target for DuoTarget {
                     username: Some(new_key.to_owned()),
                     ..UserUpdate::default()
                 };
-                self.duo
-                    .modify_user(id, &up)
-                    .await
-                    .map_err(|e| terr(format!("renaming Duo user {id} to {new_key:?}"), e))?;
+                self.user_op(BulkOperation::ModifyUser {
+                    user_id: id.to_owned(),
+                    update: up,
+                })
+                .await
+                .map_err(|f| ferr(format!("renaming Duo user {id} to {new_key:?}"), f))?;
             }
             Kind::Group => {
                 let up = GroupUpdate {
@@ -225,10 +290,13 @@ impl Target for DuoTarget {
                 };
                 let what = || format!("setting the status of Duo user {id}");
                 let user = self
-                    .duo
-                    .modify_user(id, &up)
+                    .user_op(BulkOperation::ModifyUser {
+                        user_id: id.to_owned(),
+                        update: up.clone(),
+                    })
                     .await
-                    .map_err(|e| terr(what(), e))?;
+                    .map_err(|f| ferr(what(), f))?
+                    .unwrap_or_default();
                 // In Duo's trash a modify answers 200 and changes nothing; only bulk_restore
                 // brings the user back (planned only with `restore_trashed = true`).
                 if enabled && matches!(user.status, Some(UserStatus::PendingDeletion)) {
@@ -281,7 +349,18 @@ impl Target for DuoTarget {
                 // An unknown id is `success: false`: gone already, as a 404 on delete.
                 self.duo.trash_users(&[id]).await.map(|_| ())
             }
-            Kind::User => self.duo.delete_user(id).await,
+            Kind::User => {
+                return match self
+                    .user_op(BulkOperation::DeleteUser {
+                        user_id: id.to_owned(),
+                    })
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(f) if f.not_found => Ok(()),
+                    Err(f) => Err(ferr(format!("deleting Duo user {id}"), f)),
+                };
+            }
             Kind::Admin => self.duo.delete_admin(id).await,
             Kind::Group => self.duo.delete_group(id).await,
         };
@@ -295,15 +374,18 @@ impl Target for DuoTarget {
         if member_kind != Kind::User {
             return Err(unsupported("putting an administrator in a group"));
         }
-        self.duo
-            .add_user_to_group(member_id, group_id)
-            .await
-            .map_err(|e| {
-                association_err(
-                    format!("adding Duo user {member_id} to group {group_id}"),
-                    e,
-                )
-            })
+        self.user_op(BulkOperation::AddUserToGroup {
+            user_id: member_id.to_owned(),
+            group_id: group_id.to_owned(),
+        })
+        .await
+        .map(|_| ())
+        .map_err(|f| {
+            association_failed(
+                format!("adding Duo user {member_id} to group {group_id}"),
+                f,
+            )
+        })
     }
 
     async fn remove_member(
@@ -315,18 +397,26 @@ impl Target for DuoTarget {
         if member_kind != Kind::User {
             return Ok(());
         }
-        self.duo
-            .remove_user_from_group(member_id, group_id)
-            .await
-            .map_err(|e| {
-                terr(
-                    format!("removing Duo user {member_id} from group {group_id}"),
-                    e,
-                )
-            })
+        self.user_op(BulkOperation::RemoveUserFromGroup {
+            user_id: member_id.to_owned(),
+            group_id: group_id.to_owned(),
+        })
+        .await
+        .map(|_| ())
+        .map_err(|f| {
+            ferr(
+                format!("removing Duo user {member_id} from group {group_id}"),
+                f,
+            )
+        })
     }
 
     async fn find_phone(&self, number: &str) -> TResult<Option<String>> {
+        if let Some(idx) = &self.phones
+            && let Some(found) = idx.find(&self.duo, number).await
+        {
+            return Ok(found);
+        }
         let p = self
             .duo
             .find_phone_by_number(number, None)
@@ -336,11 +426,20 @@ impl Target for DuoTarget {
     }
 
     async fn create_phone(&self, number: &str) -> TResult<String> {
-        let p = self
-            .duo
-            .create_phone(&PhoneSpec::number(number))
-            .await
-            .map_err(|e| terr(format!("creating phone {number}"), e))?;
+        let p = match self.duo.create_phone(&PhoneSpec::number(number)).await {
+            Ok(p) => p,
+            // Another op of this cycle created it a moment ago: use that one.
+            Err(e @ DuoError::Duplicate { .. }) => {
+                match self.duo.find_phone_by_number(number, None).await {
+                    Ok(Some(p)) => p,
+                    _ => return Err(terr(format!("creating phone {number}"), e)),
+                }
+            }
+            Err(e) => return Err(terr(format!("creating phone {number}"), e)),
+        };
+        if let Some(idx) = &self.phones {
+            idx.created(number, &p.phone_id);
+        }
         Ok(p.phone_id)
     }
 
@@ -384,6 +483,12 @@ impl Target for DuoTarget {
     async fn find_by_key(&self, kind: Kind, key: &str) -> TResult<Option<Found>> {
         match kind {
             Kind::User => {
+                if let Some(b) = &self.bulk {
+                    return b
+                        .lookup(key)
+                        .await
+                        .map_err(|f| ferr(format!("looking up Duo user {key:?}"), f));
+                }
                 let u = self
                     .duo
                     .get_user_by_username(key)
@@ -445,6 +550,8 @@ mod tests {
             let t = DuoTarget {
                 duo: DuoClient::new(c).unwrap(),
                 trash_users: false,
+                bulk: None,
+                phones: None,
             };
             let user = sim.insert_user("ann", &[]).unwrap();
             let phone = sim.insert_phone("+15555550100", &[]).unwrap();

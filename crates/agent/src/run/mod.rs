@@ -145,7 +145,8 @@ impl CycleRunner for Runner {
         };
         let store_trigger = match trigger {
             CycleTrigger::Startup => state_store::Trigger::Startup,
-            CycleTrigger::Schedule | CycleTrigger::Notification => state_store::Trigger::Schedule,
+            CycleTrigger::Schedule => state_store::Trigger::Schedule,
+            CycleTrigger::Notification => state_store::Trigger::Notification,
         };
         // Every cycle covers the changes noted so far; a notification runs the
         // fast path for just the users and groups it named.

@@ -135,6 +135,7 @@ async fn lookups_are_paced_as_page_reads() {
         reads_per_minute: None,
         pages_per_minute: std::num::NonZeroU32::new(60),
         burst: std::num::NonZeroU32::new(1).unwrap(),
+        ..RateLimits::off()
     };
     let duo = DuoClient::with_transport(cfg, script.clone()).unwrap();
     duo.get_user_by_username("a").await.unwrap();

@@ -2,6 +2,7 @@
 //! area. Scripted-transport tests run under tokio's paused time; simulator
 //! tests talk to an in-process duo-sim on 127.0.0.1.
 
+mod bulk;
 mod errors;
 mod fidelity;
 mod mock;

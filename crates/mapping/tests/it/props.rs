@@ -314,3 +314,12 @@ fn as_duo_user(r: &MappedRecord) -> Value {
     }
     Value::Object(u)
 }
+
+/// Found by `e164_is_idempotent`: libphonenumber accepts Brazil's national
+/// `0900000000` as `+55900000000`, then refuses that E.164 form.
+#[test]
+fn a_national_number_whose_e164_form_is_refused_is_refused_too() {
+    let e = to_e164("0900000000", "BR").unwrap_err();
+    assert!(e.contains("not a valid phone number"), "{e}");
+    assert!(to_e164("+55900000000", "BR").is_err());
+}

@@ -177,6 +177,11 @@ pub struct MemTarget {
     pub max_in_flight: std::sync::atomic::AtomicUsize,
     /// Cancel this token when the n-th write starts.
     pub cancel_at: Mutex<Option<(u64, tokio_util::sync::CancellationToken)>>,
+    /// The n-th write takes this long (tokio's clock).
+    pub slow_write: Mutex<Option<(u64, std::time::Duration)>>,
+    /// Called with the key of every create before it is applied.
+    #[allow(clippy::type_complexity)]
+    pub on_create: Mutex<Option<Box<dyn Fn(&str) + Send + Sync>>>,
 }
 
 fn ci(a: &str, b: &str) -> bool {
@@ -205,6 +210,13 @@ impl MemTarget {
             && *at == n
         {
             tok.cancel();
+        }
+        let slow = match &*self.slow_write.lock().unwrap() {
+            Some((at, d)) if *at == n => Some(*d),
+            _ => None,
+        };
+        if let Some(d) = slow {
+            tokio::time::sleep(d).await;
         }
         if self.yield_in_calls.load(SeqCst) {
             let now = self.in_flight.fetch_add(1, SeqCst) + 1;
@@ -250,6 +262,9 @@ impl Target for MemTarget {
         attrs: &[AttrChange],
         enabled: bool,
     ) -> TResult<String> {
+        if let Some(f) = &*self.on_create.lock().unwrap() {
+            f(key);
+        }
         self.apply(|w| {
             let id = w.fresh_id("t");
             let attrs = attrs
@@ -407,6 +422,8 @@ pub struct JState {
     /// intent id -> (kind, source id, key, action verb, outcome)
     pub intents: BTreeMap<u64, Intent>,
     pub statuses: Vec<ObjectStatus>,
+    /// Durable writes made.
+    pub commits: usize,
 }
 
 #[derive(Default)]
@@ -462,55 +479,55 @@ impl MemJournal {
 }
 
 impl Journal for MemJournal {
-    async fn intent(
-        &self,
-        _rule: &str,
-        op: &Op,
-        _t: Option<&str>,
-    ) -> Result<IntentId, JournalError> {
+    async fn commit(&self, _rule: &str, batch: &Commit<'_>) -> Result<Vec<IntentId>, JournalError> {
         let mut s = self.s.lock().unwrap();
-        let id = s.intents.len() as u64;
-        s.intents.insert(
-            id,
-            (
-                op.kind,
-                op.source_id.clone(),
-                op.name.clone(),
-                op.action.verb(),
-                None,
-            ),
-        );
-        Ok(IntentId(id))
-    }
-    async fn outcome(&self, intent: IntentId, outcome: &Outcome) -> Result<(), JournalError> {
-        let mut s = self.s.lock().unwrap();
-        if let Some(e) = s.intents.get_mut(&intent.0) {
-            e.4 = Some(outcome.clone());
+        s.commits += 1;
+        for d in &batch.settled {
+            if matches!(
+                d.outcome,
+                Outcome::Failed {
+                    class: ErrorClass::OutcomeUnknown,
+                    ..
+                }
+            ) {
+                continue;
+            }
+            match &d.link {
+                LinkChange::Keep => {}
+                LinkChange::Upsert(link) => {
+                    let key = (link.kind, link.source_id.clone());
+                    let mut link = link.clone();
+                    if link.adopted.is_none() {
+                        link.adopted = s.links.get(&key).and_then(|l| l.adopted);
+                    }
+                    s.links.insert(key, link);
+                }
+                LinkChange::Remove { kind, source_id } => {
+                    s.links.remove(&(*kind, source_id.clone()));
+                }
+            }
+            if let Some(i) = d.intent
+                && let Some(e) = s.intents.get_mut(&i.0)
+            {
+                e.4 = Some(d.outcome.clone());
+            }
         }
-        Ok(())
-    }
-    async fn upsert_link(&self, _rule: &str, link: &Link) -> Result<(), JournalError> {
-        let mut s = self.s.lock().unwrap();
-        let key = (link.kind, link.source_id.clone());
-        let mut link = link.clone();
-        if link.adopted.is_none() {
-            link.adopted = s.links.get(&key).and_then(|l| l.adopted);
+        let mut ids = Vec::new();
+        for p in &batch.intents {
+            let id = s.intents.len() as u64;
+            s.intents.insert(
+                id,
+                (
+                    p.op.kind,
+                    p.op.source_id.clone(),
+                    p.op.name.clone(),
+                    p.op.action.verb(),
+                    None,
+                ),
+            );
+            ids.push(IntentId(id));
         }
-        s.links.insert(key, link);
-        Ok(())
-    }
-    async fn remove_link(
-        &self,
-        _rule: &str,
-        kind: Kind,
-        source_id: &str,
-    ) -> Result<(), JournalError> {
-        self.s
-            .lock()
-            .unwrap()
-            .links
-            .remove(&(kind, source_id.to_owned()));
-        Ok(())
+        Ok(ids)
     }
     async fn object_status(&self, _rule: &str, status: &ObjectStatus) -> Result<(), JournalError> {
         self.s.lock().unwrap().statuses.push(status.clone());
@@ -553,8 +570,7 @@ pub fn run(
     use futures::FutureExt;
     let opts = ExecOptions {
         concurrency,
-        cancel: Default::default(),
-        observer: None,
+        ..ExecOptions::default()
     };
     execute(plan, target, journal, opts).now_or_never()
 }
