@@ -51,7 +51,8 @@ pub async fn slow_agent(
     let (p1, duo) = text.split_once("[duo]").unwrap();
     let duo = duo.replacen(
         "rate_limit = \"off\"",
-        "rate_limit = { writes_per_minute = 1200 }",
+        // Single writes: bulk would create all of them in one call.
+        "rate_limit = { writes_per_minute = 1200 }\nbulk = false",
         1,
     );
     std::fs::write(&env.path, format!("{p1}[duo]{duo}")).unwrap();
