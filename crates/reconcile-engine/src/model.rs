@@ -514,7 +514,7 @@ pub(crate) struct ORec {
 /// Where a target account stands with enrollment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Enrollment {
-    /// The account has enrolled (e.g. Duo's `is_enrolled`).
+    /// The account has enrolled (the target says so, e.g. `is_enrolled`).
     pub enrolled: bool,
     /// When the first enrollment email was sent (or its outcome became
     /// unknown), Unix seconds; `None`: never.
