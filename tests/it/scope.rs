@@ -136,10 +136,11 @@ async fn a_filter_pushed_down_reads_fewer_pingone_pages() {
     env.reset_stats();
     assert_eq!(planned_ops(&narrow).await, 3);
     let narrow_pages = user_pages(&env);
-    assert_eq!(
-        (wide_pages, narrow_pages),
-        (3, 1),
-        "pages of users read, without and with the filter"
+    // 453 users are 3 pages of 200 (more under the sim's `short-pages`
+    // variant); the 3 the filter keeps fit in one.
+    assert!(
+        narrow_pages == 1 && wide_pages >= 3,
+        "pages of users read, without and with the filter: {wide_pages}, {narrow_pages}"
     );
 }
 
