@@ -1,7 +1,7 @@
 //! What the real binary's logs say: directory values escaped in text logs
 //! and exact in JSON logs, and outcomes in the words `status` uses.
 
-use crate::support::{Env, hourly_agent, inbound_rule};
+use crate::support::{Env, hourly_agent, inbound_rule, sigterm};
 use std::time::Duration;
 
 const HOSTILE: &str = "evil\u{1b}[2J\n  WARN forged line\u{202e}";
@@ -9,7 +9,7 @@ const HOSTILE: &str = "evil\u{1b}[2J\n  WARN forged line\u{202e}";
 /// `p1duo run` with `--log-format FORMAT` until its first cycles are done;
 /// its stderr.
 async fn run_log(env: &Env, port: u16, format: &str) -> String {
-    let mut child = tokio::process::Command::new(p1duo_tests::p1duo_bin())
+    let child = tokio::process::Command::new(p1duo_tests::p1duo_bin())
         .args(["run", "--log-level", "info", "--log-format", format])
         .args(["--config", env.path.to_str().unwrap()])
         .env_remove("RUST_LOG")
@@ -19,7 +19,6 @@ async fn run_log(env: &Env, port: u16, format: &str) -> String {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
     let ready = format!("http://127.0.0.1:{port}/readyz");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -32,21 +31,8 @@ async fn run_log(env: &Env, port: u16, format: &str) -> String {
         assert!(tokio::time::Instant::now() < deadline, "never ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let pid = child.id().unwrap().to_string();
-    tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("stops on SIGTERM")
-        .unwrap();
-    let mut err = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "{err}");
+    let (code, err) = sigterm(child).await;
+    assert_eq!(code, Some(0), "{err}");
     err
 }
 

@@ -1,7 +1,7 @@
 //! The status server of the real `p1duo run` under hostile clients: idle
 //! sockets beyond the process's open-file limit, and a header that never ends.
 
-use crate::support::{Env, hourly_agent, outbound_rule};
+use crate::support::{Env, hourly_agent, outbound_rule, sigterm};
 use serde_json::json;
 use std::time::Duration;
 
@@ -39,26 +39,6 @@ async fn answers(http: &reqwest::Client, url: &str) -> Option<String> {
     let r = http.get(url).send().await.ok()?;
     r.status().is_success().then_some(())?;
     r.text().await.ok()
-}
-
-/// Stop the agent with SIGTERM; its exit code and stderr.
-async fn stop(mut child: tokio::process::Child) -> (Option<i32>, String) {
-    let pid = child.id().unwrap().to_string();
-    let mut stderr = child.stderr.take().unwrap();
-    tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("stops on SIGTERM")
-        .unwrap();
-    let mut err = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
-        .await
-        .unwrap();
-    (status.code(), err)
 }
 
 /// Issue #19: 1,100 idle sockets against an agent whose open-file limit is
@@ -134,7 +114,7 @@ async fn idle_sockets_beyond_the_open_file_limit_starve_neither_healthz_nor_the_
     assert_eq!(idle.len(), IDLE);
     drop(idle);
 
-    let (code, err) = stop(child).await;
+    let (code, err) = sigterm(child).await;
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("Too many open files"), "{err}");
     assert!(!err.contains("cycle failed"), "{err}");
@@ -179,6 +159,6 @@ async fn a_header_that_never_ends_is_cut_off_after_the_header_timeout() {
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
         "closed after {waited:?}"
     );
-    let (code, err) = stop(child).await;
+    let (code, err) = sigterm(child).await;
     assert_eq!(code, Some(0), "{err}");
 }

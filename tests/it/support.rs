@@ -255,3 +255,23 @@ pub async fn get_text(http: &reqwest::Client, base: &str, path: &str) -> String 
         .await
         .unwrap()
 }
+
+/// Stop the agent with SIGTERM; its exit code and stderr.
+pub async fn sigterm(mut child: tokio::process::Child) -> (Option<i32>, String) {
+    let pid = child.id().unwrap().to_string();
+    let mut stderr = child.stderr.take().unwrap();
+    tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
+        .await
+        .unwrap();
+    (status.code(), err)
+}
